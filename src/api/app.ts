@@ -1,0 +1,82 @@
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { HTTPException } from 'hono/http-exception';
+import type { AppDeps, AppEnv } from './context.ts';
+import { ApiError, errorBody } from './errors.ts';
+import { requestContext } from './middleware/request-context.ts';
+import { requirePlatformToken, requireSession } from './middleware/auth.ts';
+import { renderReferencePage } from './reference-page.ts';
+import { registerFleetGet } from './routes/fleet-get.ts';
+import { registerHealth } from './routes/health.ts';
+import { registerTemplatesList } from './routes/templates-list.ts';
+import { registerTenantsCreate } from './routes/tenants-create.ts';
+import { registerTenantsGet } from './routes/tenants-get.ts';
+import { registerTenantsList } from './routes/tenants-list.ts';
+
+/** The HTTP API: every route, its auth, the one error envelope and the OpenAPI document. */
+export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
+  const app = new OpenAPIHono<AppEnv>({
+    // Validation failures go through the same envelope, naming the first bad field.
+    defaultHook: (result) => {
+      if (result.success) return;
+      const issues = result.error.issues.map((i) => ({ field: i.path.join('.') || '(body)', message: i.message }));
+      const first = issues[0] ?? { field: '(request)', message: 'invalid' };
+      throw new ApiError('invalid_input', `${first.field}: ${first.message}`, { field: first.field, issues });
+    },
+  });
+
+  app.use('*', requestContext(deps));
+  const session = requireSession(deps);
+  const platform = requirePlatformToken(deps);
+  for (const path of ['/api/fleet', '/api/fleet/*', '/api/templates']) app.use(path, session);
+  for (const path of ['/api/tenants', '/api/tenants/*']) app.use(path, platform);
+
+  registerHealth(app, deps);
+  registerFleetGet(app, deps);
+  registerTemplatesList(app, deps);
+  registerTenantsCreate(app, deps);
+  registerTenantsList(app, deps);
+  registerTenantsGet(app, deps);
+
+  app.openAPIRegistry.registerComponent('securitySchemes', 'clerkBearer', {
+    type: 'http',
+    scheme: 'bearer',
+    bearerFormat: 'Clerk session JWT',
+  });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'clerkCookie', { type: 'apiKey', in: 'cookie', name: '__session' });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'platformToken', {
+    type: 'apiKey',
+    in: 'header',
+    name: 'X-Platform-Token',
+  });
+  const documentConfig = {
+    openapi: '3.1.0',
+    info: {
+      title: 'Agent Fleet API',
+      version: '0.1.0',
+      description: 'Provision and watch OpenClaw agent fleets, one per Clerk organisation or user.',
+    },
+  };
+  app.doc31('/api/openapi.json', documentConfig);
+  app.get('/api/reference', (c) =>
+    c.html(renderReferencePage(app.getOpenAPI31Document(documentConfig) as Parameters<typeof renderReferencePage>[0])),
+  );
+
+  app.notFound((c) => {
+    throw new ApiError('not_found', `No route ${c.req.method} ${c.req.path}. See /api/reference.`);
+  });
+
+  app.onError((err, c) => {
+    const requestId = c.get('requestId') ?? 'unknown';
+    if (err instanceof ApiError) return c.json(errorBody(err, requestId), err.status);
+    if (err instanceof HTTPException && err.status < 500) {
+      // Hono's own rejections (e.g. a body that is not JSON) are the caller's mistake.
+      const apiErr = new ApiError('invalid_input', err.message || 'Malformed request.', { field: '(body)' });
+      return c.json(errorBody(apiErr, requestId), 400);
+    }
+    (c.get('log') ?? deps.logger).error({ err }, 'unhandled error');
+    const internal = new ApiError('internal', `Internal error. Quote request id ${requestId} when reporting it.`);
+    return c.json(errorBody(internal, requestId), 500);
+  });
+
+  return app;
+}

@@ -1,0 +1,32 @@
+import type { MiddlewareHandler } from 'hono';
+import { routePath } from 'hono/route';
+import type { AppDeps, AppEnv } from '../context.ts';
+import { newId } from '../../domain/ids.ts';
+
+const SAFE_REQUEST_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
+
+/**
+ * Gives every request an id (the caller's `X-Request-Id` when it is sane), a logger carrying it,
+ * and records its latency and status by route pattern (never by raw path: ids would explode the
+ * metric's cardinality).
+ */
+export function requestContext(deps: AppDeps): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const started = performance.now();
+    const given = c.req.header('x-request-id');
+    const requestId = given && SAFE_REQUEST_ID.test(given) ? given : newId('req');
+    c.set('requestId', requestId);
+    const log = deps.logger.child({ requestId });
+    c.set('log', log);
+    await next();
+    c.header('X-Request-Id', requestId);
+    const route = c.res.status === 404 && routePath(c) === '/*' ? 'unmatched' : routePath(c);
+    const labels = { method: c.req.method, route, status: String(c.res.status) };
+    const seconds = (performance.now() - started) / 1000;
+    deps.metrics.httpRequests.inc(labels);
+    deps.metrics.httpDuration.observe(labels, seconds);
+    if (log.isLevelEnabled('info')) {
+      log.info({ method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(seconds * 1e4) / 10 }, 'request');
+    }
+  };
+}

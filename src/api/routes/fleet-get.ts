@@ -1,0 +1,37 @@
+import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import type { Principal } from '../../auth/principal.ts';
+import type { AppDeps, AppEnv } from '../context.ts';
+import { errorResponses, FleetSchema, SECURITY_SESSION } from '../schemas.ts';
+import { readFleetView, type TenantLookup } from '../../db/fleet-view.ts';
+
+export const FleetResponseSchema = z.object({ ok: z.literal(true), fleet: FleetSchema.nullable() }).openapi('FleetResponse');
+
+const route = createRoute({
+  method: 'get',
+  path: '/api/fleet',
+  tags: ['Fleet'],
+  summary: "The caller's fleet: configuration and provisioning state",
+  description:
+    "Resolves the tenant from the session: the active organisation's tenant, otherwise the user's personal tenant. " +
+    '`fleet` is null when that tenant does not exist or has no fleet yet.',
+  security: SECURITY_SESSION,
+  responses: {
+    200: { description: 'The fleet, or null', content: { 'application/json': { schema: FleetResponseSchema } } },
+    ...errorResponses(401),
+  },
+});
+
+/**
+ * The seed's tenant resolution: an org session acts for the org's tenant only (never falls back to
+ * the user's personal tenant), a session without an org acts for the personal tenant.
+ */
+export function tenantLookupFor(p: Principal): TenantLookup {
+  return p.orgId ? { clerkOrgId: p.orgId } : { clerkUserId: p.userId };
+}
+
+export function registerFleetGet(app: OpenAPIHono<AppEnv>, deps: AppDeps): void {
+  app.openapi(route, async (c) => {
+    const fleet = await readFleetView(deps.db, tenantLookupFor(c.get('principal')));
+    return c.json({ ok: true as const, fleet }, 200);
+  });
+}

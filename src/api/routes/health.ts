@@ -1,0 +1,54 @@
+import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import { sql } from 'kysely';
+import type { AppDeps, AppEnv } from '../context.ts';
+import { ErrorSchema } from '../schemas.ts';
+
+const live = createRoute({
+  method: 'get',
+  path: '/healthz',
+  tags: ['Operations'],
+  summary: 'The process is up',
+  responses: { 200: { description: 'Up', content: { 'application/json': { schema: z.object({ ok: z.literal(true) }) } } } },
+});
+
+const ready = createRoute({
+  method: 'get',
+  path: '/readyz',
+  tags: ['Operations'],
+  summary: 'The database answers',
+  responses: {
+    200: { description: 'Ready', content: { 'application/json': { schema: z.object({ ok: z.literal(true) }) } } },
+    503: { description: 'The database does not answer', content: { 'application/json': { schema: ErrorSchema } } },
+  },
+});
+
+const metrics = createRoute({
+  method: 'get',
+  path: '/metrics',
+  tags: ['Operations'],
+  summary: 'Prometheus metrics',
+  responses: { 200: { description: 'Prometheus text format', content: { 'text/plain': { schema: z.string() } } } },
+});
+
+export function registerHealth(app: OpenAPIHono<AppEnv>, deps: AppDeps): void {
+  app.openapi(live, (c) => c.json({ ok: true as const }, 200));
+  app.openapi(ready, async (c) => {
+    try {
+      await Promise.race([
+        sql`SELECT 1`.execute(deps.db),
+        new Promise((_, reject) => setTimeout(() => reject(new Error('timeout after 2 s')), 2000).unref()),
+      ]);
+      return c.json({ ok: true as const }, 200);
+    } catch (e) {
+      c.get('log').warn({ err: e }, 'readiness check failed');
+      return c.json(
+        { ok: false as const, error: { code: 'unavailable' as const, message: 'The database does not answer.', requestId: c.get('requestId') } },
+        503,
+      );
+    }
+  });
+  app.openapi(metrics, async (c) => {
+    const body = await deps.metrics.registry.metrics();
+    return c.text(body, 200, { 'Content-Type': deps.metrics.registry.contentType });
+  });
+}

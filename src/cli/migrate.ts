@@ -1,0 +1,15 @@
+import type { Command } from 'commander';
+import { openDatabase } from '../runtime/database.ts';
+import { cliLogger, loadCliConfig } from './main.ts';
+
+export function registerMigrate(program: Command): void {
+  program
+    .command('migrate')
+    .description('apply pending database migrations and exit')
+    .action(async () => {
+      const config = loadCliConfig();
+      const db = await openDatabase(config, cliLogger(config.logLevel), { attach: true, migrate: true });
+      await db.close();
+      console.log('database is up to date');
+    });
+}

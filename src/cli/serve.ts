@@ -1,0 +1,35 @@
+import type { Command } from 'commander';
+import { startServer } from '../server.ts';
+import { cliLogger, loadCliConfig } from './main.ts';
+import { ensureDataDirSecret, makePlatformToken } from '../runtime/dev-secrets.ts';
+
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description('run the HTTP API (embedded PostgreSQL unless DATABASE_URL is set)')
+    .action(async () => {
+      const config = loadCliConfig();
+      const logger = cliLogger(config.logLevel);
+      const server = await startServer(config, logger);
+      if (!config.clerk && !config.platformToken) {
+        // Dev only: the operator needs this token to call the platform routes from curl.
+        const token = ensureDataDirSecret(config.dataDir, 'platform-token', makePlatformToken);
+        process.stderr.write(
+          `\nAgent Fleet (dev sign-in) at ${server.url}\n` +
+            `  session token:  npx fleet dev token --user user_alice [--org org_acme --role admin]\n` +
+            `  platform token: ${token}\n` +
+            `  API reference:  ${server.url}/api/reference\n\n`,
+        );
+      }
+      let stopping = false;
+      const stop = async (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        logger.info({ signal }, 'shutting down');
+        await server.close();
+        process.exit(0);
+      };
+      process.on('SIGINT', () => void stop('SIGINT'));
+      process.on('SIGTERM', () => void stop('SIGTERM'));
+    });
+}

@@ -1,0 +1,33 @@
+import { Kysely, type Migration, Migrator, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import * as initial from './migrations/0001_initial.ts';
+import type { Database } from './schema.ts';
+
+export type Db = Kysely<Database>;
+
+// bigint (COUNT(*), bigserial ids) comes back as a string; our counts and ids fit in a double.
+pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
+
+/** Migrations in order; a static list so the bundle needs no directory scan. */
+const migrations: Record<string, Migration> = {
+  '0001_initial': initial,
+};
+
+export function createDb(url: string, options: { max?: number } = {}): { db: Db; pool: pg.Pool } {
+  const pool = new pg.Pool({ connectionString: url, max: options.max ?? 10 });
+  // An idle client losing its server must not crash the process; the pool replaces it.
+  pool.on('error', () => {});
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return { db, pool };
+}
+
+/** Applies every pending migration; throws with the failing migration's name. (`any`: it works on any schema.) */
+export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
+  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
+  const { error, results } = await migrator.migrateToLatest();
+  const failed = results?.find((r) => r.status === 'Error');
+  if (error) {
+    throw new Error(`Database migration ${failed?.migrationName ?? ''} failed: ${String(error)}`, { cause: error });
+  }
+  return (results ?? []).map((r) => r.migrationName);
+}

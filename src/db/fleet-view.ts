@@ -1,0 +1,61 @@
+import { sql } from 'kysely';
+import type { Db } from './connection.ts';
+import type { AgentSpec, FleetStatus, GcpResources } from '../domain/fleet.ts';
+import type { LogStatus, ProvisionStep } from '../domain/steps.ts';
+
+/**
+ * The seed's `fleet` object, read in ONE query: the fleet row plus its whole provision log
+ * (oldest first, all runs) aggregated in PostgreSQL, timestamps already in ISO 8601 UTC with ms.
+ * `GET /api/fleet` is the hottest route: one round trip keeps it close to a bare server.
+ */
+export interface FleetView {
+  status: FleetStatus;
+  templateId: string;
+  dashboardUrl: string | null;
+  agentSpecs: AgentSpec[];
+  repos: string[];
+  gcpResources: GcpResources | null;
+  provisionLog: Array<{
+    step: ProvisionStep;
+    status: LogStatus;
+    message: string | null;
+    durationMs: number | null;
+    createdAt: string;
+  }>;
+  createdAt: string;
+  updatedAt: string;
+}
+
+const iso = (column: string) => sql.raw(`to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`);
+
+const fleetJson = sql<FleetView>`json_build_object(
+  'status', f.status,
+  'templateId', f.template_id,
+  'dashboardUrl', f.dashboard_url,
+  'agentSpecs', f.agent_specs,
+  'repos', f.repos,
+  'gcpResources', f.gcp_resources,
+  'provisionLog', COALESCE((
+    SELECT json_agg(json_build_object(
+      'step', l.step, 'status', l.status, 'message', l.message,
+      'durationMs', l.duration_ms, 'createdAt', ${iso('l.created_at')}) ORDER BY l.id)
+    FROM provision_log l WHERE l.fleet_id = f.id), '[]'::json),
+  'createdAt', ${iso('f.created_at')},
+  'updatedAt', ${iso('f.updated_at')}
+)`;
+
+export type TenantLookup = { clerkOrgId: string } | { clerkUserId: string } | { tenantId: string };
+
+/** The fleet of the tenant found by `lookup`, or null when there is no such tenant or fleet. */
+export async function readFleetView(db: Db, lookup: TenantLookup): Promise<FleetView | null> {
+  const where =
+    'clerkOrgId' in lookup
+      ? sql`t.clerk_org_id = ${lookup.clerkOrgId}`
+      : 'clerkUserId' in lookup
+        ? sql`t.clerk_user_id = ${lookup.clerkUserId}`
+        : sql`t.id = ${lookup.tenantId}`;
+  const { rows } = await sql<{ fleet: FleetView }>`
+    SELECT ${fleetJson} AS fleet FROM tenants t JOIN fleets f ON f.tenant_id = t.id WHERE ${where}
+  `.execute(db);
+  return rows[0]?.fleet ?? null;
+}

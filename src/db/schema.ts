@@ -1,0 +1,102 @@
+import type { ColumnType, Generated, JSONColumnType } from 'kysely';
+import type { AgentSpec, FleetStatus, GcpResources } from '../domain/fleet.ts';
+
+/** Row types of the tables in migrations/, as Kysely sees them. */
+
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+
+export interface TenantsTable {
+  id: string;
+  seq: Generated<number>;
+  slug: string;
+  name: string;
+  plan: string;
+  kind: 'org' | 'personal';
+  clerk_org_id: string | null;
+  clerk_user_id: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface FleetsTable {
+  id: string;
+  tenant_id: string;
+  status: FleetStatus;
+  template_id: string;
+  dashboard_url: string | null;
+  agent_specs: JSONColumnType<AgentSpec[]>;
+  repos: JSONColumnType<string[]>;
+  gcp_resources: JSONColumnType<GcpResources | null, string | null, string | null>;
+  settings: JSONColumnType<Record<string, unknown>, string | undefined, string>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface ProvisionRunsTable {
+  id: string;
+  fleet_id: string;
+  kind: 'provision' | 'retry';
+  status: 'queued' | 'running' | 'complete' | 'error' | 'cancelled';
+  worker: string | null;
+  error: string | null;
+  failed_step: string | null;
+  created_at: Timestamp;
+  started_at: Timestamp | null;
+  heartbeat_at: Timestamp | null;
+  finished_at: Timestamp | null;
+}
+
+export interface ProvisionLogTable {
+  id: Generated<string>;
+  fleet_id: string;
+  run_id: string | null;
+  step: string;
+  status: 'running' | 'complete' | 'error';
+  message: string | null;
+  duration_ms: number | null;
+  created_at: Timestamp;
+}
+
+export interface StepCheckpointsTable {
+  fleet_id: string;
+  step: string;
+  position: number;
+  run_id: string;
+  output: JSONColumnType<Record<string, unknown>>;
+  completed_at: Timestamp;
+}
+
+export interface FleetSecretsTable {
+  fleet_id: string;
+  name: string;
+  ciphertext: Buffer;
+  updated_at: Timestamp;
+}
+
+export interface FleetEventsTable {
+  id: Generated<string>;
+  tenant_id: string;
+  type: string;
+  data: JSONColumnType<Record<string, unknown>>;
+  created_at: Timestamp;
+}
+
+export interface AuditLogTable {
+  id: Generated<string>;
+  tenant_id: string | null;
+  actor: string;
+  action: string;
+  detail: JSONColumnType<Record<string, unknown>, string | undefined, string>;
+  created_at: Timestamp;
+}
+
+export interface Database {
+  tenants: TenantsTable;
+  fleets: FleetsTable;
+  provision_runs: ProvisionRunsTable;
+  provision_log: ProvisionLogTable;
+  step_checkpoints: StepCheckpointsTable;
+  fleet_secrets: FleetSecretsTable;
+  fleet_events: FleetEventsTable;
+  audit_log: AuditLogTable;
+}

@@ -1,0 +1,49 @@
+/** Fleet statuses and the one state machine every status change goes through. No I/O here. */
+
+export const FLEET_STATUSES = ['pending', 'provisioning', 'active', 'error', 'suspended'] as const;
+export type FleetStatus = (typeof FLEET_STATUSES)[number];
+
+export interface AgentSpec {
+  name: string;
+  role: string;
+}
+
+export interface GcpResources {
+  vmName: string | null;
+  zone: string | null;
+  ip: string | null;
+}
+
+/** The actions that move a fleet, and the statuses each is allowed from. */
+const TRANSITIONS = {
+  provision: { from: ['pending'], to: 'provisioning' },
+  retry: { from: ['error'], to: 'provisioning' },
+  succeed: { from: ['provisioning'], to: 'active' },
+  fail: { from: ['provisioning'], to: 'error' },
+  suspend: { from: ['active'], to: 'suspended' },
+  resume: { from: ['suspended'], to: 'active' },
+} as const satisfies Record<string, { from: readonly FleetStatus[]; to: FleetStatus }>;
+
+export type FleetAction = keyof typeof TRANSITIONS;
+
+export class IllegalTransitionError extends Error {
+  constructor(
+    readonly action: FleetAction,
+    readonly from: FleetStatus,
+  ) {
+    const allowed = TRANSITIONS[action].from.map((s) => `'${s}'`).join(' or ');
+    super(`Cannot ${action} a fleet that is '${from}': ${action} is only allowed when the fleet is ${allowed}.`);
+    this.name = 'IllegalTransitionError';
+  }
+}
+
+/** The status `action` leads to from `from`; throws IllegalTransitionError when not allowed. */
+export function transition(from: FleetStatus, action: FleetAction): FleetStatus {
+  const rule = TRANSITIONS[action];
+  if (!(rule.from as readonly FleetStatus[]).includes(from)) throw new IllegalTransitionError(action, from);
+  return rule.to;
+}
+
+export function canTransition(from: FleetStatus, action: FleetAction): boolean {
+  return (TRANSITIONS[action].from as readonly FleetStatus[]).includes(from);
+}

@@ -1,0 +1,15 @@
+import { randomBytes } from 'node:crypto';
+
+/** Prefixed ids (`tnt_…`, `flt_…`, `run_…`) so logs and bug reports say what a value is. */
+export type IdPrefix = 'tnt' | 'flt' | 'run' | 'req';
+
+const ALPHABET = '0123456789abcdefghijkmnopqrstuvwxyz';
+
+export function newId(prefix: IdPrefix): string {
+  const bytes = randomBytes(16);
+  let out = '';
+  for (const b of bytes) out += ALPHABET[b % ALPHABET.length];
+  return `${prefix}_${out}`;
+}
+
+export const TENANT_SLUG = /^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$/;

@@ -1,0 +1,47 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Prometheus metrics, one registry per app so tests can build many apps in one process. */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly httpRequests = new Counter({
+    name: 'fleet_http_requests_total',
+    help: 'HTTP requests by method, route and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    registers: [this.registry],
+  });
+  readonly httpDuration = new Histogram({
+    name: 'fleet_http_request_duration_seconds',
+    help: 'HTTP request latency by method, route and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+  readonly stepDuration = new Histogram({
+    name: 'fleet_provision_step_duration_seconds',
+    help: 'Provisioning step duration by step and outcome',
+    labelNames: ['step', 'status'] as const,
+    buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 15, 30, 60, 120, 300],
+    registers: [this.registry],
+  });
+
+  constructor(opts: { fleetsByStatus?: () => Promise<Record<string, number>>; defaultMetrics?: boolean } = {}) {
+    const { fleetsByStatus } = opts;
+    if (fleetsByStatus) {
+      new Gauge({
+        name: 'fleet_fleets',
+        help: 'Fleets by status',
+        labelNames: ['status'] as const,
+        registers: [this.registry],
+        // Read at scrape time: the database is the truth, shared by every replica.
+        async collect() {
+          const counts = await fleetsByStatus();
+          this.reset();
+          for (const status of ['pending', 'provisioning', 'active', 'error', 'suspended']) {
+            this.set({ status }, counts[status] ?? 0);
+          }
+        },
+      });
+    }
+    if (opts.defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'fleet_' });
+  }
+}
