@@ -35,33 +35,35 @@ export const envSchema = z
       z.string().regex(/^[0-9a-f]{64}$/i, 'must be 64 hex characters (32 bytes)').optional(),
     ),
     FLEET_PUBLIC_URL: optionalNonEmpty.pipe(z.url().optional()),
-  })
-  .superRefine((env, ctx) => {
-    const clerkSet = env.CLERK_JWT_KEY !== undefined || env.CLERK_PUBLISHABLE_KEY !== undefined;
-    // Production never falls back to the dev issuer: a missing Clerk key there is an outage, not a
-    // convenience.
-    if (env.NODE_ENV === 'production' || clerkSet) {
-      for (const name of ['CLERK_JWT_KEY', 'CLERK_PUBLISHABLE_KEY'] as const) {
-        if (env[name] === undefined) {
-          ctx.addIssue({
-            code: 'custom',
-            path: [name],
-            message:
-              env.NODE_ENV === 'production'
-                ? 'is required when NODE_ENV=production (dev sign-in is disabled in production)'
-                : 'is required when any Clerk setting is given',
-          });
-        }
-      }
-    }
-    if (env.NODE_ENV === 'production') {
-      for (const name of ['FLEET_PLATFORM_TOKEN', 'FLEET_SECRETS_KEY'] as const) {
-        if (env[name] === undefined) {
-          ctx.addIssue({ code: 'custom', path: [name], message: 'is required when NODE_ENV=production' });
-        }
-      }
-    }
   });
+
+/**
+ * Rules across variables. Checked on the raw environment, apart from the schema, so they are
+ * reported together with every per-variable problem instead of only once those are fixed.
+ */
+function crossCheck(source: NodeJS.ProcessEnv): string[] {
+  const set = (name: string) => (source[name] ?? '').trim() !== '';
+  const production = source.NODE_ENV === 'production';
+  const problems: string[] = [];
+  const clerkSet = set('CLERK_JWT_KEY') || set('CLERK_PUBLISHABLE_KEY');
+  // Production never falls back to the dev issuer: a missing Clerk key there is an outage, not a
+  // convenience.
+  if (production || clerkSet) {
+    for (const name of ['CLERK_JWT_KEY', 'CLERK_PUBLISHABLE_KEY']) {
+      if (!set(name)) {
+        problems.push(
+          `${name}: ${production ? 'is required when NODE_ENV=production (dev sign-in is disabled in production)' : 'is required when any Clerk setting is given'}`,
+        );
+      }
+    }
+  }
+  if (production) {
+    for (const name of ['FLEET_PLATFORM_TOKEN', 'FLEET_SECRETS_KEY']) {
+      if (!set(name)) problems.push(`${name}: is required when NODE_ENV=production`);
+    }
+  }
+  return problems;
+}
 
 export type Env = z.infer<typeof envSchema>;
 
@@ -91,11 +93,11 @@ export class ConfigError extends Error {
 /** Parses the environment; throws a ConfigError naming every bad variable. */
 export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   const parsed = envSchema.safeParse(source);
-  if (!parsed.success) {
-    throw new ConfigError(
-      parsed.error.issues.map((i) => `${i.path.join('.') || '(environment)'}: ${i.message}`),
-    );
-  }
+  const problems = [
+    ...(parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join('.') || '(environment)'}: ${i.message}`)),
+    ...crossCheck(source),
+  ];
+  if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const env = parsed.data;
   return {
     env: env.NODE_ENV,

@@ -91,7 +91,7 @@ function acquireLock(dataDir: string): () => void {
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       const owner = readPid(lockFile);
-      if (owner !== undefined && owner !== process.pid && isAlive(owner)) {
+      if (owner !== undefined && isAlive(owner)) {
         throw new DataDirInUseError(dataDir, owner);
       }
       fs.rmSync(lockFile, { force: true });

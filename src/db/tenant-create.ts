@@ -26,16 +26,22 @@ export type CreateTenantResult =
  * conflict naming the differing field. The unique indexes decide races, not a prior read.
  */
 export async function createTenantWithFleet(db: Db, t: NewTenant): Promise<CreateTenantResult> {
-  for (let attempt = 0; attempt < 2; attempt++) {
-    const existing = await db.selectFrom('tenants').selectAll().where('slug', '=', t.slug).executeTakeFirst();
-    if (existing) return compareExisting(db, existing, t);
-    const owner = await db
+  for (let attempt = 0; attempt < 3; attempt++) {
+    // One read for both keys: a request that raced a twin must see the twin's tenant as "the same
+    // tenant again", not as another tenant owning its Clerk id.
+    const rows = await db
       .selectFrom('tenants')
-      .select(['slug'])
+      .selectAll()
       .where((eb) =>
-        t.clerkOrgId ? eb('clerk_org_id', '=', t.clerkOrgId) : eb('clerk_user_id', '=', t.clerkUserId ?? ''),
+        eb.or([
+          eb('slug', '=', t.slug),
+          t.clerkOrgId ? eb('clerk_org_id', '=', t.clerkOrgId) : eb('clerk_user_id', '=', t.clerkUserId ?? ''),
+        ]),
       )
-      .executeTakeFirst();
+      .execute();
+    const existing = rows.find((r) => r.slug === t.slug);
+    if (existing) return compareExisting(db, existing, t);
+    const owner = rows[0];
     if (owner) {
       const field = t.clerkOrgId ? 'clerkOrgId' : 'clerkUserId';
       return {
@@ -79,7 +85,7 @@ export async function createTenantWithFleet(db: Db, t: NewTenant): Promise<Creat
       return { kind: 'created', tenant };
     } catch (e) {
       // A concurrent request won the race on a unique index: look again and answer as for it.
-      if ((e as { code?: string }).code === '23505' && attempt === 0) continue;
+      if ((e as { code?: string }).code === '23505' && attempt < 2) continue;
       throw e;
     }
   }

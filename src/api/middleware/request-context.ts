@@ -18,8 +18,10 @@ export function requestContext(deps: AppDeps): MiddlewareHandler<AppEnv> {
     c.set('requestId', requestId);
     const log = deps.logger.child({ requestId });
     c.set('log', log);
-    await next();
     c.header('X-Request-Id', requestId);
+    await next();
+    // An error response is built after the line above ran; make sure it carries the id too.
+    if (!c.res.headers.has('X-Request-Id')) c.res.headers.set('X-Request-Id', requestId);
     const route = c.res.status === 404 && routePath(c) === '/*' ? 'unmatched' : routePath(c);
     const labels = { method: c.req.method, route, status: String(c.res.status) };
     const seconds = (performance.now() - started) / 1000;

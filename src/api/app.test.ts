@@ -1,0 +1,109 @@
+import { Writable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, PLATFORM_TOKEN, type TestApp } from '../../test/harness/app.ts';
+import { describeSessionRouteSecurity } from '../../test/harness/security.ts';
+import { createLogger } from '../observability/logger.ts';
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await createTestApp();
+});
+afterAll(() => t.close());
+
+describe('operations endpoints', () => {
+  it('/healthz and /readyz answer without auth', async () => {
+    expect(await (await t.request('/healthz')).json()).toEqual({ ok: true });
+    expect(await (await t.request('/readyz')).json()).toEqual({ ok: true });
+  });
+
+  it('/metrics counts requests by route pattern and status, and fleets by status', async () => {
+    await t.createTenant({ tenantId: 'metric_co', name: 'M', clerkOrgId: 'org_metric' });
+    await t.request('/api/tenants/metric_co', { platform: true });
+    await t.request('/api/fleet');
+    const text = await (await t.request('/metrics')).text();
+    expect(text).toMatch(/fleet_http_requests_total\{method="GET",route="\/api\/tenants\/:tenantId",status="200"\} 1/);
+    expect(text).toMatch(/fleet_http_requests_total\{method="GET",route="\/api\/fleet",status="401"\} 1/);
+    expect(text).toMatch(/fleet_http_request_duration_seconds_bucket\{le="0.005",method="POST",route="\/api\/tenants",status="201"\}/);
+    expect(text).toMatch(/fleet_fleets\{status="pending"\} 1/);
+    expect(text).toMatch(/fleet_fleets\{status="active"\} 0/);
+  });
+
+  it('answers unknown routes with the error envelope and a request id header', async () => {
+    const res = await t.request('/api/nothing-here', { headers: { 'x-request-id': 'trace-abc.123' } });
+    expect(res.status).toBe(404);
+    expect(res.headers.get('x-request-id')).toBe('trace-abc.123');
+    expect(await res.json()).toEqual({
+      ok: false,
+      error: { code: 'not_found', message: 'No route GET /api/nothing-here. See /api/reference.', requestId: 'trace-abc.123' },
+    });
+  });
+});
+
+describe('OpenAPI document and reference page', () => {
+  it('covers every route with its error responses and security', async () => {
+    const doc = (await (await t.request('/api/openapi.json')).json()) as {
+      openapi: string;
+      paths: Record<string, Record<string, { responses: Record<string, unknown>; security?: unknown[] }>>;
+      components: { securitySchemes: Record<string, unknown> };
+    };
+    expect(doc.openapi).toBe('3.1.0');
+    const ops = Object.entries(doc.paths).flatMap(([p, m]) => Object.entries(m).map(([method, op]) => ({ key: `${method.toUpperCase()} ${p}`, op })));
+    expect(ops.map((o) => o.key).sort()).toEqual(
+      [
+        'GET /api/fleet',
+        'GET /api/templates',
+        'GET /api/tenants',
+        'GET /api/tenants/{tenantId}',
+        'GET /healthz',
+        'GET /metrics',
+        'GET /readyz',
+        'POST /api/tenants',
+      ].sort(),
+    );
+    for (const { key, op } of ops) {
+      if (key.includes('/api/')) {
+        expect(op.responses, key).toHaveProperty('401');
+        expect(op.responses, key).toHaveProperty('500');
+        expect(op.security, key).toBeDefined();
+      }
+    }
+    expect(doc.paths['/api/tenants']!.post!.responses).toHaveProperty('409');
+    expect(Object.keys(doc.components.securitySchemes).sort()).toEqual(['clerkBearer', 'clerkCookie', 'platformToken']);
+  });
+
+  it('serves a human-readable reference page listing the routes', async () => {
+    const res = await t.request('/api/reference');
+    expect(res.headers.get('content-type')).toMatch(/text\/html/);
+    const html = await res.text();
+    expect(html).toContain('<code>/api/fleet</code>');
+    expect(html).toContain('X-Platform-Token');
+    expect(html).not.toMatch(/<script/);
+  });
+});
+
+describe('GET /api/templates', () => {
+  it('lists the templates with their agents', async () => {
+    const res = await t.request('/api/templates', { token: t.token({ userId: 'user_t' }) });
+    const body = (await res.json()) as { templates: Array<{ id: string; agents: unknown[] }> };
+    expect(body.templates.map((x) => [x.id, x.agents.length])).toEqual([
+      ['solo-engineer', 1],
+      ['standard-7-agent', 7],
+    ]);
+  });
+});
+describeSessionRouteSecurity({ method: 'GET', path: '/api/templates' }, () => t);
+
+describe('logging', () => {
+  it('never writes credentials, whatever object is logged', () => {
+    const lines: string[] = [];
+    const sink = new Writable({ write: (chunk, _e, cb) => (lines.push(chunk.toString()), cb()) });
+    const log = createLogger('info', sink);
+    const token = t.token({ userId: 'user_secret' });
+    log.info({ headers: { authorization: `Bearer ${token}`, cookie: `__session=${token}`, 'x-platform-token': PLATFORM_TOKEN } }, 'req');
+    log.info({ discord: { bots: [{ agentId: 'cantona', token: 'bot-token-123' }] }, missionControl: { token: 'mc-secret' } }, 'settings');
+    log.info({ token, password: 'pw', gitToken: 'ghp_x' }, 'flat');
+    const all = lines.join('');
+    for (const secret of [token, PLATFORM_TOKEN, 'bot-token-123', 'mc-secret', 'ghp_x']) expect(all).not.toContain(secret);
+    expect(all).toContain('[redacted]');
+  });
+});

@@ -1,0 +1,76 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+
+/** The `fleet` binary as a user runs it: real processes, real embedded PostgreSQL, real HTTP. */
+const run = promisify(execFile);
+const BIN = path.resolve('bin/fleet.js');
+const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fleet-cli-'));
+const children: ChildProcess[] = [];
+const baseEnv = { ...process.env, FLEET_DATA_DIR: dataDir, NODE_ENV: 'development', LOG_LEVEL: 'info' };
+delete (baseEnv as Record<string, string | undefined>).VITEST;
+
+afterAll(async () => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  fs.rmSync(dataDir, { recursive: true, force: true });
+});
+
+/** Starts `fleet serve` and resolves with its URL once it listens. */
+function serve(env: Record<string, string> = {}): Promise<{ child: ChildProcess; url: string; output: () => string }> {
+  const child = spawn(process.execPath, [BIN, 'serve'], { env: { ...baseEnv, PORT: '0', ...env } });
+  children.push(child);
+  let out = '';
+  return new Promise((resolve, reject) => {
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      const m = /"url":"(http:\/\/[^"]+)".*"msg":"Agent Fleet API listening"/.exec(out);
+      if (m?.[1]) resolve({ child, url: m[1], output: () => out });
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`serve exited with ${code}: ${out}`)));
+  });
+}
+
+describe('fleet CLI', () => {
+  it('serve + dev token: a tenant-less session gets {"ok":true,"fleet":null}; a second serve on the same data dir is refused', async () => {
+    const server = await serve();
+    expect(server.output()).toContain('platform token: fpt_');
+    const { stdout: token } = await run(process.execPath, [BIN, 'dev', 'token', '--user', 'user_alice', '--org', 'org_acme', '--role', 'admin'], { env: baseEnv });
+    expect(token.trim()).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
+    const claims = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString());
+    expect(claims).toMatchObject({ sub: 'user_alice', v: 2, o: { id: 'org_acme', rol: 'admin' } });
+
+    const res = await fetch(`${server.url}/api/fleet`, { headers: { authorization: `Bearer ${token.trim()}` } });
+    expect(await res.json()).toStrictEqual({ ok: true, fleet: null });
+
+    const second = await run(process.execPath, [BIN, 'serve'], { env: { ...baseEnv, PORT: '0' } }).catch((e: { code: number; stderr: string }) => e);
+    expect((second as { code: number }).code).not.toBe(0);
+    expect((second as { stderr: string }).stderr).toMatch(/in use by another fleet process/);
+    // The first server is unharmed.
+    expect((await fetch(`${server.url}/readyz`)).status).toBe(200);
+
+    const exited = new Promise<number | null>((r) => server.child.once('exit', r));
+    server.child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(fs.existsSync(path.join(dataDir, 'postgres.lock'))).toBe(false);
+  });
+
+  it('refuses to start in production without Clerk settings, naming the variables', async () => {
+    const err = (await run(process.execPath, [BIN, 'serve'], { env: { ...baseEnv, NODE_ENV: 'production' } }).catch((e) => e)) as {
+      code: number;
+      stderr: string;
+    };
+    expect(err.code).toBe(78);
+    for (const name of ['CLERK_JWT_KEY', 'CLERK_PUBLISHABLE_KEY', 'FLEET_PLATFORM_TOKEN', 'FLEET_SECRETS_KEY']) expect(err.stderr).toContain(name);
+  });
+
+  it('dev token rejects ids that are not Clerk ids', async () => {
+    const err = (await run(process.execPath, [BIN, 'dev', 'token', '--user', 'alice'], { env: baseEnv }).catch((e) => e)) as { code: number; stderr: string };
+    expect(err.code).toBe(2);
+    expect(err.stderr).toContain('--user must look like a Clerk user id');
+  });
+});
