@@ -35,6 +35,20 @@ export const envSchema = z
       z.string().regex(/^[0-9a-f]{64}$/i, 'must be 64 hex characters (32 bytes)').optional(),
     ),
     FLEET_PUBLIC_URL: optionalNonEmpty.pipe(z.url().optional()),
+    FLEET_GIT_BASE_URL: z.url().default('https://github.com/'),
+    FLEET_DISCORD_API_URL: z.url().default('https://discord.com/api/v10'),
+    FLEET_RUNTIME_CACHE_DIR: optionalNonEmpty,
+    FLEET_WORKERS: z.coerce.number().int().min(0).max(64).default(4),
+    FLEET_HEARTBEAT_SECONDS: z.coerce.number().min(0.2).max(60).default(2),
+    FLEET_STALE_AFTER_SECONDS: z.coerce.number().min(1).max(600).default(10),
+    FLEET_STEP_TIMEOUTS: optionalNonEmpty.pipe(
+      z
+        .string()
+        .regex(/^(\w+=\d+)(,\w+=\d+)*$/, 'must look like step=ms,step=ms')
+        .transform((s) => Object.fromEntries(s.split(',').map((kv) => kv.split('=')).map(([k, v]) => [k, Number(v)])) as Record<string, number>)
+        .optional(),
+    ),
+    FLEET_TEST_FAULTS: optionalNonEmpty,
   });
 
 /**
@@ -61,6 +75,7 @@ function crossCheck(source: NodeJS.ProcessEnv): string[] {
     for (const name of ['FLEET_PLATFORM_TOKEN', 'FLEET_SECRETS_KEY']) {
       if (!set(name)) problems.push(`${name}: is required when NODE_ENV=production`);
     }
+    if (set('FLEET_TEST_FAULTS')) problems.push('FLEET_TEST_FAULTS: fault injection is for tests and is refused in production');
   }
   return problems;
 }
@@ -81,6 +96,17 @@ export interface Config {
   platformToken: string | undefined;
   secretsKey: string | undefined;
   publicUrl: string | undefined;
+  pipeline: {
+    gitBaseUrl: string;
+    discordApiUrl: string;
+    runtimeCacheDir: string | undefined;
+    workers: number;
+    heartbeatSeconds: number;
+    staleAfterSeconds: number;
+    stepTimeouts: Record<string, number>;
+    /** `step:kind,…` (kind: throw | hang | kill | transient), tests only. */
+    faults: string | undefined;
+  };
 }
 
 export class ConfigError extends Error {
@@ -118,5 +144,15 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     platformToken: env.FLEET_PLATFORM_TOKEN,
     secretsKey: env.FLEET_SECRETS_KEY,
     publicUrl: env.FLEET_PUBLIC_URL,
+    pipeline: {
+      gitBaseUrl: env.FLEET_GIT_BASE_URL.endsWith('/') ? env.FLEET_GIT_BASE_URL : `${env.FLEET_GIT_BASE_URL}/`,
+      discordApiUrl: env.FLEET_DISCORD_API_URL.replace(/\/$/, ''),
+      runtimeCacheDir: env.FLEET_RUNTIME_CACHE_DIR,
+      workers: env.FLEET_WORKERS,
+      heartbeatSeconds: env.FLEET_HEARTBEAT_SECONDS,
+      staleAfterSeconds: env.FLEET_STALE_AFTER_SECONDS,
+      stepTimeouts: env.FLEET_STEP_TIMEOUTS ?? {},
+      faults: env.FLEET_TEST_FAULTS,
+    },
   };
 }

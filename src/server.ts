@@ -1,12 +1,15 @@
 import { serve, type ServerType } from '@hono/node-server';
 import { createApp } from './api/app.ts';
+import { FleetViewCache } from './api/fleet-view-cache.ts';
 import type { Config } from './config.ts';
 import { countFleetsByStatus } from './db/tenants.ts';
 import type { Logger } from './observability/logger.ts';
 import { Metrics } from './observability/metrics.ts';
+import { restartActiveGateways } from './pipeline/restart-gateways.ts';
+import { LOCAL_STEPS } from './pipeline/steps/index.ts';
+import { type RunningWorker, startWorker } from './pipeline/worker.ts';
 import { setUpAuth } from './runtime/auth-setup.ts';
-import { openDatabase } from './runtime/database.ts';
-import { TemplateRegistry } from './templates/registry.ts';
+import { startCore } from './runtime/core.ts';
 
 export interface RunningServer {
   url: string;
@@ -14,37 +17,53 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** Starts everything `fleet serve` runs: database (+ migrations), HTTP API. */
+/** Starts everything `fleet serve` runs: database (+ migrations), queue, workers, HTTP API. */
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
-  const templates = TemplateRegistry.load();
-  const database = await openDatabase(config, logger, { attach: false, migrate: true, poolSize: 20 });
+  const core = await startCore(config, logger, { attach: false });
+  const { db } = core.database;
   const { verifier, platformToken, devSignIn } = setUpAuth(config);
-  const metrics = new Metrics({ fleetsByStatus: () => countFleetsByStatus(database.db), defaultMetrics: true });
-  const app = createApp({ config, db: database.db, verifier, platformToken, templates, logger, metrics });
+  const metrics = new Metrics({ fleetsByStatus: () => countFleetsByStatus(db), defaultMetrics: true });
+
+  let worker: RunningWorker | undefined;
+  if (config.pipeline.workers > 0) {
+    worker = await startWorker({ db, steps: LOCAL_STEPS, settings: core.settings, log: logger, metrics, queue: core.queue, concurrency: config.pipeline.workers });
+    void restartActiveGateways(db, core.settings, logger);
+  }
+  const fleetCache = new FleetViewCache(db, core.events);
+  const app = createApp({
+    config,
+    db,
+    verifier,
+    platformToken,
+    templates: core.templates,
+    logger,
+    metrics,
+    provisioning: { db, queue: core.queue, box: core.box, wake: () => worker?.wake(), changed: (id) => fleetCache.invalidate(id) },
+    events: core.events,
+    fleetCache,
+  });
 
   let server: ServerType | undefined;
   const port = await new Promise<number>((resolve, reject) => {
     server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => resolve(info.port));
     server.once('error', reject);
   }).catch(async (e: NodeJS.ErrnoException) => {
-    await database.close();
+    await worker?.stop();
+    await core.close();
     if (e.code === 'EADDRINUSE') throw new Error(`Port ${config.port} is already in use. Set PORT to a free port.`, { cause: e });
     throw e;
   });
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
-  logger.info({ url, devSignIn }, 'Agent Fleet API listening');
-  if (devSignIn) {
-    logger.info(
-      { platformTokenFile: `${config.dataDir}/platform-token` },
-      'dev sign-in is on: mint a session token with `npx fleet dev token --user user_alice`; the platform token is in platformTokenFile',
-    );
-  }
+  logger.info({ url, devSignIn, workers: config.pipeline.workers }, 'Agent Fleet API listening');
   return {
     url,
     port,
     close: async () => {
+      // SSE streams never end by themselves: close them with the server.
+      (server as { closeAllConnections?: () => void } | undefined)?.closeAllConnections?.();
       await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
-      await database.close();
+      await worker?.stop();
+      await core.close();
     },
   };
 }

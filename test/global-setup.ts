@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import PgBoss from 'pg-boss';
 import type { TestProject } from 'vitest/node';
 import { createDb, migrateToLatest } from '../src/db/connection.ts';
 import { startEmbeddedPostgres } from '../src/db/embedded.ts';
@@ -40,6 +41,10 @@ export default async function setup(project: TestProject) {
   const { db } = createDb(templateUrl.toString(), { max: 1 });
   await migrateToLatest(db);
   await db.destroy();
+  // pg-boss makes its schema on first start: do it once here so every cloned database has it.
+  const boss = new PgBoss({ connectionString: templateUrl.toString(), schema: 'pgboss', supervise: false, schedule: false });
+  await boss.start();
+  await boss.stop({ graceful: false, wait: true });
 
   project.provide('adminDatabaseUrl', adminUrl);
   project.provide('templateDatabase', TEMPLATE_DB);

@@ -51,6 +51,11 @@ describe('OpenAPI document and reference page', () => {
     expect(ops.map((o) => o.key).sort()).toEqual(
       [
         'GET /api/fleet',
+        'GET /api/fleet/events',
+        'POST /api/fleet/provision',
+        'POST /api/fleet/retry',
+        'POST /api/tenants/{tenantId}/provision',
+        'POST /api/tenants/{tenantId}/retry',
         'GET /api/templates',
         'GET /api/tenants',
         'GET /api/tenants/{tenantId}',

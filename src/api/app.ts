@@ -5,12 +5,16 @@ import { ApiError, errorBody } from './errors.ts';
 import { requestContext } from './middleware/request-context.ts';
 import { requirePlatformToken, requireSession } from './middleware/auth.ts';
 import { renderReferencePage } from './reference-page.ts';
+import { registerFleetEvents } from './routes/fleet-events.ts';
 import { registerFleetGet } from './routes/fleet-get.ts';
+import { registerFleetProvision } from './routes/fleet-provision.ts';
+import { registerFleetRetry } from './routes/fleet-retry.ts';
 import { registerHealth } from './routes/health.ts';
 import { registerTemplatesList } from './routes/templates-list.ts';
 import { registerTenantsCreate } from './routes/tenants-create.ts';
 import { registerTenantsGet } from './routes/tenants-get.ts';
 import { registerTenantsList } from './routes/tenants-list.ts';
+import { registerTenantsProvision } from './routes/tenants-provision.ts';
 
 /** The HTTP API: every route, its auth, the one error envelope and the OpenAPI document. */
 export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
@@ -32,10 +36,14 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
 
   registerHealth(app, deps);
   registerFleetGet(app, deps);
+  registerFleetProvision(app, deps);
+  registerFleetRetry(app, deps);
+  registerFleetEvents(app, deps);
   registerTemplatesList(app, deps);
   registerTenantsCreate(app, deps);
   registerTenantsList(app, deps);
   registerTenantsGet(app, deps);
+  registerTenantsProvision(app, deps);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'clerkBearer', {
     type: 'http',

@@ -5,6 +5,9 @@ import type { Db } from '../db/connection.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { TemplateRegistry } from '../templates/registry.ts';
+import type { EventHub } from '../events/hub.ts';
+import type { FleetViewCache } from './fleet-view-cache.ts';
+import type { ServiceDeps } from '../pipeline/provision-service.ts';
 
 /** What the HTTP layer needs from the rest of the system; built once by the server. */
 export interface AppDeps {
@@ -15,6 +18,10 @@ export interface AppDeps {
   templates: TemplateRegistry;
   logger: Logger;
   metrics: Metrics;
+  /** Intent side of provisioning: queue, secret box, and how to wake local workers. */
+  provisioning: ServiceDeps;
+  events: EventHub;
+  fleetCache: FleetViewCache;
 }
 
 /** Hono's per-request variables. */

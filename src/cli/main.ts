@@ -5,6 +5,7 @@ import { registerDevToken } from './dev-token.ts';
 import { registerServe } from './serve.ts';
 import { registerMigrate } from './migrate.ts';
 import { registerTenants } from './tenants.ts';
+import { registerWorker } from './worker.ts';
 
 /** `fleet`: one binary for operators and for local use. */
 const program = new Command('fleet').description('Agent Fleet control plane').showHelpAfterError();
@@ -28,6 +29,7 @@ export const parsePositiveInt = (v: string) => {
 };
 
 registerServe(program);
+registerWorker(program);
 registerMigrate(program);
 registerDevToken(program);
 registerTenants(program);

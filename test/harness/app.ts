@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createApp } from '../../src/api/app.ts';
+import { FleetViewCache } from '../../src/api/fleet-view-cache.ts';
 import { ClerkVerifier } from '../../src/auth/clerk.ts';
 import { DEV_PUBLISHABLE_KEY, ensureDevKeys, mintSessionToken, type MintOptions } from '../../src/auth/dev-issuer.ts';
 import { loadConfig } from '../../src/config.ts';
@@ -10,6 +11,14 @@ import { createLogger } from '../../src/observability/logger.ts';
 import { Metrics } from '../../src/observability/metrics.ts';
 import { TemplateRegistry } from '../../src/templates/registry.ts';
 import { createTestDatabase, type TestDatabase } from './db.ts';
+import { randomBytes } from 'node:crypto';
+import { EventHub } from '../../src/events/hub.ts';
+import { RunQueue } from '../../src/pipeline/queue.ts';
+import { pipelineSettings, type PipelineSettings } from '../../src/pipeline/settings.ts';
+import type { StepDefinition } from '../../src/pipeline/step.ts';
+import { LOCAL_STEPS } from '../../src/pipeline/steps/index.ts';
+import { type RunningWorker, startWorker } from '../../src/pipeline/worker.ts';
+import { SecretBox } from '../../src/secrets/secret-box.ts';
 
 export const PLATFORM_TOKEN = 'fpt_test_platform_token_0123456789';
 
@@ -25,28 +34,65 @@ export interface TestApp {
   token(opts: MintOptions): string;
   request(pathname: string, init?: RequestInit & { token?: string; platform?: boolean | string; json?: unknown }): Promise<Response>;
   createTenant(body: Record<string, unknown>): Promise<Response>;
+  queue: RunQueue;
+  events: EventHub;
+  box: SecretBox;
+  settings: PipelineSettings;
+  /** Present when created with `workers`. */
+  worker?: RunningWorker;
   close(): Promise<void>;
 }
 
-export async function createTestApp(opts: { authorizedParties?: string[] } = {}): Promise<TestApp> {
+export interface TestAppOptions {
+  authorizedParties?: string[];
+  /** Run provisioning workers in this process, with these steps (default: the real local steps). */
+  workers?: { concurrency?: number; steps?: StepDefinition[] };
+  /** Environment for the config (FLEET_* pipeline settings, faults…). */
+  env?: Record<string, string>;
+}
+
+export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp> {
   const database = await createTestDatabase();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fleet-test-app-'));
   const keys = ensureDevKeys(dataDir);
-  const config = loadConfig({ NODE_ENV: 'test', FLEET_DATA_DIR: dataDir, LOG_LEVEL: 'silent' });
+  const config = loadConfig({ NODE_ENV: 'test', FLEET_DATA_DIR: dataDir, LOG_LEVEL: 'silent', ...opts.env });
+  const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
+  const templates = TemplateRegistry.load();
+  const box = new SecretBox(randomBytes(32));
+  const settings = pipelineSettings(config, box, templates);
+  const queue = await RunQueue.start(database.url, logger);
+  const events = await EventHub.start(database.url, logger);
+  const metrics = new Metrics({ fleetsByStatus: () => countFleetsByStatus(database.db) });
+  const worker = opts.workers
+    ? await startWorker({
+        db: database.db,
+        steps: opts.workers.steps ?? LOCAL_STEPS,
+        settings,
+        log: logger,
+        metrics,
+        queue,
+        concurrency: opts.workers.concurrency ?? 2,
+        watchdogMs: 500,
+      })
+    : undefined;
   const verifier = new ClerkVerifier({
     jwtKey: keys.publicKeyPem,
     publishableKey: DEV_PUBLISHABLE_KEY,
     secretKey: undefined,
     authorizedParties: opts.authorizedParties,
   });
+  const fleetCache = new FleetViewCache(database.db, events);
   const app = createApp({
     config,
     db: database.db,
     verifier,
     platformToken: PLATFORM_TOKEN,
-    templates: TemplateRegistry.load(),
-    logger: createLogger('silent'),
-    metrics: new Metrics({ fleetsByStatus: () => countFleetsByStatus(database.db) }),
+    templates,
+    logger,
+    metrics,
+    provisioning: { db: database.db, queue, box, wake: () => worker?.wake(), changed: (id) => fleetCache.invalidate(id) },
+    events,
+    fleetCache,
   });
   const t: TestApp = {
     app,
@@ -66,7 +112,15 @@ export async function createTestApp(opts: { authorizedParties?: string[] } = {})
       return Promise.resolve(app.request(pathname, { ...init, headers, body }));
     },
     createTenant: (body) => t.request('/api/tenants', { method: 'POST', platform: true, json: body }),
+    queue,
+    events,
+    box,
+    settings,
+    worker,
     close: async () => {
+      await worker?.stop();
+      await events.close();
+      await queue.stop();
       await database.drop();
       fs.rmSync(dataDir, { recursive: true, force: true });
     },

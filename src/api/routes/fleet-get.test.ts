@@ -129,3 +129,26 @@ describeSessionRouteSecurity({ method: 'GET', path: '/api/fleet' }, () => t, {
     }
   },
 });
+
+describe('GET /api/fleet — cached reads stay correct', () => {
+  it('sees a change written by another process (through its event) right after it commits', async () => {
+    const { applyTransition } = await import('../../pipeline/transitions.ts');
+    await t.createTenant({ tenantId: 'cache_co', name: 'Cache', clerkOrgId: 'org_cache' });
+    const token = t.token({ userId: 'user_c', orgId: 'org_cache' });
+    const status = async () => ((await getFleet(token)).fleet as { status: string }).status;
+    expect(await status()).toBe('pending');
+    expect(await status()).toBe('pending'); // now served from the cache
+    const fleet = await t.database.db
+      .selectFrom('fleets').innerJoin('tenants', 'tenants.id', 'fleets.tenant_id')
+      .select('fleets.id').where('tenants.slug', '=', 'cache_co').executeTakeFirstOrThrow();
+    // As a worker elsewhere would: a transition in its own transaction, on its own connection.
+    await t.database.db.transaction().execute((trx) => applyTransition(trx, fleet.id, 'provision'));
+    const until = Date.now() + 2000;
+    let seen = await status();
+    while (seen !== 'provisioning' && Date.now() < until) {
+      await new Promise((r) => setTimeout(r, 5));
+      seen = await status();
+    }
+    expect(seen).toBe('provisioning');
+  });
+});

@@ -2,7 +2,7 @@ import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Principal } from '../../auth/principal.ts';
 import type { AppDeps, AppEnv } from '../context.ts';
 import { errorResponses, FleetSchema, SECURITY_SESSION } from '../schemas.ts';
-import { readFleetView, type TenantLookup } from '../../db/fleet-view.ts';
+import type { TenantLookup } from '../../db/fleet-view.ts';
 
 export const FleetResponseSchema = z.object({ ok: z.literal(true), fleet: FleetSchema.nullable() }).openapi('FleetResponse');
 
@@ -31,7 +31,8 @@ export function tenantLookupFor(p: Principal): TenantLookup {
 
 export function registerFleetGet(app: OpenAPIHono<AppEnv>, deps: AppDeps): void {
   app.openapi(route, async (c) => {
-    const fleet = await readFleetView(deps.db, tenantLookupFor(c.get('principal')));
-    return c.json({ ok: true as const, fleet }, 200);
+    // Served from the NOTIFY-invalidated cache as ready JSON (see fleet-view-cache.ts).
+    const body = await deps.fleetCache.responseBody(tenantLookupFor(c.get('principal')));
+    return c.body(body, 200, { 'Content-Type': 'application/json' }) as never;
   });
 }

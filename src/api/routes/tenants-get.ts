@@ -35,7 +35,7 @@ export function registerTenantsGet(app: OpenAPIHono<AppEnv>, deps: AppDeps): voi
     const { tenantId } = c.req.valid('param');
     const tenant = await findTenantBySlugOrId(deps.db, tenantId);
     if (!tenant) throw new ApiError('not_found', `No tenant '${tenantId}'.`);
-    const fleet = await readFleetView(deps.db, { tenantId: tenant.id });
+    const fleet = (await readFleetView(deps.db, { tenantId: tenant.id }))?.fleet ?? null;
     return c.json({ ok: true as const, tenant: tenantJson(tenant), fleet }, 200);
   });
 }

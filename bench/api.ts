@@ -1,0 +1,128 @@
+/**
+ * `npm run bench:api` — GET /api/fleet under load, next to a bare node:http server answering the
+ * same bytes, in the same run (the machine is shared and noisy: the ratio holds, absolutes don't).
+ *
+ * Setup: embedded PostgreSQL, 1,000 org tenants each with a fleet and a 12-entry provision log,
+ * `fleet serve` in its own process, one session token per tenant; autocannon with 50 connections
+ * for 10 s spreads requests over all tokens.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import autocannon from 'autocannon';
+import { sql } from 'kysely';
+import { ensureDevKeys, mintSessionToken } from '../src/auth/dev-issuer.ts';
+import { createDb, migrateToLatest } from '../src/db/connection.ts';
+import { startEmbeddedPostgres } from '../src/db/embedded.ts';
+
+const TENANTS = Number(process.env.BENCH_TENANTS ?? 1000);
+const DURATION = Number(process.env.BENCH_SECONDS ?? 10);
+const CONNECTIONS = 50;
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fleet-bench-api-'));
+const quiet = { info: () => {}, warn: (m: string) => console.warn(m), debug: () => {} };
+fs.chmodSync(dir, 0o755);
+const pg = await startEmbeddedPostgres({ dataDir: path.join(dir, 'db'), log: quiet });
+const children: ChildProcess[] = [];
+try {
+  const { db } = createDb(pg.url);
+  await migrateToLatest(db);
+  // Bulk seed in SQL: the benchmark measures reads, not 1,000 HTTP creates.
+  await sql`
+    INSERT INTO tenants (id, slug, name, plan, kind, clerk_org_id)
+      SELECT 'tnt_b' || i, 'bench_' || i, 'Bench ' || i, 'free', 'org', 'org_bench' || i FROM generate_series(1, ${TENANTS}) i;
+    `.execute(db);
+  await sql`
+    INSERT INTO fleets (id, tenant_id, status, template_id, dashboard_url, agent_specs, repos, gcp_resources)
+      SELECT 'flt_b' || i, 'tnt_b' || i, 'active', 'standard-7-agent', 'https://dashboard.example.com',
+        '[{"name":"popashot","role":"orchestrator"},{"name":"cantona","role":"engineer"},{"name":"splinter","role":"architect"},{"name":"velma","role":"qa"},{"name":"tank","role":"ops"},{"name":"zerocool","role":"security"},{"name":"slash","role":"design"}]'::jsonb,
+        '["org/repo-a","org/repo-b"]'::jsonb, '{"vmName":"agent-fleet","zone":"europe-west2-b","ip":"34.89.1.2"}'::jsonb
+      FROM generate_series(1, ${TENANTS}) i`.execute(db);
+  await sql`
+    INSERT INTO provision_log (fleet_id, step, status, message, duration_ms)
+      SELECT 'flt_b' || i, s.step, st.status, CASE st.status WHEN 'complete' THEN s.step || ' done' END,
+             CASE st.status WHEN 'complete' THEN 1200 END
+      FROM generate_series(1, ${TENANTS}) i,
+           unnest(ARRAY['vm_create','workspace_bootstrap','agent_config','gateway_start','connectivity_check','complete']) WITH ORDINALITY s(step, n),
+           unnest(ARRAY['running','complete']) WITH ORDINALITY st(status, m)
+      ORDER BY i, s.n, st.m`.execute(db);
+  await sql`ANALYZE`.execute(db);
+  await db.destroy();
+
+  const dataDir = path.join(dir, 'app');
+  const keys = ensureDevKeys(dataDir);
+  const tokens = Array.from({ length: TENANTS }, (_, i) =>
+    mintSessionToken(keys.privateKeyPem, { userId: `user_b${i + 1}`, orgId: `org_bench${i + 1}`, orgRole: 'admin', ttlSeconds: 3600 }),
+  );
+
+  const server = spawn(process.execPath, ['bin/fleet.js', 'serve'], {
+    env: { ...process.env, DATABASE_URL: pg.url, FLEET_DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn', NODE_ENV: 'development' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(server);
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      const m = /at (http:\/\/\S+)/.exec(out);
+      if (m?.[1]) resolve(m[1]);
+    };
+    server.stdout!.on('data', onData);
+    server.stderr!.on('data', onData);
+    server.once('exit', (c) => reject(new Error(`server exited ${c}: ${out}`)));
+  });
+
+  const sample = await fetch(`${url}/api/fleet`, { headers: { authorization: `Bearer ${tokens[0]}` } });
+  const bytes = Buffer.from(await sample.arrayBuffer());
+  const parsed = JSON.parse(bytes.toString()) as { fleet: { provisionLog: unknown[] } | null };
+  if (sample.status !== 200 || !parsed.fleet || parsed.fleet.provisionLog.length !== 12) {
+    throw new Error(`unexpected sample response ${sample.status}: ${bytes.toString().slice(0, 200)}`);
+  }
+
+  // The baseline: the same bytes from a bare node:http server in its own process.
+  const bareScript = `require('node:http').createServer((q,s)=>{s.writeHead(200,{'content-type':'application/json'});s.end(Buffer.from(${JSON.stringify(bytes.toString('base64'))},'base64'))}).listen(0,'127.0.0.1',function(){console.log('PORT '+this.address().port)})`;
+  const bare = spawn(process.execPath, ['-e', bareScript], { stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(bare);
+  const barePort = await new Promise<number>((resolve) => bare.stdout!.on('data', (d: Buffer) => resolve(Number(/PORT (\d+)/.exec(d.toString())?.[1]))));
+
+  const load = async (target: string, withTokens: boolean) => {
+    let next = 0;
+    const result = await autocannon({
+      url: target,
+      connections: CONNECTIONS,
+      duration: DURATION,
+      requests: [
+        {
+          method: 'GET',
+          path: '/api/fleet',
+          setupRequest: ((req: Record<string, unknown>) => {
+            if (!withTokens) return req;
+            const token = tokens[next++ % tokens.length];
+            return { ...req, headers: { authorization: `Bearer ${token}` } };
+          }) as never,
+        },
+      ],
+    });
+    if (result.non2xx > 0 || result.errors > 0) throw new Error(`${target}: ${result.non2xx} non-2xx, ${result.errors} errors`);
+    return result;
+  };
+
+  // Warm both (JIT, pool, session cache for every token), then measure.
+  await load(url, true).catch(() => undefined);
+  const ours = await load(url, true);
+  const baseline = await load(`http://127.0.0.1:${barePort}`, false);
+
+  const row = (name: string, r: autocannon.Result) =>
+    `${name.padEnd(22)} ${r.requests.average.toFixed(0).padStart(8)} req/s   p50 ${String(r.latency.p50).padStart(3)} ms   p99 ${String(r.latency.p99).padStart(3)} ms   (${r.requests.total} requests)`;
+  console.log(`\nGET /api/fleet, ${TENANTS} tenants, ${CONNECTIONS} connections, ${DURATION} s, response ${bytes.length} bytes`);
+  console.log(row('agent-fleet serve', ours));
+  console.log(row('bare node:http', baseline));
+  const ratio = ours.requests.average / baseline.requests.average;
+  console.log(`ratio ${ratio.toFixed(2)} (goal ≥ 0.50)   p99 ${ours.latency.p99} ms (goal < 10 ms)\n`);
+} finally {
+  for (const c of children) c.kill('SIGTERM');
+  await pg.stop();
+  fs.rmSync(dir, { recursive: true, force: true });
+}

@@ -1,0 +1,201 @@
+/**
+ * `npm run bench:pipeline` — the control plane's own cost per provision run, with every external
+ * effect replaced by a zero-latency stand-in step, next to the raw pg-boss send→work→complete
+ * round trip measured in the same run; then the latency from a provision-log write to an SSE
+ * client over real HTTP.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { serve } from '@hono/node-server';
+import PgBoss from 'pg-boss';
+import { createApp } from '../src/api/app.ts';
+import { FleetViewCache } from '../src/api/fleet-view-cache.ts';
+import { ClerkVerifier } from '../src/auth/clerk.ts';
+import { DEV_PUBLISHABLE_KEY, ensureDevKeys, mintSessionToken } from '../src/auth/dev-issuer.ts';
+import { loadConfig } from '../src/config.ts';
+import { createDb, migrateToLatest } from '../src/db/connection.ts';
+import { startEmbeddedPostgres } from '../src/db/embedded.ts';
+import { appendLog } from '../src/db/provision-log.ts';
+import { createTenantWithFleet } from '../src/db/tenant-create.ts';
+import { PROVISION_STEPS } from '../src/domain/steps.ts';
+import { EventHub } from '../src/events/hub.ts';
+import { createLogger } from '../src/observability/logger.ts';
+import { Metrics } from '../src/observability/metrics.ts';
+import { requestProvision } from '../src/pipeline/provision-service.ts';
+import { RunQueue } from '../src/pipeline/queue.ts';
+import { pipelineSettings } from '../src/pipeline/settings.ts';
+import type { StepDefinition } from '../src/pipeline/step.ts';
+import { startWorker } from '../src/pipeline/worker.ts';
+import { SecretBox } from '../src/secrets/secret-box.ts';
+import { TemplateRegistry } from '../src/templates/registry.ts';
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 200);
+const SSE_SAMPLES = Number(process.env.BENCH_SSE_SAMPLES ?? 200);
+
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
+};
+const ms = (x: number) => `${x.toFixed(1)} ms`;
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fleet-bench-pipeline-'));
+fs.chmodSync(dir, 0o755);
+const pg = await startEmbeddedPostgres({ dataDir: path.join(dir, 'db'), log: { info() {}, warn: console.warn, debug() {} } });
+const log = createLogger('warn');
+const { db } = createDb(pg.url, { max: 20 });
+try {
+  await migrateToLatest(db);
+  const templates = TemplateRegistry.load();
+  const template = templates.get('solo-engineer')!;
+  const box = new SecretBox(randomBytes(32));
+  const config = loadConfig({ FLEET_DATA_DIR: path.join(dir, 'app'), LOG_LEVEL: 'warn' });
+  const settings = pipelineSettings(config, box, templates);
+  const queue = await RunQueue.start(pg.url, log);
+  const events = await EventHub.start(pg.url, log);
+
+  // Zero-latency stand-ins for every step: what remains is the control plane's own work.
+  const steps: StepDefinition[] = PROVISION_STEPS.map((name) => ({
+    name,
+    timeoutMs: 10_000,
+    run: async () => ({
+      message: `${name} done`,
+      output: { name },
+      fleetUpdate: name === 'vm_create' ? { gcpResources: { vmName: 'v', zone: 'local', ip: '127.0.0.1' } } : name === 'complete' ? { dashboardUrl: 'http://127.0.0.1/' } : undefined,
+    }),
+  }));
+  const worker = await startWorker({ db, steps, settings, log, queue, concurrency: 4 });
+  const service = { db, queue, box, wake: () => worker.wake() };
+
+  const tenants: string[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const r = await createTenantWithFleet(db, { slug: `bench_${i}`, name: `B${i}`, plan: 'free', clerkOrgId: `org_b${i}`, clerkUserId: null, template, actor: 'bench' });
+    if (r.kind === 'conflict') throw new Error(r.message);
+    tenants.push(r.tenant.id);
+  }
+  // Warm up (JIT, pool) on a few runs, excluded from the figures.
+  const warm = tenants.splice(0, 10);
+  for (const id of warm) await requestProvision(service, { tenantId: id }, {}, template, 'bench');
+  await waitAllDone(warm.length);
+
+  // Sequential: one run at a time, request → active.
+  const seq = tenants.splice(0, Math.floor(tenants.length / 2));
+  const latencies: number[] = [];
+  for (const id of seq) {
+    const t0 = performance.now();
+    await requestProvision(service, { tenantId: id }, {}, template, 'bench');
+    await waitTenantActive(id);
+    latencies.push(performance.now() - t0);
+  }
+  // Burst: all remaining runs at once, one worker process with 4 concurrent runs.
+  const burstStart = performance.now();
+  const cpuStart = process.cpuUsage();
+  await Promise.all(tenants.map((id) => requestProvision(service, { tenantId: id }, {}, template, 'bench')));
+  await waitAllDone(warm.length + seq.length + tenants.length);
+  const burstMs = performance.now() - burstStart;
+  const cpu = process.cpuUsage(cpuStart);
+
+  // Baseline: raw pg-boss round trip (send → handler → complete) on the same database.
+  const boss = new PgBoss({ connectionString: pg.url, schema: 'pgboss', supervise: false, schedule: false });
+  await boss.start();
+  await boss.createQueue('bench-raw', { name: 'bench-raw', policy: 'standard' });
+  let resolveJob: (() => void) | undefined;
+  const rawWorker = await boss.work('bench-raw', { batchSize: 1, pollingIntervalSeconds: 0.5 }, async () => resolveJob?.());
+  const raw: number[] = [];
+  for (let i = 0; i < seq.length; i++) {
+    const t0 = performance.now();
+    const done = new Promise<void>((r) => (resolveJob = r));
+    await boss.send('bench-raw', { i });
+    boss.notifyWorker(rawWorker);
+    await done;
+    raw.push(performance.now() - t0);
+  }
+  await boss.stop({ graceful: false, wait: true });
+
+  // SSE: a provision-log write committed → the event at a client over real HTTP.
+  const sse = await measureSse(db, events, templates, tenants[0]!);
+
+  console.log(`\nProvision runs with zero-latency steps (6 steps, ${RUNS - 10} measured runs)`);
+  console.log(`  one at a time, request → active:   median ${ms(pct(latencies, 50))}   p99 ${ms(pct(latencies, 99))}   (goal ≤ 50 ms)`);
+  console.log(`  raw pg-boss send → work → done:     median ${ms(pct(raw, 50))}   p99 ${ms(pct(raw, 99))}`);
+  console.log(`  burst of ${tenants.length} runs, 1 worker process:   ${(tenants.length / (burstMs / 1000)).toFixed(1)} runs/s, ` +
+    `CPU ${((cpu.user + cpu.system) / 1000 / tenants.length).toFixed(1)} ms per run (this process, API side included)`);
+  console.log(`SSE, log write committed → client:     median ${ms(pct(sse, 50))}   p99 ${ms(pct(sse, 99))}   (goal p99 < 100 ms, ${sse.length} samples)\n`);
+
+  await worker.stop();
+  await events.close();
+  await queue.stop();
+} finally {
+  await db.destroy();
+  await pg.stop();
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
+async function waitTenantActive(tenantId: string) {
+  for (;;) {
+    const f = await db.selectFrom('fleets').select('status').where('tenant_id', '=', tenantId).executeTakeFirstOrThrow();
+    if (f.status === 'active') return;
+    if (f.status === 'error') throw new Error(`run of ${tenantId} failed`);
+    await new Promise((r) => setTimeout(r, 1));
+  }
+}
+
+async function waitAllDone(expected: number) {
+  for (;;) {
+    const { n } = await db.selectFrom('provision_runs').select((eb) => eb.fn.countAll<number>().as('n')).where('status', '=', 'complete').executeTakeFirstOrThrow();
+    if (Number(n) >= expected) return;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+async function measureSse(database: typeof db, hub: EventHub, reg: TemplateRegistry, _tenantId: string): Promise<number[]> {
+  const keys = ensureDevKeys(path.join(dir, 'keys'));
+  const verifier = new ClerkVerifier({ jwtKey: keys.publicKeyPem, publishableKey: DEV_PUBLISHABLE_KEY, secretKey: undefined, authorizedParties: undefined });
+  const app = createApp({
+    config: loadConfig({}), db: database, verifier, platformToken: 'p'.repeat(32), templates: reg, logger: log, metrics: new Metrics(),
+    provisioning: { db: database, queue: undefined as never, box: undefined as never }, events: hub, fleetCache: new FleetViewCache(database, hub),
+  });
+  const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
+  await new Promise((r) => server.once('listening', r));
+  const port = (server.address() as { port: number }).port;
+  const token = mintSessionToken(keys.privateKeyPem, { userId: 'user_b0', orgId: 'org_b0', orgRole: 'admin' });
+  const tenant = await database.selectFrom('tenants').innerJoin('fleets', 'fleets.tenant_id', 'tenants.id').select(['tenants.id as tid', 'fleets.id as fid']).where('clerk_org_id', '=', 'org_b0').executeTakeFirstOrThrow();
+  const run = await database.selectFrom('provision_runs').select('id').where('fleet_id', '=', tenant.fid).executeTakeFirstOrThrow();
+  const res = await fetch(`http://127.0.0.1:${port}/api/fleet/events`, { headers: { authorization: `Bearer ${token}` } });
+  const reader = res.body!.getReader();
+  const decoder = new TextDecoder();
+  const sent = new Map<string, number>();
+  const samples: number[] = [];
+  let buffer = '';
+  const reading = (async () => {
+    while (samples.length < SSE_SAMPLES) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      const now = performance.now();
+      buffer += decoder.decode(value, { stream: true });
+      for (const m of buffer.matchAll(/"message":"sse-(\d+)"/g)) {
+        const t0 = sent.get(m[1]!);
+        if (t0 !== undefined) {
+          samples.push(now - t0);
+          sent.delete(m[1]!);
+        }
+      }
+      buffer = buffer.slice(buffer.lastIndexOf('\n\n') + 1);
+    }
+  })();
+  await new Promise((r) => setTimeout(r, 200));
+  for (let i = 0; i < SSE_SAMPLES; i++) {
+    const t0 = performance.now();
+    sent.set(String(i), t0);
+    await database.transaction().execute((trx) =>
+      appendLog(trx, { fleetId: tenant.fid, tenantId: tenant.tid, runId: run.id, step: 'complete', status: 'running', message: `sse-${i}`, durationMs: null }),
+    );
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  await Promise.race([reading, new Promise((r) => setTimeout(r, 5000))]);
+  await reader.cancel().catch(() => {});
+  (server as { closeAllConnections?: () => void }).closeAllConnections?.();
+  server.close();
+  return samples;
+}

@@ -1,0 +1,39 @@
+import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
+import type { AppDeps, AppEnv } from '../context.ts';
+import { errorResponses, SECURITY_SESSION } from '../schemas.ts';
+import { findTenantForClerk } from '../../db/tenants.ts';
+import { ProvisionBody } from '../../pipeline/fleet-request.ts';
+import { requestProvision } from '../../pipeline/provision-service.ts';
+import { acceptedBody, pickTemplate, ProvisionAccepted, requireFleetAdmin, toApiError } from './provision-common.ts';
+
+const route = createRoute({
+  method: 'post',
+  path: '/api/fleet/provision',
+  tags: ['Fleet'],
+  summary: "Provision the caller's fleet (creates the tenant if needed)",
+  description:
+    'Records the request, moves the fleet pending → provisioning and queues a run, in one transaction; the work happens ' +
+    'in workers. Watch it with GET /api/fleet or GET /api/fleet/events. While a run is active, the same request answers ' +
+    'with that run. In an organisation, only org:admin may provision.',
+  security: SECURITY_SESSION,
+  request: { body: { required: false, content: { 'application/json': { schema: ProvisionBody } } } },
+  responses: {
+    202: { description: 'Accepted: the run that is provisioning the fleet', content: { 'application/json': { schema: ProvisionAccepted } } },
+    ...errorResponses(400, 401, 403, 409),
+  },
+});
+
+export function registerFleetProvision(app: OpenAPIHono<AppEnv>, deps: AppDeps): void {
+  app.openapi(route, async (c) => {
+    const principal = c.get('principal');
+    requireFleetAdmin(principal);
+    const body = c.req.valid('json') ?? {};
+    const tenant = await findTenantForClerk(deps.db, principal.orgId ? { clerkOrgId: principal.orgId } : { clerkUserId: principal.userId });
+    const current = tenant
+      ? (await deps.db.selectFrom('fleets').select('template_id').where('tenant_id', '=', tenant.id).executeTakeFirst())?.template_id
+      : undefined;
+    const template = pickTemplate(deps, body.templateId, current);
+    const outcome = await requestProvision(deps.provisioning, { principal }, body, template, `user:${principal.userId}`).catch(toApiError);
+    return c.json(await acceptedBody(deps, outcome), 202);
+  });
+}

@@ -1,0 +1,93 @@
+import { sql, type Selectable } from 'kysely';
+import type { Db } from './connection.ts';
+import type { ProvisionRunsTable } from './schema.ts';
+import { newId } from '../domain/ids.ts';
+
+/** Provision runs: created queued, claimed by one worker at a time, kept alive by heartbeats. */
+export type RunRow = Selectable<ProvisionRunsTable>;
+
+/** The fleet's queued or running run, if any (at most one: a unique partial index says so). */
+export async function activeRun(db: Db, fleetId: string): Promise<RunRow | undefined> {
+  return db
+    .selectFrom('provision_runs')
+    .selectAll()
+    .where('fleet_id', '=', fleetId)
+    .where('status', 'in', ['queued', 'running'])
+    .executeTakeFirst();
+}
+
+export async function insertRun(db: Db, fleetId: string, kind: 'provision' | 'retry'): Promise<RunRow> {
+  return db
+    .insertInto('provision_runs')
+    .values({ id: newId('run'), fleet_id: fleetId, kind, status: 'queued' })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+/**
+ * Takes ownership of a run for `worker`: a queued run, or a running one whose owner stopped
+ * heartbeating `staleAfterSeconds` ago (it died). Returns undefined when someone else holds it
+ * or it has finished — the caller must then leave it alone.
+ */
+export async function claimRun(db: Db, runId: string, worker: string, staleAfterSeconds: number): Promise<RunRow | undefined> {
+  return db
+    .updateTable('provision_runs')
+    .set({ status: 'running', worker, heartbeat_at: sql`now()`, started_at: sql`COALESCE(started_at, now())` })
+    .where('id', '=', runId)
+    .where((eb) =>
+      eb.or([
+        eb('status', '=', 'queued'),
+        eb.and([eb('status', '=', 'running'), eb('heartbeat_at', '<', sql<Date>`now() - make_interval(secs => ${staleAfterSeconds})`)]),
+      ]),
+    )
+    .returningAll()
+    .executeTakeFirst();
+}
+
+/** Renews the claim; false means another worker took the run over and this one must stop. */
+export async function heartbeatRun(db: Db, runId: string, worker: string): Promise<boolean> {
+  const res = await db
+    .updateTable('provision_runs')
+    .set({ heartbeat_at: sql`now()` })
+    .where('id', '=', runId)
+    .where('worker', '=', worker)
+    .where('status', '=', 'running')
+    .executeTakeFirst();
+  return Number(res.numUpdatedRows) === 1;
+}
+
+export async function finishRun(
+  db: Db,
+  runId: string,
+  outcome: { status: 'complete' } | { status: 'error'; error: string; failedStep: string },
+): Promise<void> {
+  await db
+    .updateTable('provision_runs')
+    .set({
+      status: outcome.status,
+      finished_at: sql`now()`,
+      error: outcome.status === 'error' ? outcome.error : null,
+      failed_step: outcome.status === 'error' ? outcome.failedStep : null,
+    })
+    .where('id', '=', runId)
+    .execute();
+}
+
+/**
+ * Takes the runs nobody is working on — running with a silent owner, or queued for a while with no
+ * taker — back to `queued` (owner cleared, so a silent owner that wakes up finds its heartbeat
+ * refused and stops), stamping heartbeat_at as "re-enqueued at": in one statement, so many
+ * watchdogs sweeping at once re-enqueue each run once, not once each.
+ */
+export async function takeOrphanedRuns(db: Db, staleAfterSeconds: number, queuedForSeconds: number): Promise<Array<{ id: string }>> {
+  const { rows } = await sql<{ id: string }>`
+    UPDATE provision_runs SET status = 'queued', worker = NULL, heartbeat_at = now()
+    WHERE id IN (
+      SELECT id FROM provision_runs
+      WHERE (status = 'running' AND heartbeat_at < now() - make_interval(secs => ${staleAfterSeconds}))
+         OR (status = 'queued' AND COALESCE(heartbeat_at, created_at) < now() - make_interval(secs => ${queuedForSeconds}))
+      FOR UPDATE SKIP LOCKED
+    )
+    RETURNING id`.execute(db);
+  return rows;
+}

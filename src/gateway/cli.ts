@@ -1,0 +1,109 @@
+/**
+ * One-shot `openclaw …` commands against a fleet's config and state: config validation, plugin
+ * installs, the authenticated health report. Each runs the runtime's Node on openclaw.mjs with the
+ * environment from env.ts and is bounded by a timeout (the CLI loads ~300 MB of JS: 2–5 s here).
+ */
+import { spawn } from 'node:child_process';
+import { TerminalError, TransientError } from '../pipeline/errors.ts';
+import { openclawEnv, type OpenclawEnvOptions } from './env.ts';
+import { openclawCommand, type OpenclawRuntime } from './runtime.ts';
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RunCliOptions extends OpenclawEnvOptions {
+  timeoutMs?: number;
+}
+
+/** Runs `openclaw <args>` and resolves with its exit code and output (it does not throw on code ≠ 0). */
+export function runOpenclaw(runtime: OpenclawRuntime, args: string[], options: RunCliOptions): Promise<CliResult> {
+  const { command, args: argv } = openclawCommand(runtime, args);
+  const timeoutMs = options.timeoutMs ?? 120_000;
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, argv, {
+      cwd: options.stateDir,
+      env: openclawEnv(runtime, options),
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true, // own process group: a timeout also stops the npm it may have started
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    const timer = setTimeout(() => {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+      reject(new TransientError(`\`openclaw ${args.join(' ')}\` did not finish within ${Math.round(timeoutMs / 1000)} s; it will be retried.`));
+    }, timeoutMs);
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      reject(new TerminalError(`Could not run openclaw (${command}): ${error.message}. Reinstall the runtime by deleting ${runtime.dir}.`, { cause: error }));
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+export interface ValidationResult {
+  valid: boolean;
+  issues: { path: string; message: string }[];
+  warnings: { path: string; message: string }[];
+}
+
+/** `openclaw config validate --json` on the config at `options.configPath`. */
+export async function validateOpenclawConfig(runtime: OpenclawRuntime, options: RunCliOptions): Promise<ValidationResult> {
+  const result = await runOpenclaw(runtime, ['config', 'validate', '--json'], options);
+  const parsed = parseJsonOutput(result.stdout) as Partial<ValidationResult> | undefined;
+  if (parsed === undefined || typeof parsed.valid !== 'boolean') {
+    throw new TerminalError(`\`openclaw config validate\` gave no result (exit code ${result.code}):\n${tail(result.stdout + result.stderr)}`);
+  }
+  return { valid: parsed.valid, issues: parsed.issues ?? [], warnings: parsed.warnings ?? [] };
+}
+
+/** Throws a TerminalError listing every problem when the config does not validate. */
+export async function assertValidOpenclawConfig(runtime: OpenclawRuntime, options: RunCliOptions): Promise<ValidationResult> {
+  const result = await validateOpenclawConfig(runtime, options);
+  if (!result.valid) {
+    const list = result.issues.map((issue) => `${issue.path}: ${issue.message}`).join('; ');
+    throw new TerminalError(`The gateway config ${options.configPath} is invalid (${list}). This is a bug in the fleet's settings or in agent-fleet; fix the settings and retry.`);
+  }
+  return result;
+}
+
+/**
+ * `openclaw health --json`: the running gateway's own report over its authenticated WebSocket
+ * (loaded plugins and their errors, channels and accounts with running/connected/lastError,
+ * agents). /readyz stays ready when a channel plugin failed to load, so this is the check that
+ * says whether Discord is really up. Needs the gateway token.
+ */
+export async function openclawHealth(runtime: OpenclawRuntime, options: RunCliOptions & { token: string }): Promise<Record<string, unknown>> {
+  const result = await runOpenclaw(runtime, ['health', '--json'], { timeoutMs: 60_000, ...options });
+  const parsed = parseJsonOutput(result.stdout);
+  if (result.code !== 0 || parsed === undefined || typeof parsed !== 'object' || parsed === null) {
+    throw new TransientError(`The gateway did not answer \`openclaw health\` (exit code ${result.code}):\n${tail(result.stdout + result.stderr)}`);
+  }
+  return parsed as Record<string, unknown>;
+}
+
+/** The JSON document in a command's stdout (it may be preceded by banner or log lines). */
+export function parseJsonOutput(stdout: string): unknown {
+  const start = stdout.indexOf('{');
+  if (start < 0) return undefined;
+  try {
+    return JSON.parse(stdout.slice(start));
+  } catch {
+    return undefined;
+  }
+}
+
+export function tail(text: string, lines = 20): string {
+  return text.trim().split('\n').slice(-lines).join('\n');
+}

@@ -1,0 +1,55 @@
+/**
+ * Process liveness on this host, used by the install lock (runtime) and the gateway pidfile
+ * (process). Both outlive the process that wrote them, so "is that pid still the same process?"
+ * has to survive pid reuse and zombies.
+ */
+import { readFileSync } from 'node:fs';
+
+/**
+ * True when `pid` is a live (non-zombie) process on this host. A detached gateway that was killed
+ * but not yet reaped by its parent stays a zombie for a moment, and `kill(pid, 0)` still succeeds
+ * on a zombie, so /proc is checked too when it exists.
+ */
+export function isRunning(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    // EPERM: the process exists but belongs to someone else.
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  const stat = readProcStat(pid);
+  return stat === undefined || stat.state !== 'Z';
+}
+
+/**
+ * The process start time in clock ticks since boot (field 22 of /proc/<pid>/stat), or undefined
+ * where /proc is not available. Stored beside a pid so that a reused pid is not mistaken for the
+ * process that wrote the file.
+ */
+export function processStartTime(pid: number): number | undefined {
+  return readProcStat(pid)?.startTime;
+}
+
+/** The command line of a process (argv joined by spaces), or undefined without /proc. */
+export function processCommandLine(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+function readProcStat(pid: number): { state: string; startTime: number } | undefined {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  // The command name (field 2) is in parentheses and may itself contain spaces or ')'.
+  const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  const state = rest[0] ?? '';
+  const startTime = Number(rest[19]);
+  return { state, startTime: Number.isFinite(startTime) ? startTime : NaN };
+}

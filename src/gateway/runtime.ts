@@ -1,0 +1,101 @@
+/**
+ * The OpenClaw runtime: the pinned `openclaw` package, the Node it needs and the Discord plugin,
+ * installed once per machine into a cache directory and shared by every gateway on it.
+ *
+ * Layout: `<cacheDir>/openclaw-<ver>-node-<ver>/` holding package.json, node_modules and the marker
+ * `.fleet-runtime.json`. It is built in a temp dir beside it and published by one rename, so a
+ * directory with that name is always complete; the marker records what was installed.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { TerminalError, TransientError } from '../pipeline/errors.ts';
+import { acquireLock } from './install-lock.ts';
+import { installRuntime, removeAbandonedTempDirs } from './runtime-install.ts';
+import { EXPECTED, isComplete, runtimeAt, runtimeDirName, type OpenclawRuntime } from './runtime-layout.ts';
+
+export type { OpenclawRuntime } from './runtime-layout.ts';
+export { runtimeDirName } from './runtime-layout.ts';
+export { runtimePackageJson } from './runtime-install.ts';
+
+export interface EnsureRuntimeOptions {
+  cacheDir?: string;
+  log?: (message: string) => void;
+  /** Upper bound for one npm run and for waiting on another installer. Default 20 minutes. */
+  timeoutMs?: number;
+}
+
+/** `$FLEET_RUNTIME_CACHE_DIR`, else `$XDG_CACHE_HOME/agent-fleet`, else `~/.cache/agent-fleet`. */
+export function defaultRuntimeCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.FLEET_RUNTIME_CACHE_DIR) return resolve(env.FLEET_RUNTIME_CACHE_DIR);
+  if (env.XDG_CACHE_HOME) return join(resolve(env.XDG_CACHE_HOME), 'agent-fleet');
+  return join(homedir(), '.cache', 'agent-fleet');
+}
+
+/** The runtime's `{command, args}` for `openclaw <args…>`. */
+export function openclawCommand(runtime: OpenclawRuntime, args: string[]): { command: string; args: string[] } {
+  return { command: runtime.nodeBin, args: [runtime.openclawEntry, ...args] };
+}
+
+// Callers in one process share one install instead of queueing on their own lock file.
+const inFlight = new Map<string, Promise<OpenclawRuntime>>();
+
+/**
+ * Returns the pinned runtime, installing it first if this machine does not have it yet. Safe to
+ * call from many processes at once: one installs, the others wait for it.
+ *
+ * Test-only override: when `FLEET_GATEWAY_COMMAND` is set (a path to a Node script, e.g.
+ * test/gateway/standin-gateway.mjs), nothing is installed and the "runtime" runs that script with
+ * the current Node. Never set it in production.
+ */
+export async function ensureOpenclawRuntime(options: EnsureRuntimeOptions = {}): Promise<OpenclawRuntime> {
+  const standin = process.env.FLEET_GATEWAY_COMMAND;
+  if (standin) return standinRuntime(standin);
+  const dir = join(options.cacheDir ?? defaultRuntimeCacheDir(), runtimeDirName());
+  let pending = inFlight.get(dir);
+  if (pending === undefined) {
+    pending = ensureInstalled(dir, options).finally(() => inFlight.delete(dir));
+    inFlight.set(dir, pending);
+  }
+  return pending;
+}
+
+function standinRuntime(script: string): OpenclawRuntime {
+  const entry = resolve(script);
+  if (!existsSync(entry)) {
+    throw new TerminalError(`FLEET_GATEWAY_COMMAND points to ${entry}, which does not exist. Unset it to use the real gateway.`);
+  }
+  return { dir: dirname(entry), nodeBin: process.execPath, openclawEntry: entry, kind: 'standin', versions: EXPECTED };
+}
+
+async function ensureInstalled(dir: string, options: EnsureRuntimeOptions): Promise<OpenclawRuntime> {
+  const log = options.log ?? (() => undefined);
+  const timeoutMs = options.timeoutMs ?? 20 * 60_000;
+  if (await isComplete(dir)) return runtimeAt(dir);
+
+  const cacheDir = dirname(dir);
+  await mkdir(cacheDir, { recursive: true });
+  let lock;
+  try {
+    lock = await acquireLock(`${dir}.lock`, {
+      timeoutMs,
+      done: () => isComplete(dir),
+      onWait: (owner) => log(`waiting for ${owner} to finish installing the OpenClaw runtime`),
+    });
+  } catch (error) {
+    throw new TransientError(`Another process is still installing the OpenClaw runtime into ${dir}; retry later.`, {
+      cause: error,
+    });
+  }
+  if (lock === undefined) return runtimeAt(dir); // another process finished while we waited
+  try {
+    if (await isComplete(dir)) return runtimeAt(dir);
+    await removeAbandonedTempDirs(cacheDir);
+    await installRuntime(dir, timeoutMs, log);
+    return runtimeAt(dir);
+  } finally {
+    await lock.release();
+  }
+}
+

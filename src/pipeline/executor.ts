@@ -1,0 +1,133 @@
+import { hostname } from 'node:os';
+import { sql } from 'kysely';
+import type { Db } from '../db/connection.ts';
+import { appendLog } from '../db/provision-log.ts';
+import { claimRun, finishRun, heartbeatRun } from '../db/runs.ts';
+import type { ProvisionStep } from '../domain/steps.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { Metrics } from '../observability/metrics.ts';
+import { StepFailure, toError } from './errors.ts';
+import { loadFleetRequest } from './fleet-request.ts';
+import { injectFault } from './faults.ts';
+import type { PipelineSettings } from './settings.ts';
+import type { StepContext, StepDefinition, StepResult } from './step.ts';
+import { applyTransition } from './transitions.ts';
+import { runStepWithRetries } from './step-runner.ts';
+
+/**
+ * Executes one provision run: claims it, then runs each step that has no checkpoint yet, in
+ * order. Invariants:
+ *  - a step's checkpoint, its `complete` log entry and any fleet update commit together, so a
+ *    replay either skips the step or runs it again — never half;
+ *  - only the owner writes: a worker that loses its claim (its heartbeat found another owner)
+ *    stops without writing anything more;
+ *  - every way out of a step (result, error, timeout) ends in a log entry.
+ */
+export interface ExecutorDeps {
+  db: Db;
+  steps: StepDefinition[];
+  settings: PipelineSettings;
+  log: Logger;
+  metrics?: Metrics;
+  workerId?: string;
+}
+
+export const defaultWorkerId = () => `${hostname()}:${process.pid}`;
+
+export async function executeRun(deps: ExecutorDeps, runId: string): Promise<'done' | 'not-claimed' | 'lost'> {
+  const { db, settings } = deps;
+  const worker = deps.workerId ?? defaultWorkerId();
+  const run = await claimRun(db, runId, worker, settings.staleAfterSeconds);
+  if (!run) return 'not-claimed';
+  const log = deps.log.child({ runId, fleetId: run.fleet_id });
+
+  const ownership = new AbortController();
+  const beat = setInterval(() => {
+    heartbeatRun(db, runId, worker).then(
+      (mine) => mine || ownership.abort(new Error('another worker took this run over')),
+      (err: unknown) => log.warn({ err }, 'heartbeat failed'),
+    );
+  }, settings.heartbeatMs);
+  beat.unref();
+
+  try {
+    const fleet = await db.selectFrom('fleets').selectAll().where('id', '=', run.fleet_id).executeTakeFirstOrThrow();
+    const tenant = await db.selectFrom('tenants').selectAll().where('id', '=', fleet.tenant_id).executeTakeFirstOrThrow();
+    const request = await loadFleetRequest(db, settings.box, fleet);
+    const checkpoints = await db.selectFrom('step_checkpoints').select(['step', 'position', 'output']).where('fleet_id', '=', fleet.id).execute();
+    const outputs: StepContext['outputs'] = {};
+    for (const c of checkpoints) outputs[c.step as ProvisionStep] = c.output;
+
+    for (const [position, step] of deps.steps.entries()) {
+      const done = checkpoints.find((c) => c.step === step.name);
+      if (done) {
+        // A checkpoint written by another list of steps would replay the wrong output.
+        if (done.position !== position) throw new Error(`checkpoint of ${step.name} is at position ${done.position}, expected ${position}`);
+        continue;
+      }
+      if (ownership.signal.aborted) return 'lost';
+      const entry = { fleetId: fleet.id, tenantId: tenant.id, runId, step: step.name };
+      await db.transaction().execute((trx) => appendLog(trx, { ...entry, status: 'running', message: null, durationMs: null }));
+      const started = performance.now();
+      const ctx: StepContext = {
+        db,
+        fleet,
+        tenant,
+        request,
+        outputs,
+        settings,
+        signal: ownership.signal,
+        log: log.child({ step: step.name }),
+        progress: (message) =>
+          db.transaction().execute((trx) => appendLog(trx, { ...entry, status: 'running', message, durationMs: null })),
+      };
+
+      let result: StepResult;
+      try {
+        result = await runStepWithRetries(step, ctx, settings.stepTimeouts[step.name] ?? step.timeoutMs, () =>
+          injectFault(settings.faults, step.name),
+        );
+      } catch (thrown) {
+        if (ownership.signal.aborted) return 'lost';
+        const err = toError(thrown);
+        const message = err instanceof StepFailure ? err.message : `Unexpected failure: ${err.message}`;
+        const durationMs = Math.round(performance.now() - started);
+        log.warn({ err, step: step.name }, 'step failed; run ends in error');
+        deps.metrics?.stepDuration.observe({ step: step.name, status: 'error' }, durationMs / 1000);
+        await db.transaction().execute(async (trx) => {
+          await appendLog(trx, { ...entry, status: 'error', message, durationMs });
+          await finishRun(trx, runId, { status: 'error', error: message, failedStep: step.name });
+          await applyTransition(trx, fleet.id, 'fail');
+        });
+        return 'done';
+      }
+
+      if (ownership.signal.aborted) return 'lost';
+      const durationMs = Math.round(performance.now() - started);
+      deps.metrics?.stepDuration.observe({ step: step.name, status: 'complete' }, durationMs / 1000);
+      await db.transaction().execute(async (trx) => {
+        await trx
+          .insertInto('step_checkpoints')
+          .values({ fleet_id: fleet.id, step: step.name, position, run_id: runId, output: JSON.stringify(result.output) })
+          .onConflict((oc) => oc.columns(['fleet_id', 'step']).doNothing())
+          .execute();
+        if (result.fleetUpdate?.gcpResources) {
+          await trx
+            .updateTable('fleets')
+            .set({ gcp_resources: JSON.stringify(result.fleetUpdate.gcpResources), updated_at: sql`now()` })
+            .where('id', '=', fleet.id)
+            .execute();
+        }
+        await appendLog(trx, { ...entry, status: 'complete', message: result.message, durationMs });
+        if (step.name === 'complete') {
+          await finishRun(trx, runId, { status: 'complete' });
+          await applyTransition(trx, fleet.id, 'succeed', { dashboardUrl: result.fleetUpdate?.dashboardUrl ?? null });
+        }
+      });
+      outputs[step.name] = result.output;
+    }
+    return 'done';
+  } finally {
+    clearInterval(beat);
+  }
+}

@@ -1,0 +1,175 @@
+import { sql } from 'kysely';
+import type { Principal } from '../auth/principal.ts';
+import type { Db } from '../db/connection.ts';
+import { audit } from '../db/audit.ts';
+import { recordEvent } from '../db/events.ts';
+import { activeRun, insertRun, type RunRow } from '../db/runs.ts';
+import { canTransition, IllegalTransitionError } from '../domain/fleet.ts';
+import { newId } from '../domain/ids.ts';
+import type { Template } from '../domain/template.ts';
+import type { SecretBox } from '../secrets/secret-box.ts';
+import { type ProvisionBodyInput, splitRequest, storeRequestSecrets } from './fleet-request.ts';
+import type { RunQueue } from './queue.ts';
+import { applyTransition } from './transitions.ts';
+
+/**
+ * The intent side of provisioning, used by the API: record what was asked, move the fleet, create
+ * the run and its job — all in one transaction, so "provisioning" and "a job exists" never
+ * disagree. No provisioning work happens here.
+ */
+export interface ServiceDeps {
+  db: Db;
+  queue: RunQueue;
+  box: SecretBox;
+  /** Called after commit so workers in this process start at once instead of at their next poll. */
+  wake?: () => void;
+  /**
+   * Called after commit with the tenant whose fleet changed, so this replica's read cache never
+   * answers with the state from before a write it just made (other replicas learn by NOTIFY).
+   */
+  changed?: (tenantId: string) => void;
+}
+
+export type ProvisionOutcome = { kind: 'started' | 'already-running'; fleetId: string; tenantId: string; run: RunRow };
+
+export class RequestError extends Error {
+  constructor(
+    readonly code: 'conflict' | 'not_found' | 'illegal_transition' | 'invalid_input',
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The tenant a session acts for, created if missing (org tenant for an org session). */
+async function ensureTenantFor(trx: Db, p: Principal, template: Template, repos: string[]): Promise<string> {
+  const byClerk = p.orgId ? sql`clerk_org_id = ${p.orgId}` : sql`clerk_user_id = ${p.userId}`;
+  const found = await sql<{ id: string }>`SELECT id FROM tenants WHERE ${byClerk}`.execute(trx);
+  if (found.rows[0]) return found.rows[0].id;
+  const base = slugify(p.orgId ? (p.orgSlug ?? p.orgId) : p.userId);
+  const taken = await trx.selectFrom('tenants').select('slug').where('slug', '=', base).executeTakeFirst();
+  const slug = taken ? `${base}_${newId('tnt').slice(4, 10)}` : base;
+  const id = newId('tnt');
+  await trx
+    .insertInto('tenants')
+    .values({
+      id,
+      slug,
+      name: p.orgId ? (p.orgSlug ?? p.orgId) : p.userId,
+      plan: 'free',
+      kind: p.orgId ? 'org' : 'personal',
+      clerk_org_id: p.orgId,
+      clerk_user_id: p.orgId ? null : p.userId,
+    })
+    .execute();
+  await trx
+    .insertInto('fleets')
+    .values({
+      id: newId('flt'),
+      tenant_id: id,
+      status: 'pending',
+      template_id: template.id,
+      dashboard_url: null,
+      agent_specs: JSON.stringify(template.agents.map((a) => ({ name: a.name, role: a.role }))),
+      repos: JSON.stringify(repos),
+      gcp_resources: null,
+    })
+    .execute();
+  await recordEvent(trx, id, 'status', { status: 'pending' });
+  await audit(trx, { tenantId: id, actor: `user:${p.userId}`, action: 'tenant.create', detail: { slug, via: 'provision' } });
+  return id;
+}
+
+export function slugify(raw: string): string {
+  const s = raw.toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_+|_+$/g, '').slice(0, 50);
+  return /^[a-z]/.test(s) ? s : `t_${s || 'tenant'}`;
+}
+
+/**
+ * Starts provisioning the fleet of `target` (a session's tenant, created if needed, or a tenant
+ * id for platform calls). While a run is active the same request answers with that run.
+ */
+export async function requestProvision(
+  deps: ServiceDeps,
+  target: { principal: Principal } | { tenantId: string },
+  body: ProvisionBodyInput,
+  template: Template,
+  actor: string,
+): Promise<ProvisionOutcome> {
+  const repos = body.repos ?? template.repos;
+  for (const bot of body.discord?.bots ?? []) {
+    if (!template.agents.some((a) => a.name === bot.agent)) {
+      throw new RequestError('invalid_input', `discord.bots: '${bot.agent}' is not an agent of template ${template.id} (${template.agents.map((a) => a.name).join(', ')})`, 'discord.bots');
+    }
+  }
+  const outcome = await withTenantRace(() =>
+    deps.db.transaction().execute(async (trx) => {
+      const tenantId = 'principal' in target ? await ensureTenantFor(trx, target.principal, template, repos) : target.tenantId;
+      // The row lock serialises concurrent requests for one fleet: the second sees the first's run.
+      const fleet = await trx.selectFrom('fleets').selectAll().where('tenant_id', '=', tenantId).forUpdate().executeTakeFirst();
+      if (!fleet) throw new RequestError('not_found', `Tenant ${tenantId} has no fleet.`);
+      const running = await activeRun(trx, fleet.id);
+      if (running) return { kind: 'already-running' as const, fleetId: fleet.id, tenantId, run: running };
+      if (!canTransition(fleet.status, 'provision')) {
+        throw new RequestError(
+          'illegal_transition',
+          fleet.status === 'error'
+            ? "The fleet's last provisioning failed. POST /api/fleet/retry resumes it at the failed step (see provisionLog)."
+            : new IllegalTransitionError('provision', fleet.status).message,
+        );
+      }
+      const { settings, secrets } = splitRequest(body);
+      await trx
+        .updateTable('fleets')
+        .set({
+          template_id: template.id,
+          agent_specs: JSON.stringify(template.agents.map((a) => ({ name: a.name, role: a.role }))),
+          repos: JSON.stringify(repos),
+          settings: JSON.stringify(settings),
+        })
+        .where('id', '=', fleet.id)
+        .execute();
+      await storeRequestSecrets(trx, deps.box, fleet.id, secrets);
+      await applyTransition(trx, fleet.id, 'provision');
+      const run = await insertRun(trx, fleet.id, 'provision');
+      await deps.queue.enqueue(trx, run.id);
+      await audit(trx, { tenantId, actor, action: 'fleet.provision', detail: { runId: run.id, templateId: template.id, repos } });
+      return { kind: 'started' as const, fleetId: fleet.id, tenantId, run };
+    }),
+  );
+  deps.changed?.(outcome.tenantId);
+  if (outcome.kind === 'started') deps.wake?.();
+  return outcome;
+}
+
+/** Resumes a fleet in `error` at its failed step (completed steps keep their checkpoints). */
+export async function requestRetry(deps: ServiceDeps, tenantId: string, actor: string): Promise<ProvisionOutcome> {
+  const outcome = await deps.db.transaction().execute(async (trx) => {
+    const fleet = await trx.selectFrom('fleets').selectAll().where('tenant_id', '=', tenantId).forUpdate().executeTakeFirst();
+    if (!fleet) throw new RequestError('not_found', 'There is no fleet to retry: provision one first.');
+    const running = await activeRun(trx, fleet.id);
+    if (running) return { kind: 'already-running' as const, fleetId: fleet.id, tenantId, run: running };
+    if (!canTransition(fleet.status, 'retry')) throw new RequestError('illegal_transition', new IllegalTransitionError('retry', fleet.status).message);
+    await applyTransition(trx, fleet.id, 'retry');
+    const run = await insertRun(trx, fleet.id, 'retry');
+    await deps.queue.enqueue(trx, run.id);
+    await audit(trx, { tenantId, actor, action: 'fleet.retry', detail: { runId: run.id } });
+    return { kind: 'started' as const, fleetId: fleet.id, tenantId, run };
+  });
+  deps.changed?.(outcome.tenantId);
+  if (outcome.kind === 'started') deps.wake?.();
+  return outcome;
+}
+
+/** Two first requests of a new tenant race on its unique Clerk id: the loser tries again and finds it. */
+async function withTenantRace<T>(fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (e) {
+      if ((e as { code?: string }).code === '23505' && attempt < 3) continue;
+      throw e;
+    }
+  }
+}

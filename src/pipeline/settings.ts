@@ -1,0 +1,41 @@
+import path from 'node:path';
+import type { Config } from '../config.ts';
+import type { SecretBox } from '../secrets/secret-box.ts';
+import type { TemplateRegistry } from '../templates/registry.ts';
+
+/** What the pipeline needs from the configuration, resolved once. */
+export interface PipelineSettings {
+  dataDir: string;
+  /** fleets/<tenant slug>/ of the local driver live here. */
+  fleetsDir: string;
+  runtimeCacheDir: string | undefined;
+  gitBaseUrl: string;
+  discordApiUrl: string;
+  heartbeatMs: number;
+  staleAfterSeconds: number;
+  stepTimeouts: Record<string, number>;
+  faults: Map<string, string>;
+  box: SecretBox;
+  templates: TemplateRegistry;
+}
+
+export function pipelineSettings(config: Config, box: SecretBox, templates: TemplateRegistry): PipelineSettings {
+  const faults = new Map<string, string>();
+  for (const pair of (config.pipeline.faults ?? '').split(',').filter(Boolean)) {
+    const [step, kind] = pair.split(':');
+    if (step && kind) faults.set(step, kind);
+  }
+  return {
+    dataDir: config.dataDir,
+    fleetsDir: path.join(config.dataDir, 'fleets'),
+    runtimeCacheDir: config.pipeline.runtimeCacheDir,
+    gitBaseUrl: config.pipeline.gitBaseUrl,
+    discordApiUrl: config.pipeline.discordApiUrl,
+    heartbeatMs: config.pipeline.heartbeatSeconds * 1000,
+    staleAfterSeconds: config.pipeline.staleAfterSeconds,
+    stepTimeouts: config.pipeline.stepTimeouts,
+    faults,
+    box,
+    templates,
+  };
+}

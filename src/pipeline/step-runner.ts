@@ -1,0 +1,68 @@
+import { StepFailure, TerminalError } from './errors.ts';
+import type { StepContext, StepDefinition, StepResult } from './step.ts';
+
+const MAX_ATTEMPTS = 5;
+
+class StepTimeout extends Error {}
+
+/**
+ * Runs a step within its time budget, retrying transient failures with backoff (honouring a
+ * server's retry-after). A timeout or a terminal failure ends the step with a message saying
+ * which step and why. The step's signal is aborted when the budget runs out, so well-behaved
+ * steps stop their child processes and requests.
+ */
+export async function runStepWithRetries(
+  step: StepDefinition,
+  ctx: StepContext,
+  budgetMs: number,
+  beforeAttempt: () => Promise<void> = async () => {},
+): Promise<StepResult> {
+  const deadline = Date.now() + budgetMs;
+  let lastError: StepFailure | undefined;
+  for (let attempt = 1; ; attempt++) {
+    const remaining = deadline - Date.now();
+    if (remaining <= 0) throw budgetExceeded(step, budgetMs, lastError);
+    const attemptAbort = new AbortController();
+    const onOuterAbort = () => attemptAbort.abort(ctx.signal.reason);
+    ctx.signal.addEventListener('abort', onOuterAbort, { once: true });
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new StepTimeout()), remaining);
+      });
+      return await Promise.race([
+        (async () => {
+          await beforeAttempt();
+          return step.run({ ...ctx, signal: attemptAbort.signal });
+        })(),
+        timeout,
+      ]);
+    } catch (e) {
+      if (e instanceof StepTimeout) {
+        attemptAbort.abort(new Error('step timed out'));
+        throw budgetExceeded(step, budgetMs, lastError);
+      }
+      if (!(e instanceof StepFailure) || e.kind !== 'transient' || attempt >= MAX_ATTEMPTS || ctx.signal.aborted) {
+        if (e instanceof StepFailure && e.kind === 'transient') {
+          throw new TerminalError(`${e.message} (gave up after ${attempt} attempts; retry the fleet when the cause is fixed)`, { cause: e });
+        }
+        throw e;
+      }
+      lastError = e;
+      const backoff = Math.min(e.retryAfterMs ?? 250 * 2 ** attempt, 15_000, Math.max(0, deadline - Date.now()));
+      ctx.log.info({ attempt, backoffMs: backoff, reason: e.message }, 'transient failure, retrying');
+      await new Promise((r) => setTimeout(r, backoff));
+    } finally {
+      clearTimeout(timer);
+      ctx.signal.removeEventListener('abort', onOuterAbort);
+    }
+  }
+}
+
+function budgetExceeded(step: StepDefinition, budgetMs: number, last: StepFailure | undefined): TerminalError {
+  const seconds = Math.round(budgetMs / 100) / 10;
+  return new TerminalError(
+    `${step.name} did not finish within ${seconds} s${last ? ` (last error: ${last.message})` : ''}. ` +
+      'Retry the fleet; if it times out again, check the machine and the step\'s log.',
+  );
+}

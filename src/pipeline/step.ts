@@ -1,0 +1,43 @@
+import type { Db } from '../db/connection.ts';
+import type { TenantRow } from '../db/tenants.ts';
+import type { FleetsTable } from '../db/schema.ts';
+import type { Selectable } from 'kysely';
+import type { ProvisionStep } from '../domain/steps.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { PipelineSettings } from './settings.ts';
+import type { FleetRequest } from './fleet-request.ts';
+
+/** What a step gets to do its work, and what it gives back. */
+
+export type FleetRow = Selectable<FleetsTable>;
+
+export interface StepContext {
+  db: Db;
+  fleet: FleetRow;
+  tenant: TenantRow;
+  /** The tenant's provisioning request: non-secret settings plus decrypted secrets. */
+  request: FleetRequest;
+  /** Outputs of the steps before this one (from their checkpoints). */
+  outputs: Partial<Record<ProvisionStep, Record<string, unknown>>>;
+  settings: PipelineSettings;
+  signal: AbortSignal;
+  log: Logger;
+  /** Reports progress inside a long step ("installing the OpenClaw runtime…"). */
+  progress(message: string): Promise<void>;
+}
+
+export interface StepResult {
+  /** Shown to the user in the provision log: what was done, or what was skipped and why. */
+  message: string;
+  /** Checkpointed: later steps and replays read it instead of running the step again. */
+  output: Record<string, unknown>;
+  /** Columns of the fleet to update when the step completes (in the same transaction). */
+  fleetUpdate?: { gcpResources?: { vmName: string; zone: string; ip: string }; dashboardUrl?: string };
+}
+
+export interface StepDefinition {
+  name: ProvisionStep;
+  /** The whole step, retries included, must finish within this. */
+  timeoutMs: number;
+  run(ctx: StepContext): Promise<StepResult>;
+}

@@ -1,0 +1,63 @@
+import path from 'node:path';
+import { renderOpenclawConfig } from '../../gateway/config.ts';
+import { getSecrets } from '../../secrets/store.ts';
+import { renderWorkspaceFiles, writeWorkspaceFiles } from '../../workspace/files.ts';
+import { TerminalError } from '../errors.ts';
+import type { StepDefinition } from '../step.ts';
+import { hostOf, machineOf, OPENCLAW_CONFIG_REL, OPENCLAW_STATE_REL, workspaceRel } from './machine.ts';
+
+/** Each workspace's AGENTS.md, SOUL.md, IDENTITY.md, USER.md, and the gateway's openclaw.json. */
+export const agentConfig: StepDefinition = {
+  name: 'agent_config',
+  timeoutMs: 60_000,
+  async run(ctx) {
+    const host = hostOf(ctx);
+    const machine = machineOf(ctx);
+    const template = ctx.settings.templates.get(ctx.fleet.template_id);
+    if (!template) {
+      throw new TerminalError(`Template '${ctx.fleet.template_id}' no longer exists on this server. Provision again with one of: ${ctx.settings.templates.ids().join(', ')}.`);
+    }
+    const team = template.agents;
+    const discord = ctx.request.discord;
+    for (const agent of team) {
+      const files = renderWorkspaceFiles({
+        agent,
+        team,
+        tenantName: ctx.tenant.name,
+        repos: ctx.request.repos,
+        discord: discord ? { guildId: discord.guildId, channelIds: discord.channelIds } : undefined,
+      });
+      await writeWorkspaceFiles(host, workspaceRel(agent.name), files);
+    }
+
+    const { gateway_token: token } = await getSecrets(ctx.db, ctx.settings.box, ctx.fleet.id);
+    if (!token) throw new Error('the gateway token written by vm_create is missing');
+    const config = renderOpenclawConfig({
+      port: machine.gatewayPort,
+      token,
+      stateDir: path.join(machine.root, OPENCLAW_STATE_REL),
+      agents: team.map((a) => ({
+        id: a.name,
+        name: a.displayName,
+        role: a.role,
+        workspace: path.join(machine.root, workspaceRel(a.name)),
+        agentDir: path.join(machine.root, 'openclaw/agents', a.name),
+      })),
+      discord: discord
+        ? {
+            guildId: discord.guildId,
+            channelIds: discord.channelIds,
+            accounts: discord.bots.map((b) => ({ agentId: b.agent, token: b.token, ...(b.applicationId ? { applicationId: b.applicationId } : {}) })),
+          }
+        : undefined,
+    });
+    await host.mkdirp(OPENCLAW_STATE_REL);
+    // It holds the gateway and bot tokens: readable by the fleet's owner only.
+    await host.writeFileAtomic(OPENCLAW_CONFIG_REL, `${JSON.stringify(config, null, 2)}\n`, 0o600);
+    const discordPart = discord ? `, ${discord.bots.length} Discord account${discord.bots.length > 1 ? 's' : ''} bound` : ', no Discord configured';
+    return {
+      message: `Wrote AGENTS.md, SOUL.md, IDENTITY.md and USER.md for ${team.length} agent${team.length > 1 ? 's' : ''} and openclaw.json${discordPart}`,
+      output: { configPath: OPENCLAW_CONFIG_REL, agents: team.map((a) => a.name) },
+    };
+  },
+};

@@ -1,0 +1,19 @@
+import type { StepDefinition } from '../step.ts';
+import { machineOf } from './machine.ts';
+
+/** The fleet is live: the executor marks it active with this dashboard URL in the same commit. */
+export const complete: StepDefinition = {
+  name: 'complete',
+  timeoutMs: 30_000,
+  async run(ctx) {
+    const machine = machineOf(ctx);
+    // The gateway's Control UI on the local driver.
+    const dashboardUrl = `http://${machine.ip}:${machine.gatewayPort}/`;
+    const n = ctx.fleet.agent_specs.length;
+    return {
+      message: `Fleet ready: ${n} agent${n > 1 ? 's' : ''} running; Control UI at ${dashboardUrl}`,
+      output: { dashboardUrl },
+      fleetUpdate: { dashboardUrl },
+    };
+  },
+};

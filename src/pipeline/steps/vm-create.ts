@@ -1,0 +1,21 @@
+import { randomBytes } from 'node:crypto';
+import { createLocalMachine, freeLoopbackPort } from '../../compute/local.ts';
+import { putSecretIfAbsent } from '../../secrets/store.ts';
+import type { StepDefinition } from '../step.ts';
+
+/** Allocates the machine: its directory, a gateway port and a gateway token (kept encrypted). */
+export const vmCreate: StepDefinition = {
+  name: 'vm_create',
+  timeoutMs: 60_000,
+  async run({ db, fleet, tenant, settings }) {
+    const machine = createLocalMachine(settings.fleetsDir, tenant.slug);
+    const gatewayPort = await freeLoopbackPort();
+    // Generated once per fleet: a replay of this step finds the token already stored.
+    await putSecretIfAbsent(db, settings.box, fleet.id, 'gateway_token', randomBytes(24).toString('base64url'));
+    return {
+      message: `Machine ${machine.vmName} allocated on the local driver (gateway port ${gatewayPort})`,
+      output: { ...machine, gatewayPort },
+      fleetUpdate: { gcpResources: { vmName: machine.vmName, zone: machine.zone, ip: machine.ip } },
+    };
+  },
+};

@@ -1,0 +1,38 @@
+import { cloneRepo } from '../../workspace/git.ts';
+import type { StepDefinition } from '../step.ts';
+import { hostOf, workspaceRel } from './machine.ts';
+
+/** One workspace directory per agent, each with its own clone of every repo. */
+export const workspaceBootstrap: StepDefinition = {
+  name: 'workspace_bootstrap',
+  timeoutMs: 15 * 60_000,
+  async run(ctx) {
+    const host = hostOf(ctx);
+    const agents = ctx.fleet.agent_specs;
+    const repos = ctx.request.repos;
+    let cloned = 0;
+    for (const agent of agents) {
+      await host.mkdirp(workspaceRel(agent.name));
+      for (const repo of repos) {
+        const res = await cloneRepo(host, {
+          baseUrl: ctx.settings.gitBaseUrl,
+          repo,
+          dest: `${workspaceRel(agent.name)}/repos/${repo}`,
+          token: ctx.request.gitToken,
+          timeoutMs: 5 * 60_000,
+          signal: ctx.signal,
+        });
+        if (res.cloned) cloned++;
+      }
+    }
+    const total = agents.length * repos.length;
+    const repoPart =
+      repos.length === 0
+        ? 'no repos requested'
+        : `${repos.length} repo${repos.length > 1 ? 's' : ''} in each (${cloned} cloned now, ${total - cloned} already present)`;
+    return {
+      message: `${agents.length} agent workspace${agents.length > 1 ? 's' : ''} ready; ${repoPart}`,
+      output: { workspaces: agents.map((a) => workspaceRel(a.name)), repos },
+    };
+  },
+};

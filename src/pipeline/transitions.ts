@@ -1,0 +1,30 @@
+import { sql } from 'kysely';
+import type { Db } from '../db/connection.ts';
+import { recordEvent } from '../db/events.ts';
+import { type FleetAction, type FleetStatus, transition } from '../domain/fleet.ts';
+
+/**
+ * Moves a fleet through the domain state machine inside the caller's transaction: locks the row,
+ * checks the transition (IllegalTransitionError otherwise), writes it and its event.
+ */
+export async function applyTransition(
+  trx: Db,
+  fleetId: string,
+  action: FleetAction,
+  extra: { dashboardUrl?: string | null } = {},
+): Promise<{ from: FleetStatus; to: FleetStatus; tenantId: string }> {
+  const row = await trx
+    .selectFrom('fleets')
+    .select(['status', 'tenant_id'])
+    .where('id', '=', fleetId)
+    .forUpdate()
+    .executeTakeFirstOrThrow();
+  const to = transition(row.status, action);
+  await trx
+    .updateTable('fleets')
+    .set({ status: to, updated_at: sql`now()`, ...(extra.dashboardUrl !== undefined ? { dashboard_url: extra.dashboardUrl } : {}) })
+    .where('id', '=', fleetId)
+    .execute();
+  await recordEvent(trx, row.tenant_id, 'status', { status: to, from: row.status, action });
+  return { from: row.status, to, tenantId: row.tenant_id };
+}

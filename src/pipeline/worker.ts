@@ -1,0 +1,65 @@
+import type { Db } from '../db/connection.ts';
+import { takeOrphanedRuns } from '../db/runs.ts';
+import type { Logger } from '../observability/logger.ts';
+import { defaultWorkerId, type ExecutorDeps, executeRun } from './executor.ts';
+import type { RunQueue } from './queue.ts';
+
+/**
+ * A worker process's loop: pg-boss hands out run jobs; the executor claims and runs them. A
+ * watchdog re-enqueues runs whose worker stopped heartbeating (killed, machine lost) or that sat
+ * queued with no taker, so a dead run resumes within seconds on any live worker.
+ */
+export interface RunningWorker {
+  id: string;
+  wake(): void;
+  stop(): Promise<void>;
+}
+
+export async function startWorker(
+  deps: Omit<ExecutorDeps, 'workerId'> & { queue: RunQueue; concurrency: number; watchdogMs?: number },
+): Promise<RunningWorker> {
+  const id = defaultWorkerId();
+  const log: Logger = deps.log.child({ worker: id });
+  const executor: ExecutorDeps = { ...deps, log, workerId: id };
+  const inFlight = new Set<Promise<unknown>>();
+
+  const workerIds = await deps.queue.work(deps.concurrency, async ({ runId }) => {
+    const p = executeRun(executor, runId).then(
+      (outcome) => log.info({ runId, outcome }, 'run handled'),
+      // One bad run never stops the loop; the watchdog gives it to a worker again.
+      (err: unknown) => log.error({ err, runId }, 'run crashed; it will be resumed'),
+    );
+    inFlight.add(p);
+    await p.finally(() => inFlight.delete(p));
+  });
+
+  const watchdog = setInterval(() => {
+    void sweep(deps.db, deps.queue, deps.settings.staleAfterSeconds, log);
+  }, deps.watchdogMs ?? 3000);
+  watchdog.unref();
+  void sweep(deps.db, deps.queue, deps.settings.staleAfterSeconds, log);
+  log.info({ concurrency: deps.concurrency }, 'worker started');
+
+  return {
+    id,
+    wake: () => deps.queue.wake(workerIds),
+    stop: async () => {
+      clearInterval(watchdog);
+      // A long step (a runtime install) is not waited for: once this process is gone its run
+      // stops heartbeating and another worker's watchdog resumes it.
+      await Promise.race([Promise.allSettled([...inFlight]), new Promise((r) => setTimeout(r, 5000).unref())]);
+    },
+  };
+}
+
+async function sweep(db: Db, queue: RunQueue, staleAfterSeconds: number, log: Logger): Promise<void> {
+  try {
+    const runs = await takeOrphanedRuns(db, staleAfterSeconds, Math.max(30, staleAfterSeconds * 3));
+    for (const { id } of runs) {
+      log.warn({ runId: id }, 'run has no live worker; re-enqueueing it');
+      await queue.enqueue(db, id);
+    }
+  } catch (err) {
+    log.warn({ err }, 'watchdog sweep failed');
+  }
+}

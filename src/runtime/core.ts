@@ -1,0 +1,47 @@
+import type { Config } from '../config.ts';
+import { EventHub } from '../events/hub.ts';
+import type { Logger } from '../observability/logger.ts';
+import { RunQueue } from '../pipeline/queue.ts';
+import { pipelineSettings, type PipelineSettings } from '../pipeline/settings.ts';
+import { SecretBox } from '../secrets/secret-box.ts';
+import { TemplateRegistry } from '../templates/registry.ts';
+import { openDatabase, type OpenDatabase } from './database.ts';
+import { ensureDataDirSecret, makeSecretsKey } from './dev-secrets.ts';
+
+/** What both `fleet serve` and `fleet worker` run on: database, queue, events, secrets, templates. */
+export interface Core {
+  database: OpenDatabase;
+  templates: TemplateRegistry;
+  box: SecretBox;
+  queue: RunQueue;
+  events: EventHub;
+  settings: PipelineSettings;
+  close(): Promise<void>;
+}
+
+export async function startCore(config: Config, logger: Logger, opts: { attach: boolean }): Promise<Core> {
+  const templates = TemplateRegistry.load();
+  // config.ts guarantees the key is set in production; in dev it lives in the data dir.
+  const box = SecretBox.fromHex(config.secretsKey ?? ensureDataDirSecret(config.dataDir, 'secrets.key', makeSecretsKey));
+  const database = await openDatabase(config, logger, { attach: opts.attach, migrate: true, poolSize: 20 });
+  try {
+    const queue = await RunQueue.start(database.url, logger.child({ component: 'queue' }));
+    const events = await EventHub.start(database.url, logger.child({ component: 'events' }));
+    return {
+      database,
+      templates,
+      box,
+      queue,
+      events,
+      settings: pipelineSettings(config, box, templates),
+      close: async () => {
+        await events.close();
+        await queue.stop();
+        await database.close();
+      },
+    };
+  } catch (e) {
+    await database.close();
+    throw e;
+  }
+}

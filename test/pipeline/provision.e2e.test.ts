@@ -1,0 +1,179 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, type TestApp } from '../harness/app.ts';
+import { makeBareRepos } from '../harness/git-repos.ts';
+import { describeSessionRouteSecurity } from '../harness/security.ts';
+import { completeCounts, waitForFleet } from '../harness/wait.ts';
+import { type DiscordStandin, startDiscordStandin } from '../standins/discord-server.ts';
+import { type MissionControlStandin, startMissionControlStandin } from '../standins/mission-control-server.ts';
+
+/**
+ * The whole pipeline through the HTTP API on the local driver: real git clones from bare repos,
+ * real files, a stand-in gateway process, stand-in Discord and Mission Control servers.
+ */
+const STANDIN_GATEWAY = path.resolve('test/gateway/standin-gateway.mjs');
+const GUILD = '111111111111111111';
+const CHANNELS = ['222222222222222222', '333333333333333333'];
+const BOT_TOKEN = 'MTAx.bot-token-cantona-SECRET';
+const MC_TOKEN = 'mc-token-SECRET-123';
+
+let t: TestApp;
+let discord: DiscordStandin;
+let mc: MissionControlStandin;
+let gitBase: string;
+const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'fleet-e2e-'));
+
+beforeAll(async () => {
+  process.env.FLEET_GATEWAY_COMMAND = STANDIN_GATEWAY;
+  gitBase = makeBareRepos(path.join(scratch, 'forge'), ['acme/api', 'acme/web']);
+  discord = await startDiscordStandin({
+    bots: { [BOT_TOKEN]: { id: '900000000000000001', username: 'Cantona' } },
+    guilds: { [GUILD]: { name: 'Acme', members: ['900000000000000001'], channels: CHANNELS } },
+  });
+  mc = await startMissionControlStandin({ token: MC_TOKEN });
+  t = await createTestApp({
+    workers: { concurrency: 2 },
+    env: { FLEET_GIT_BASE_URL: gitBase, FLEET_DISCORD_API_URL: discord.url, FLEET_HEARTBEAT_SECONDS: '0.5', FLEET_STALE_AFTER_SECONDS: '3' },
+  });
+});
+afterAll(async () => {
+  await t.close();
+  await discord.close();
+  await mc.close();
+  delete process.env.FLEET_GATEWAY_COMMAND;
+  fs.rmSync(scratch, { recursive: true, force: true });
+});
+
+const admin = (org: string) => t.token({ userId: 'user_admin', orgId: org, orgRole: 'admin' });
+const provision = (token: string, json: unknown = {}) => t.request('/api/fleet/provision', { method: 'POST', token, json });
+
+describe('provisioning end to end (local driver)', () => {
+  it('provisions a fleet from one request to active, every step logged once, the machine really built', async () => {
+    const token = admin('org_e2e');
+    const res = await provision(token, {
+      templateId: 'standard-7-agent',
+      repos: ['acme/api', 'acme/web'],
+      discord: { guildId: GUILD, channelIds: CHANNELS, bots: [{ agent: 'cantona', token: BOT_TOKEN }] },
+      missionControl: { url: mc.url, token: MC_TOKEN },
+    });
+    expect(res.status).toBe(202);
+    const accepted = (await res.json()) as { runId: string; started: boolean; fleet: { status: string } };
+    expect(accepted.runId).toMatch(/^run_/);
+    expect(accepted.started).toBe(true);
+    expect(accepted.fleet.status).toBe('provisioning');
+
+    const fleet = await waitForFleet(t, token, ['active', 'error']);
+    expect(fleet.status, JSON.stringify(fleet.provisionLog, null, 1)).toBe('active');
+    expect(completeCounts(fleet)).toEqual({ vm_create: 1, workspace_bootstrap: 1, agent_config: 1, gateway_start: 1, connectivity_check: 1, complete: 1 });
+    expect(fleet.provisionLog.map((e) => e.step).filter((s, i, a) => a.indexOf(s) === i)).toEqual([
+      'vm_create', 'workspace_bootstrap', 'agent_config', 'gateway_start', 'connectivity_check', 'complete',
+    ]);
+    for (const e of fleet.provisionLog.filter((x) => x.status === 'complete')) {
+      expect(e.durationMs).toBeGreaterThanOrEqual(0);
+      expect(e.message).toBeTruthy();
+    }
+    expect(fleet.gcpResources).toEqual({ vmName: 'fleet-e2e', zone: 'local', ip: '127.0.0.1' });
+    expect(fleet.dashboardUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+    const connectivity = fleet.provisionLog.find((e) => e.step === 'connectivity_check' && e.status === 'complete')!;
+    expect(connectivity.message).toMatch(/Discord: 1 bot/);
+
+    // The machine: workspaces with their files and clones, the gateway config, a live gateway.
+    const root = path.join(t.dataDir, 'fleets', 'e2e');
+    for (const agent of ['popashot', 'cantona', 'splinter', 'velma', 'tank', 'zerocool', 'slash']) {
+      for (const f of ['AGENTS.md', 'SOUL.md', 'IDENTITY.md', 'USER.md']) expect(fs.existsSync(path.join(root, 'workspaces', agent, f)), `${agent}/${f}`).toBe(true);
+      expect(fs.readFileSync(path.join(root, 'workspaces', agent, 'repos/acme/api/README.md'), 'utf8')).toBe('# acme/api\n');
+    }
+    const config = JSON.parse(fs.readFileSync(path.join(root, 'openclaw/openclaw.json'), 'utf8'));
+    expect(JSON.stringify(config)).toContain('cantona');
+    expect((fs.statSync(path.join(root, 'openclaw/openclaw.json')).mode & 0o077)).toBe(0);
+    const health = await fetch(`${fleet.dashboardUrl}healthz`);
+    expect(health.status).toBe(200);
+  });
+
+  it('answers a second request during a run with that same run, and 50 concurrent first requests make one run', async () => {
+    const token = admin('org_burst');
+    const results = await Promise.all(Array.from({ length: 50 }, () => provision(token, { templateId: 'solo-engineer' })));
+    expect(results.map((r) => r.status)).toEqual(Array(50).fill(202));
+    const bodies = (await Promise.all(results.map((r) => r.json()))) as Array<{ runId: string; started: boolean }>;
+    expect(new Set(bodies.map((b) => b.runId)).size).toBe(1);
+    expect(bodies.filter((b) => b.started)).toHaveLength(1);
+    const runs = await t.database.db
+      .selectFrom('provision_runs')
+      .innerJoin('fleets', 'fleets.id', 'provision_runs.fleet_id')
+      .innerJoin('tenants', 'tenants.id', 'fleets.tenant_id')
+      .select('provision_runs.id')
+      .where('tenants.clerk_org_id', '=', 'org_burst')
+      .execute();
+    expect(runs).toHaveLength(1);
+    await waitForFleet(t, token, ['active']);
+    // Provisioning an active fleet again is a 409 that says why.
+    const again = await provision(token);
+    expect(again.status).toBe(409);
+    expect(((await again.json()) as { error: { message: string } }).error.message).toMatch(/Cannot provision a fleet that is 'active'/);
+  });
+
+  it('keeps secrets out of every API answer, the database and the logs', async () => {
+    const token = admin('org_e2e');
+    const everything = [
+      await (await t.request('/api/fleet', { token })).text(),
+      await (await t.request('/api/tenants/e2e', { platform: true })).text(),
+      await (await t.request('/api/tenants', { platform: true })).text(),
+    ].join('\n');
+    for (const secret of [BOT_TOKEN, MC_TOKEN]) expect(everything).not.toContain(secret);
+    const { rows } = await t.database.pool.query(`SELECT string_agg(t::text, ' ') AS dump FROM (
+      SELECT settings::text FROM fleets UNION ALL SELECT encode(ciphertext, 'escape') FROM fleet_secrets
+      UNION ALL SELECT data::text FROM fleet_events UNION ALL SELECT detail::text FROM audit_log
+      UNION ALL SELECT coalesce(message, '') FROM provision_log) t`);
+    for (const secret of [BOT_TOKEN, MC_TOKEN]) expect(rows[0].dump).not.toContain(secret);
+    expect(discord.requests.length).toBeGreaterThan(0);
+  });
+});
+
+describe('provision input validation', () => {
+  it.each([
+    [{ repos: ['../etc/passwd'] }, 'repos.0'],
+    [{ repos: ['acme/..'] }, 'repos.0'],
+    [{ repos: ['acme/.git'] }, 'repos.0'],
+    [{ repos: ['/abs/path'] }, 'repos.0'],
+    [{ discord: { guildId: GUILD, channelIds: [], bots: [{ agent: '../evil', token: 'x' }] } }, 'discord.bots.0.agent'],
+    [{ discord: { guildId: GUILD, channelIds: [], bots: [{ agent: 'nobody', token: 'x' }] } }, 'discord.bots'],
+    [{ discord: { guildId: 'general', channelIds: [], bots: [{ agent: 'cantona', token: 'x' }] } }, 'discord.guildId'],
+    [{ missionControl: { url: 'ftp://x', token: 't' } }, 'missionControl.url'],
+    [{ templateId: 'nope' }, 'templateId'],
+    [{ surprise: 1 }, ''],
+  ])('400 for %j, naming the field, and no tenant is created', async (json, field) => {
+    const res = await provision(admin('org_invalid'), json);
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as { error: { code: string; details?: { field?: string } } };
+    expect(body.error.code).toBe('invalid_input');
+    if (field) expect(body.error.details?.field).toBe(field);
+    expect((await t.request('/api/fleet', { token: admin('org_invalid') }).then((r) => r.json()))).toEqual({ ok: true, fleet: null });
+  });
+});
+
+describeSessionRouteSecurity({ method: 'POST', path: '/api/fleet/provision', json: {} }, () => t, {
+  forbidden: async (app) => {
+    const member = app.token({ userId: 'user_member', orgId: 'org_members_only', orgRole: 'member' });
+    const res = await app.request('/api/fleet/provision', { method: 'POST', token: member, json: {} });
+    expect(res.status).toBe(403);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('forbidden');
+    expect(await (await app.request('/api/fleet', { token: member })).json()).toEqual({ ok: true, fleet: null });
+  },
+  otherTenant: async (app) => {
+    // Provisioning acts on the caller's own tenant only: another org's active fleet is untouched.
+    const before = await (await app.request('/api/tenants/e2e', { platform: true })).json();
+    const res = await app.request('/api/fleet/provision', { method: 'POST', token: app.token({ userId: 'user_x', orgId: 'org_other', orgRole: 'admin' }), json: { templateId: 'solo-engineer' } });
+    expect(res.status).toBe(202);
+    const after = await (await app.request('/api/tenants/e2e', { platform: true })).json();
+    expect((after as { tenant: unknown }).tenant).toEqual((before as { tenant: unknown }).tenant);
+  },
+});
+describeSessionRouteSecurity({ method: 'POST', path: '/api/fleet/retry' }, () => t, {
+  forbidden: async (app) => {
+    const res = await app.request('/api/fleet/retry', { method: 'POST', token: app.token({ userId: 'user_m', orgId: 'org_e2e', orgRole: 'member' }) });
+    expect(res.status).toBe(403);
+  },
+});
+describeSessionRouteSecurity({ method: 'GET', path: '/api/fleet/events' }, () => t);
