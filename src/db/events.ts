@@ -14,11 +14,11 @@ export async function recordEvent(
   type: 'status' | 'log',
   data: Record<string, unknown>,
 ): Promise<number> {
-  const row = await db
-    .insertInto('fleet_events')
-    .values({ tenant_id: tenantId, type, data: JSON.stringify(data) })
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  await sql`SELECT pg_notify(${EVENTS_CHANNEL}, ${`${tenantId}:${row.id}`})`.execute(db);
-  return Number(row.id);
+  // One statement, one round trip: the row and its notification.
+  const { rows } = await sql<{ id: number }>`
+    WITH e AS (
+      INSERT INTO fleet_events (tenant_id, type, data) VALUES (${tenantId}, ${type}, ${JSON.stringify(data)}::jsonb) RETURNING id
+    )
+    SELECT id, pg_notify(${EVENTS_CHANNEL}, ${tenantId} || ':' || id) FROM e`.execute(db);
+  return Number(rows[0]!.id);
 }

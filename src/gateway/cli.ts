@@ -4,6 +4,9 @@
  * environment from env.ts and is bounded by a timeout (the CLI loads ~300 MB of JS: 2–5 s here).
  */
 import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, open, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { TerminalError, TransientError } from '../pipeline/errors.ts';
 import { openclawEnv, type OpenclawEnvOptions } from './env.ts';
 import { openclawCommand, type OpenclawRuntime } from './runtime.ts';
@@ -18,38 +21,51 @@ export interface RunCliOptions extends OpenclawEnvOptions {
   timeoutMs?: number;
 }
 
-/** Runs `openclaw <args>` and resolves with its exit code and output (it does not throw on code ≠ 0). */
-export function runOpenclaw(runtime: OpenclawRuntime, args: string[], options: RunCliOptions): Promise<CliResult> {
+/**
+ * Runs `openclaw <args>` and resolves with its exit code and output (it does not throw on code ≠ 0).
+ * Output goes to files, not pipes: the CLI ends with process.exit(), and Node's writes to a pipe
+ * are asynchronous, so a large JSON report written to a pipe arrives empty or cut (a file is
+ * written synchronously).
+ */
+export async function runOpenclaw(runtime: OpenclawRuntime, args: string[], options: RunCliOptions): Promise<CliResult> {
   const { command, args: argv } = openclawCommand(runtime, args);
   const timeoutMs = options.timeoutMs ?? 120_000;
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, argv, {
-      cwd: options.stateDir,
-      env: openclawEnv(runtime, options),
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true, // own process group: a timeout also stops the npm it may have started
+  // spawn() reports a missing cwd as ENOENT of the command itself; make sure it exists.
+  await mkdir(options.stateDir, { recursive: true });
+  const scratch = await mkdtemp(join(tmpdir(), 'fleet-openclaw-cli-'));
+  const out = await open(join(scratch, 'stdout'), 'w+');
+  const err = await open(join(scratch, 'stderr'), 'w+');
+  try {
+    const code = await new Promise<number | null>((resolve, reject) => {
+      const child = spawn(command, argv, {
+        cwd: options.stateDir,
+        env: openclawEnv(runtime, options),
+        stdio: ['ignore', out.fd, err.fd],
+        detached: true, // own process group: a timeout also stops the npm it may have started
+      });
+      const timer = setTimeout(() => {
+        try {
+          process.kill(-child.pid!, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+        reject(new TransientError(`\`openclaw ${args.join(' ')}\` did not finish within ${Math.round(timeoutMs / 1000)} s; it will be retried.`));
+      }, timeoutMs);
+      child.on('error', (error) => {
+        clearTimeout(timer);
+        reject(new TerminalError(`Could not run openclaw (${command}): ${error.message}. Reinstall the runtime by deleting ${runtime.dir}.`, { cause: error }));
+      });
+      child.on('close', (exitCode) => {
+        clearTimeout(timer);
+        resolve(exitCode);
+      });
     });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-    const timer = setTimeout(() => {
-      try {
-        process.kill(-child.pid!, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-      reject(new TransientError(`\`openclaw ${args.join(' ')}\` did not finish within ${Math.round(timeoutMs / 1000)} s; it will be retried.`));
-    }, timeoutMs);
-    child.on('error', (error) => {
-      clearTimeout(timer);
-      reject(new TerminalError(`Could not run openclaw (${command}): ${error.message}. Reinstall the runtime by deleting ${runtime.dir}.`, { cause: error }));
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+    return { code, stdout: await readFile(join(scratch, 'stdout'), 'utf8'), stderr: await readFile(join(scratch, 'stderr'), 'utf8') };
+  } finally {
+    await out.close();
+    await err.close();
+    await rm(scratch, { recursive: true, force: true });
+  }
 }
 
 export interface ValidationResult {

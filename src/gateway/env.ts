@@ -2,10 +2,13 @@
  * The environment every openclaw process we start gets (the gateway and one-shot CLI commands).
  * It is built from scratch rather than inherited as is, because the control plane's environment
  * carries things that break or redirect OpenClaw: tsx/vitest loaders in NODE_OPTIONS (Node 26 would
- * load them), `npm_*` settings from `npm run` (OpenClaw runs npm itself to install plugins), and a
- * developer's own OPENCLAW_* variables (another state dir, profile or home).
+ * load them), the variables `npm run` exports (OpenClaw runs npm itself to install plugins), a
+ * developer's own OPENCLAW_* variables (another state dir, profile or home), and vitest's VITEST*
+ * markers (OpenClaw detects them and switches to test behaviour: `config validate --json` and
+ * `health --json` then print nothing at all).
  */
 import { delimiter, dirname } from 'node:path';
+import { withoutNpmRunVariables } from './npm.ts';
 import type { OpenclawRuntime } from './runtime.ts';
 
 export interface OpenclawEnvOptions {
@@ -19,8 +22,8 @@ export interface OpenclawEnvOptions {
 
 export function openclawEnv(runtime: OpenclawRuntime, options: OpenclawEnvOptions): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) {
-    if (key === 'NODE_OPTIONS' || key.startsWith('npm_') || key.startsWith('OPENCLAW_')) continue;
+  for (const [key, value] of Object.entries(withoutNpmRunVariables(process.env))) {
+    if (key === 'NODE_OPTIONS' || key.startsWith('OPENCLAW_') || key.startsWith('VITEST')) continue;
     env[key] = value;
   }
   // OpenClaw spawns `node` and `npm` (plugin installs); they must run on the runtime's Node.

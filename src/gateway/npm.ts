@@ -50,10 +50,9 @@ const NETWORK_ERROR = /\b(ETIMEDOUT|ECONNRESET|ECONNREFUSED|ENOTFOUND|EAI_AGAIN|
 
 /** Runs npm and resolves with its combined output; rejects with a TransientError or TerminalError. */
 export function runNpm(options: RunNpmOptions): Promise<string> {
-  const env: NodeJS.ProcessEnv = { ...process.env };
+  const env = withoutNpmRunVariables(process.env);
   // Loaders injected into the control plane (tsx, vitest) must not leak into npm or its scripts.
   delete env.NODE_OPTIONS;
-  for (const key of Object.keys(env)) if (key.startsWith('npm_')) delete env[key];
   env.PATH = [...(options.pathPrepend ?? []), env.PATH ?? ''].join(delimiter);
   env.npm_config_update_notifier = 'false';
   env.npm_config_fund = 'false';
@@ -103,6 +102,23 @@ export function runNpm(options: RunNpmOptions): Promise<string> {
       reject(new TerminalError(`${what}. Check the npm output below, fix the cause and retry:\n${tail}`));
     });
   });
+}
+
+/**
+ * A copy of `env` without what `npm run` exports to its scripts (npm_package_*, npm_lifecycle_*,
+ * npm_config_*prefix*, …): when the control plane runs under `npm start`/`npm test`, those would
+ * point a nested npm at the control plane's own project (npm_config_local_prefix). The user's
+ * other npm settings (npm_config_registry, _cache, proxies) are kept: a mirror or proxy must keep
+ * working for the runtime install.
+ */
+export function withoutNpmRunVariables(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const copy: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(env)) {
+    const lower = key.toLowerCase();
+    if (lower.startsWith('npm_') && !(lower.startsWith('npm_config_') && !lower.includes('prefix'))) continue;
+    copy[key] = value;
+  }
+  return copy;
 }
 
 /** The last lines of npm's output, without the noise of engine warnings. */

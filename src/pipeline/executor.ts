@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
-import { sql } from 'kysely';
 import type { Db } from '../db/connection.ts';
 import { appendLog } from '../db/provision-log.ts';
+import { recordStepComplete } from '../db/step-complete.ts';
 import { claimRun, finishRun, heartbeatRun } from '../db/runs.ts';
 import type { ProvisionStep } from '../domain/steps.ts';
 import type { Logger } from '../observability/logger.ts';
@@ -52,9 +52,12 @@ export async function executeRun(deps: ExecutorDeps, runId: string): Promise<'do
 
   try {
     const fleet = await db.selectFrom('fleets').selectAll().where('id', '=', run.fleet_id).executeTakeFirstOrThrow();
-    const tenant = await db.selectFrom('tenants').selectAll().where('id', '=', fleet.tenant_id).executeTakeFirstOrThrow();
-    const request = await loadFleetRequest(db, settings.box, fleet);
-    const checkpoints = await db.selectFrom('step_checkpoints').select(['step', 'position', 'output']).where('fleet_id', '=', fleet.id).execute();
+    // Independent reads, side by side on the pool.
+    const [tenant, request, checkpoints] = await Promise.all([
+      db.selectFrom('tenants').selectAll().where('id', '=', fleet.tenant_id).executeTakeFirstOrThrow(),
+      loadFleetRequest(db, settings.box, fleet),
+      db.selectFrom('step_checkpoints').select(['step', 'position', 'output']).where('fleet_id', '=', fleet.id).execute(),
+    ]);
     const outputs: StepContext['outputs'] = {};
     for (const c of checkpoints) outputs[c.step as ProvisionStep] = c.output;
 
@@ -67,7 +70,7 @@ export async function executeRun(deps: ExecutorDeps, runId: string): Promise<'do
       }
       if (ownership.signal.aborted) return 'lost';
       const entry = { fleetId: fleet.id, tenantId: tenant.id, runId, step: step.name };
-      await db.transaction().execute((trx) => appendLog(trx, { ...entry, status: 'running', message: null, durationMs: null }));
+      await appendLog(db, { ...entry, status: 'running', message: null, durationMs: null });
       const started = performance.now();
       const ctx: StepContext = {
         db,
@@ -78,8 +81,7 @@ export async function executeRun(deps: ExecutorDeps, runId: string): Promise<'do
         settings,
         signal: ownership.signal,
         log: log.child({ step: step.name }),
-        progress: (message) =>
-          db.transaction().execute((trx) => appendLog(trx, { ...entry, status: 'running', message, durationMs: null })),
+        progress: (message) => appendLog(db, { ...entry, status: 'running', message, durationMs: null }),
       };
 
       let result: StepResult;
@@ -105,25 +107,24 @@ export async function executeRun(deps: ExecutorDeps, runId: string): Promise<'do
       if (ownership.signal.aborted) return 'lost';
       const durationMs = Math.round(performance.now() - started);
       deps.metrics?.stepDuration.observe({ step: step.name, status: 'complete' }, durationMs / 1000);
-      await db.transaction().execute(async (trx) => {
-        await trx
-          .insertInto('step_checkpoints')
-          .values({ fleet_id: fleet.id, step: step.name, position, run_id: runId, output: JSON.stringify(result.output) })
-          .onConflict((oc) => oc.columns(['fleet_id', 'step']).doNothing())
-          .execute();
-        if (result.fleetUpdate?.gcpResources) {
-          await trx
-            .updateTable('fleets')
-            .set({ gcp_resources: JSON.stringify(result.fleetUpdate.gcpResources), updated_at: sql`now()` })
-            .where('id', '=', fleet.id)
-            .execute();
-        }
-        await appendLog(trx, { ...entry, status: 'complete', message: result.message, durationMs });
-        if (step.name === 'complete') {
+      const completion = {
+        ...entry,
+        position,
+        output: result.output,
+        message: result.message,
+        durationMs,
+        gcpResources: result.fleetUpdate?.gcpResources,
+      };
+      if (step.name === 'complete') {
+        // The last step also ends the run and makes the fleet active: all in one commit.
+        await db.transaction().execute(async (trx) => {
+          await recordStepComplete(trx, completion);
           await finishRun(trx, runId, { status: 'complete' });
           await applyTransition(trx, fleet.id, 'succeed', { dashboardUrl: result.fleetUpdate?.dashboardUrl ?? null });
-        }
-      });
+        });
+      } else {
+        await recordStepComplete(db, completion);
+      }
       outputs[step.name] = result.output;
     }
     return 'done';

@@ -21,8 +21,8 @@ export interface ServiceDeps {
   db: Db;
   queue: RunQueue;
   box: SecretBox;
-  /** Called after commit so workers in this process start at once instead of at their next poll. */
-  wake?: () => void;
+  /** Called after commit with a new run, so a worker in this process starts it at once. */
+  offer?: (runId: string) => void;
   /**
    * Called after commit with the tenant whose fleet changed, so this replica's read cache never
    * answers with the state from before a write it just made (other replicas learn by NOTIFY).
@@ -139,7 +139,7 @@ export async function requestProvision(
     }),
   );
   deps.changed?.(outcome.tenantId);
-  if (outcome.kind === 'started') deps.wake?.();
+  if (outcome.kind === 'started') deps.offer?.(outcome.run.id);
   return outcome;
 }
 
@@ -158,7 +158,7 @@ export async function requestRetry(deps: ServiceDeps, tenantId: string, actor: s
     return { kind: 'started' as const, fleetId: fleet.id, tenantId, run };
   });
   deps.changed?.(outcome.tenantId);
-  if (outcome.kind === 'started') deps.wake?.();
+  if (outcome.kind === 'started') deps.offer?.(outcome.run.id);
   return outcome;
 }
 

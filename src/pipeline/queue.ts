@@ -52,11 +52,14 @@ export class RunQueue {
   async work(concurrency: number, handler: (job: RunJob) => Promise<void>): Promise<string[]> {
     const ids: string[] = [];
     for (let i = 0; i < concurrency; i++) {
-      ids.push(
-        await this.boss.work<RunJob>(RUN_QUEUE, { batchSize: 1, pollingIntervalSeconds: 0.5 }, async ([job]) => {
-          if (job) await handler(job.data);
-        }),
-      );
+      let id = '';
+      id = await this.boss.work<RunJob>(RUN_QUEUE, { batchSize: 1, pollingIntervalSeconds: 0.5 }, async ([job]) => {
+        if (job) await handler(job.data);
+        // pg-boss waits out its polling interval after every job, even with more queued; a
+        // notification makes it fetch again at once (it still waits when the queue is empty).
+        if (job && id) this.boss.notifyWorker(id);
+      });
+      ids.push(id);
     }
     return ids;
   }

@@ -12,6 +12,12 @@ import type { RunQueue } from './queue.ts';
 export interface RunningWorker {
   id: string;
   wake(): void;
+  /**
+   * Fast path for a run just committed in this process: start it now if a slot is free, instead
+   * of waiting for pg-boss to hand its job out (≈ 15 ms). The job stays queued for durability;
+   * whoever fetches it later fails to claim the run and drops it. Otherwise wakes the workers.
+   */
+  offer(runId: string): void;
   stop(): Promise<void>;
 }
 
@@ -23,15 +29,16 @@ export async function startWorker(
   const executor: ExecutorDeps = { ...deps, log, workerId: id };
   const inFlight = new Set<Promise<unknown>>();
 
-  const workerIds = await deps.queue.work(deps.concurrency, async ({ runId }) => {
+  const execute = (runId: string) => {
     const p = executeRun(executor, runId).then(
-      (outcome) => log.info({ runId, outcome }, 'run handled'),
+      (outcome) => log.debug({ runId, outcome }, 'run handled'),
       // One bad run never stops the loop; the watchdog gives it to a worker again.
       (err: unknown) => log.error({ err, runId }, 'run crashed; it will be resumed'),
     );
     inFlight.add(p);
-    await p.finally(() => inFlight.delete(p));
-  });
+    return p.finally(() => inFlight.delete(p));
+  };
+  const workerIds = await deps.queue.work(deps.concurrency, ({ runId }) => execute(runId));
 
   const watchdog = setInterval(() => {
     void sweep(deps.db, deps.queue, deps.settings.staleAfterSeconds, log);
@@ -43,6 +50,10 @@ export async function startWorker(
   return {
     id,
     wake: () => deps.queue.wake(workerIds),
+    offer: (runId) => {
+      if (inFlight.size < deps.concurrency) void execute(runId);
+      else deps.queue.wake(workerIds);
+    },
     stop: async () => {
       clearInterval(watchdog);
       // A long step (a runtime install) is not waited for: once this process is gone its run
