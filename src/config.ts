@@ -49,6 +49,7 @@ export const envSchema = z
         .optional(),
     ),
     FLEET_TEST_FAULTS: optionalNonEmpty,
+    FLEET_GATEWAY_OFFLINE: z.enum(['0', '1']).default('0'),
   });
 
 /**
@@ -106,6 +107,8 @@ export interface Config {
     stepTimeouts: Record<string, number>;
     /** `step:kind,…` (kind: throw | hang | kill | transient), tests only. */
     faults: string | undefined;
+    /** Gateways make no outbound calls of their own (model catalog refresh): air-gapped hosts, tests. */
+    gatewayOffline: boolean;
   };
 }
 
@@ -153,6 +156,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       staleAfterSeconds: env.FLEET_STALE_AFTER_SECONDS,
       stepTimeouts: env.FLEET_STEP_TIMEOUTS ?? {},
       faults: env.FLEET_TEST_FAULTS,
+      gatewayOffline: env.FLEET_GATEWAY_OFFLINE === '1',
     },
   };
 }

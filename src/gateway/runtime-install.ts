@@ -20,7 +20,9 @@ import {
 
 /**
  * Leftovers of crashed installers: `.<runtime>.tmp-<pid>-<random>` of dead pids, and
- * `.<runtime>.old-…` from an interrupted replacement. Called while holding the lock.
+ * `.<runtime>.old-…` from an interrupted replacement. Called while holding the lock. (The npm of a
+ * SIGKILLed installer can outlive it in its own process group; it then fails on its vanished dir,
+ * which costs nothing but its own work.)
  */
 export async function removeAbandonedTempDirs(cacheDir: string): Promise<void> {
   const tmpPrefix = `.${runtimeDirName()}.tmp-`;

@@ -15,6 +15,7 @@ export interface PipelineSettings {
   staleAfterSeconds: number;
   stepTimeouts: Record<string, number>;
   faults: Map<string, string>;
+  gatewayOffline: boolean;
   box: SecretBox;
   templates: TemplateRegistry;
 }
@@ -35,6 +36,7 @@ export function pipelineSettings(config: Config, box: SecretBox, templates: Temp
     staleAfterSeconds: config.pipeline.staleAfterSeconds,
     stepTimeouts: config.pipeline.stepTimeouts,
     faults,
+    gatewayOffline: config.pipeline.gatewayOffline,
     box,
     templates,
   };

@@ -36,6 +36,7 @@ export const agentConfig: StepDefinition = {
       port: machine.gatewayPort,
       token,
       stateDir: path.join(machine.root, OPENCLAW_STATE_REL),
+      offline: ctx.settings.gatewayOffline,
       agents: team.map((a) => ({
         id: a.name,
         name: a.displayName,

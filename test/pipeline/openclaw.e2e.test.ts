@@ -1,0 +1,72 @@
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openclawCommand, ensureOpenclawRuntime } from '../../src/gateway/runtime.ts';
+import { stopGateway, gatewayPidfile } from '../../src/gateway/process.ts';
+import { createTestApp, type TestApp } from '../harness/app.ts';
+import { makeBareRepos } from '../harness/git-repos.ts';
+import { completeCounts, waitForFleet } from '../harness/wait.ts';
+import { type MissionControlStandin, startMissionControlStandin } from '../standins/mission-control-server.ts';
+
+/**
+ * One provisioning end to end with the REAL OpenClaw gateway (npm run test:openclaw): the pinned
+ * runtime from the shared runtime cache (installed on first use), the rendered openclaw.json
+ * accepted by `openclaw config validate`, the gateway healthy on loopback. Offline mode keeps the
+ * gateway from calling out; Discord is not configured (its plugin would dial Discord itself).
+ */
+const enabled = process.env.FLEET_TEST_OPENCLAW === '1';
+const MC_TOKEN = 'mc-real-token';
+
+describe.skipIf(!enabled)('provisioning with the real OpenClaw gateway', () => {
+  let t: TestApp;
+  let mc: MissionControlStandin;
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'fleet-real-'));
+
+  beforeAll(async () => {
+    delete process.env.FLEET_GATEWAY_COMMAND;
+    // Install (or find) the runtime before the clock of the provisioning test starts.
+    await ensureOpenclawRuntime({ log: (m) => console.log(`[runtime] ${m}`) });
+    mc = await startMissionControlStandin({ token: MC_TOKEN });
+    t = await createTestApp({
+      workers: { concurrency: 1 },
+      env: { FLEET_GIT_BASE_URL: makeBareRepos(path.join(scratch, 'forge'), ['acme/api']), FLEET_GATEWAY_OFFLINE: '1' },
+    });
+  }, 20 * 60_000);
+
+  afterAll(async () => {
+    const root = path.join(t.dataDir, 'fleets', 'real');
+    await stopGateway(gatewayPidfile(path.join(root, 'openclaw/openclaw.json'))).catch(() => undefined);
+    await t.close();
+    await mc.close();
+    fs.rmSync(scratch, { recursive: true, force: true });
+  });
+
+  it('takes a standard-7-agent fleet to active with a live, ready gateway', { timeout: 10 * 60_000 }, async () => {
+    const token = t.token({ userId: 'user_real', orgId: 'org_real', orgRole: 'admin' });
+    const res = await t.request('/api/fleet/provision', {
+      method: 'POST',
+      token,
+      json: { templateId: 'standard-7-agent', repos: ['acme/api'], missionControl: { url: mc.url, token: MC_TOKEN } },
+    });
+    expect(res.status).toBe(202);
+    const fleet = await waitForFleet(t, token, ['active', 'error'], 9 * 60_000);
+    expect(fleet.status, JSON.stringify(fleet.provisionLog, null, 1)).toBe('active');
+    expect(completeCounts(fleet)).toEqual({ vm_create: 1, workspace_bootstrap: 1, agent_config: 1, gateway_start: 1, connectivity_check: 1, complete: 1 });
+    const gateway = fleet.provisionLog.find((e) => e.step === 'gateway_start' && e.status === 'complete')!;
+    expect(gateway.message).toMatch(/OpenClaw 2026\.9\.6 gateway started/);
+    console.log(`gateway_start: ${gateway.message} (${gateway.durationMs} ms)`);
+
+    const ready = await fetch(`${fleet.dashboardUrl}readyz`);
+    expect(ready.status).toBe(200);
+    const runtime = await ensureOpenclawRuntime();
+    const root = path.join(t.dataDir, 'fleets', 'real');
+    const { command, args } = openclawCommand(runtime, ['config', 'validate']);
+    const out = execFileSync(command, args, {
+      env: { ...process.env, OPENCLAW_CONFIG_PATH: path.join(root, 'openclaw/openclaw.json'), OPENCLAW_STATE_DIR: path.join(root, 'openclaw/state') },
+      encoding: 'utf8',
+    });
+    expect(out).not.toMatch(/invalid|error/i);
+  });
+});
