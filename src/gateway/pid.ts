@@ -3,7 +3,7 @@
  * (process). Both outlive the process that wrote them, so "is that pid still the same process?"
  * has to survive pid reuse and zombies.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
 /**
  * True when `pid` is a live (non-zombie) process on this host. A detached gateway that was killed
@@ -52,4 +52,28 @@ function readProcStat(pid: number): { state: string; startTime: number } | undef
   const state = rest[0] ?? '';
   const startTime = Number(rest[19]);
   return { state, startTime: Number.isFinite(startTime) ? startTime : NaN };
+}
+
+/**
+ * Pids of the processes whose working directory is `dir` or below it (Linux /proc; empty
+ * elsewhere). Used to find what a killed installer left running in its temp dir.
+ */
+export function processesWorkingUnder(dir: string): number[] {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return [];
+  }
+  const pids: number[] = [];
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      const cwd = readlinkSync(`/proc/${entry}/cwd`);
+      if (cwd === dir || cwd.startsWith(`${dir}/`)) pids.push(Number(entry));
+    } catch {
+      // gone, or not ours to inspect
+    }
+  }
+  return pids;
 }

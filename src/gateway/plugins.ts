@@ -59,7 +59,12 @@ export async function ensureDiscordPlugin(options: EnsurePluginOptions): Promise
   const scratchConfig = join(stateDir, 'plugin-install.openclaw.json');
   await writeFileAtomic(
     scratchConfig,
-    JSON.stringify({ gateway: { mode: 'local' }, update: { checkOnStart: false }, models: { catalogRefresh: { enabled: false } } }),
+    JSON.stringify({
+      gateway: { mode: 'local' },
+      update: { checkOnStart: false },
+      models: { catalogRefresh: { enabled: false } },
+      logging: { file: join(stateDir, 'logs', 'plugin-install.log') }, // not the host-wide /tmp/openclaw
+    }),
   );
   const args = ['plugins', 'install', `npm:${DISCORD_PLUGIN_PACKAGE}@${DISCORD_PLUGIN_VERSION}`];
   // --force replaces another installed version (the flag also acknowledges the source, which is

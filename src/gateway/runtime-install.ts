@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { TerminalError } from '../pipeline/errors.ts';
 import { findNpmCli, runNpm } from './npm.ts';
-import { isRunning } from './pid.ts';
+import { isRunning, processesWorkingUnder } from './pid.ts';
 import { EXPECTED, isComplete, MARKER, runtimeAt, runtimeDirName } from './runtime-layout.ts';
 import {
   DISCORD_PLUGIN_PACKAGE,
@@ -19,19 +19,39 @@ import {
 } from './version.ts';
 
 /**
- * Leftovers of crashed installers: `.<runtime>.tmp-<pid>-<random>` of dead pids, and
- * `.<runtime>.old-…` from an interrupted replacement. Called while holding the lock. (The npm of a
- * SIGKILLed installer can outlive it in its own process group; it then fails on its vanished dir,
- * which costs nothing but its own work.)
+ * Leftovers of crashed installers: `.<runtime>.tmp-<pid>-<random>` of dead pids, `.<runtime>.old-…`
+ * from an interrupted replacement, `.<runtime>.trash-…` that could not be deleted. Called while
+ * holding the lock. Never fails: a leftover costs disk, not correctness.
  */
 export async function removeAbandonedTempDirs(cacheDir: string): Promise<void> {
-  const tmpPrefix = `.${runtimeDirName()}.tmp-`;
-  for (const name of await readdir(cacheDir)) {
-    const abandoned = name.startsWith(tmpPrefix)
-      ? !isRunning(Number(name.slice(tmpPrefix.length).split('-')[0]))
-      : name.startsWith(`.${runtimeDirName()}.old-`);
-    if (abandoned) await rm(join(cacheDir, name), { recursive: true, force: true });
+  const base = `.${runtimeDirName()}.`;
+  for (const name of await readdir(cacheDir).catch(() => [] as string[])) {
+    if (!name.startsWith(base)) continue;
+    const kind = name.slice(base.length);
+    const abandoned = kind.startsWith('tmp-') ? !isRunning(Number(kind.slice(4).split('-')[0])) : kind.startsWith('old-') || kind.startsWith('trash-');
+    if (abandoned) await discard(join(cacheDir, name));
   }
+}
+
+/**
+ * Deletes a directory that another process may still be writing into: the npm of a SIGKILLed
+ * installer runs on in its own process group. Stop what works in there, move the directory out
+ * of the way (its writers then fail on a vanished path), then delete it best-effort.
+ */
+async function discard(path: string): Promise<void> {
+  for (const pid of processesWorkingUnder(path)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  const trash = join(dirname(path), `.${runtimeDirName()}.trash-${process.pid}-${randomBytes(4).toString('hex')}`);
+  const target = await rename(path, trash).then(
+    () => trash,
+    () => path,
+  );
+  await rm(target, { recursive: true, force: true, maxRetries: 3 }).catch(() => undefined);
 }
 
 export async function installRuntime(dir: string, timeoutMs: number, log: (message: string) => void): Promise<void> {
@@ -74,7 +94,7 @@ export async function installRuntime(dir: string, timeoutMs: number, log: (messa
     await publish(tmp, dir);
     log(`OpenClaw runtime ready in ${dir} (${Math.round(durationMs / 1000)} s)`);
   } catch (error) {
-    await rm(tmp, { recursive: true, force: true }).catch(() => undefined);
+    await discard(tmp);
     throw error;
   }
 }

@@ -19,6 +19,7 @@ import type { StepDefinition } from '../../src/pipeline/step.ts';
 import { LOCAL_STEPS } from '../../src/pipeline/steps/index.ts';
 import { type RunningWorker, startWorker } from '../../src/pipeline/worker.ts';
 import { SecretBox } from '../../src/secrets/secret-box.ts';
+import { gatewayPidfile, stopGateway } from '../../src/gateway/process.ts';
 
 export const PLATFORM_TOKEN = 'fpt_test_platform_token_0123456789';
 
@@ -41,6 +42,16 @@ export interface TestApp {
   /** Present when created with `workers`. */
   worker?: RunningWorker;
   close(): Promise<void>;
+}
+
+/** Stops every gateway the local driver started under `dataDir` (they are detached on purpose). */
+export async function stopFleetGateways(dataDir: string): Promise<void> {
+  const fleets = path.join(dataDir, 'fleets');
+  if (!fs.existsSync(fleets)) return;
+  for (const slug of fs.readdirSync(fleets)) {
+    const pidfile = gatewayPidfile(path.join(fleets, slug, 'openclaw/openclaw.json'));
+    if (fs.existsSync(pidfile)) await stopGateway(pidfile).catch(() => undefined);
+  }
 }
 
 export interface TestAppOptions {
@@ -119,6 +130,7 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
     worker,
     close: async () => {
       await worker?.stop();
+      await stopFleetGateways(dataDir);
       await events.close();
       await queue.stop();
       await database.drop();
