@@ -1,12 +1,15 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
+import net from 'node:net';
 import path from 'node:path';
-import type { ExecOptions, ExecResult, Host } from './host.ts';
+import { type ExecOptions, type ExecResult, type Host, PathEscapeError } from './host.ts';
+import { runProcess } from './local-exec.ts';
 
 /**
- * The local driver's host: every path is confined to one root directory. Relative paths only;
- * `..`, absolute paths and symlinks that lead outside the root are refused.
+ * The local driver's host: a directory on this machine stands for the machine. Every path is
+ * confined to that root: absolute paths, `..` and symlinks that lead outside are refused.
+ * (Confinement guards against mistakes and hostile names in our input, not against another
+ * process racing to swap directories for symlinks under our feet.)
  */
 export class LocalHost implements Host {
   readonly root: string;
@@ -16,29 +19,53 @@ export class LocalHost implements Host {
   }
 
   resolve(rel: string): string {
-    if (path.isAbsolute(rel) || rel.split(/[\\/]/).includes('..')) throw new Error(`path escapes the machine root: ${rel}`);
+    if (rel.includes('\0')) throw new PathEscapeError(rel.replace(/\0/g, '\\0'), 'it contains a NUL byte');
+    if (path.isAbsolute(rel) || /^[A-Za-z]:|^[\\/]/.test(rel)) throw new PathEscapeError(rel, 'it is absolute');
+    if (rel.split(/[\\/]/).includes('..')) throw new PathEscapeError(rel, "it contains '..'");
     const full = path.resolve(this.root, rel);
-    if (full !== this.root && !full.startsWith(this.root + path.sep)) throw new Error(`path escapes the machine root: ${rel}`);
+    if (!this.inside(this.root, full)) throw new PathEscapeError(rel, 'it leaves the machine root');
     return full;
   }
 
-  /** Like resolve, and also refuses a path whose existing part goes through a symlink out of the root. */
+  /**
+   * Like resolve, and also follows the part of the path that exists: a symlink anywhere on it that
+   * leads out of the root (or nowhere) is refused.
+   */
   private async resolveReal(rel: string): Promise<string> {
     const full = this.resolve(rel);
     let probe = full;
+    // The deepest existing part. lstat, so a dangling symlink counts as existing and is caught below.
     for (;;) {
       try {
-        const real = await fs.realpath(probe);
-        const realRoot = await fs.realpath(this.root);
-        if (real !== realRoot && !real.startsWith(realRoot + path.sep)) throw new Error(`path escapes the machine root through a symlink: ${rel}`);
-        return full;
+        await fs.lstat(probe);
+        break;
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-        const parent = path.dirname(probe);
-        if (parent === probe) return full;
-        probe = parent;
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code !== 'ENOENT' && code !== 'ENOTDIR') throw e;
+        // Reached the root and it does not exist yet: nothing inside it can be a symlink.
+        if (probe === this.root) return full;
+        probe = path.dirname(probe);
       }
     }
+    let real: string;
+    try {
+      real = await fs.realpath(probe);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ELOOP') throw new PathEscapeError(rel, 'it goes through a symlink that leads nowhere');
+      throw e;
+    }
+    if (!this.inside(await this.realRoot(), real)) throw new PathEscapeError(rel, 'it goes through a symlink that leads outside the machine root');
+    return full;
+  }
+
+  private async realRoot(): Promise<string> {
+    // Not cached: the root may be created (or, on a test box, be a symlink itself) after construction.
+    return fs.realpath(this.root).catch(() => this.root);
+  }
+
+  private inside(root: string, p: string): boolean {
+    return p === root || p.startsWith(root.endsWith(path.sep) ? root : root + path.sep);
   }
 
   async mkdirp(rel: string): Promise<void> {
@@ -47,17 +74,27 @@ export class LocalHost implements Host {
 
   async writeFileAtomic(rel: string, data: string | Buffer, mode = 0o644): Promise<void> {
     const full = await this.resolveReal(rel);
-    await fs.mkdir(path.dirname(full), { recursive: true });
-    const tmp = `${full}.${randomBytes(6).toString('hex')}.tmp`;
-    const handle = await fs.open(tmp, 'w', mode);
+    const dir = path.dirname(full);
+    await fs.mkdir(dir, { recursive: true });
+    // Same directory as the target, so the rename is atomic (same filesystem); dot-named so
+    // nothing that scans the directory mistakes it for a real file.
+    const tmp = path.join(dir, `.${path.basename(full)}.${randomBytes(6).toString('hex')}.tmp`);
     try {
-      await handle.writeFile(data);
-      await handle.sync();
-    } finally {
-      await handle.close();
+      // 'wx' + mode at creation: a file meant to be 0600 is never readable by others, not even briefly.
+      const handle = await fs.open(tmp, 'wx', mode);
+      try {
+        await handle.writeFile(data);
+        await handle.chmod(mode); // open's mode is filtered by the umask; the caller asked for exactly `mode`.
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await fs.rename(tmp, full);
+    } catch (e) {
+      await fs.rm(tmp, { force: true });
+      throw e;
     }
-    await fs.chmod(tmp, mode);
-    await fs.rename(tmp, full);
+    await syncDir(dir);
   }
 
   async readFile(rel: string): Promise<string> {
@@ -65,11 +102,21 @@ export class LocalHost implements Host {
   }
 
   async exists(rel: string): Promise<boolean> {
+    const full = await this.resolveReal(rel);
     try {
-      await fs.access(await this.resolveReal(rel));
+      await fs.access(full);
       return true;
     } catch {
       return false;
+    }
+  }
+
+  async list(rel: string): Promise<string[]> {
+    try {
+      return (await fs.readdir(await this.resolveReal(rel))).sort();
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw e;
     }
   }
 
@@ -78,40 +125,39 @@ export class LocalHost implements Host {
   }
 
   async remove(rel: string): Promise<void> {
-    await fs.rm(await this.resolveReal(rel), { recursive: true, force: true });
+    const full = await this.resolveReal(rel);
+    if (full === this.root) throw new PathEscapeError(rel, 'it is the machine root itself, which remove() never deletes');
+    await fs.rm(full, { recursive: true, force: true });
   }
 
-  exec(cmd: string, args: string[], opts: ExecOptions): Promise<ExecResult> {
-    const cwd = opts.cwd === undefined ? this.root : this.resolve(opts.cwd);
-    return new Promise((resolve, reject) => {
-      // Own process group, so a timeout kills the command and everything it started.
-      const child = spawn(cmd, args, { cwd, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      let killedFor: string | undefined;
-      const kill = (why: string) => {
-        killedFor = why;
-        try {
-          if (child.pid) process.kill(-child.pid, 'SIGKILL');
-        } catch {
-          /* already gone */
-        }
+  async exec(cmd: string, args: string[], opts: ExecOptions): Promise<ExecResult> {
+    const cwd = opts.cwd === undefined ? this.root : await this.resolveReal(opts.cwd);
+    return runProcess(cmd, args, { cwd, env: opts.env, timeoutMs: opts.timeoutMs, signal: opts.signal });
+  }
+
+  isPortOpen(port: number, host = '127.0.0.1', timeoutMs = 1_000): Promise<boolean> {
+    return new Promise((resolve) => {
+      const socket = net.connect({ port, host });
+      const done = (open: boolean) => {
+        socket.destroy();
+        resolve(open);
       };
-      const timer = setTimeout(() => kill(`timed out after ${opts.timeoutMs} ms`), opts.timeoutMs);
-      const onAbort = () => kill('aborted');
-      opts.signal?.addEventListener('abort', onAbort, { once: true });
-      child.once('error', (e) => {
-        clearTimeout(timer);
-        reject(e);
-      });
-      child.once('close', (code) => {
-        clearTimeout(timer);
-        opts.signal?.removeEventListener('abort', onAbort);
-        if (killedFor) reject(Object.assign(new Error(`${path.basename(cmd)} ${killedFor}`), { timedOut: killedFor !== 'aborted' }));
-        else resolve({ stdout, stderr, code });
-      });
+      socket.setTimeout(timeoutMs, () => done(false));
+      socket.once('connect', () => done(true));
+      socket.once('error', () => done(false));
     });
+  }
+}
+
+/** fsync a directory so a rename in it survives a power cut; some filesystems refuse, which is fine. */
+async function syncDir(dir: string): Promise<void> {
+  let handle: fs.FileHandle | undefined;
+  try {
+    handle = await fs.open(dir, 'r');
+    await handle.sync();
+  } catch {
+    // EISDIR/EINVAL/EPERM on filesystems without directory fsync: the rename is still atomic.
+  } finally {
+    await handle?.close();
   }
 }

@@ -1,82 +1,172 @@
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { REPO_SLUG } from '../domain/template.ts';
-import type { Host } from '../hosts/host.ts';
+import { ExecAbortedError, type ExecResult, type Host } from '../hosts/host.ts';
 import { TerminalError, TransientError } from '../pipeline/errors.ts';
+import { classifyCloneFailure, redact } from './git-errors.ts';
 
 /**
  * Clones `owner/name` from a forge into a host path, idempotently: an existing checkout of the
- * same remote is left alone; a new clone goes to `<dest>.partial` first and is renamed into
- * place, so a crash never leaves a half clone where a checkout is expected. A token (private
+ * same remote is left alone; a new clone goes to a fresh temp dir beside `dest` and is renamed
+ * into place, so a crash never leaves a half clone where a checkout is expected. A token (private
  * repos) travels as an HTTP header through git's environment config: never in argv (visible in
  * `ps`), the URL, or `.git/config`.
  */
 export interface CloneOptions {
+  /** Forge prefix, e.g. 'https://github.com/' or 'file:///srv/repos/'. */
   baseUrl: string;
+  /** 'owner/name'. */
   repo: string;
+  /** Where the checkout goes, relative to the host's root. */
   dest: string;
   token?: string;
   timeoutMs: number;
   signal?: AbortSignal;
 }
 
-const NOT_FOUND = /not found|repository exists|correct access rights|does not appear to be a git repository|authentication failed|could not read username|access denied|permission denied|403/i;
-const TRANSIENT = /could not resolve host|connection (timed out|refused|reset)|operation timed out|early eof|the remote end hung up|HTTP 5\d\d|returned error: 5\d\d|rpc failed/i;
+export interface CloneResult {
+  /** False when `dest` already was a checkout of this remote and was left as it is. */
+  cloned: boolean;
+  /** HEAD of the checkout; '' for a repository with no commits yet. */
+  commit: string;
+}
 
+const TEMP_MARK = '.clone-';
+
+/** The clone URL: base + owner/name + '.git' (a `file://` forge keeps bare repos as owner/name.git). */
 export function repoUrl(baseUrl: string, repo: string): string {
   return `${baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`}${repo}.git`;
 }
 
-export async function cloneRepo(host: Host, o: CloneOptions): Promise<{ cloned: boolean; commit: string }> {
-  if (!REPO_SLUG.test(o.repo) || o.repo.split('/').some((p) => p === '.' || p === '..')) {
-    throw new TerminalError(`'${o.repo}' is not a repository name of the form owner/name.`);
+/** Refuses anything but `owner/name` (no `..`, no extra path parts): it becomes a URL and a path. */
+export function assertRepoSlug(repo: string): void {
+  if (!REPO_SLUG.test(repo) || repo.split('/').some((p) => p === '.' || p === '..' || p.endsWith('.git'))) {
+    throw new TerminalError(`'${repo}' is not a repository name of the form owner/name (letters, digits, '.', '_' and '-'; no trailing .git). Fix the repo list and retry.`);
+  }
+}
+
+/**
+ * Environment for git: no prompts, no stored credentials from the machine's git config, and the
+ * token (if any) as an Authorization header scoped to the forge's URL, so a redirect to another
+ * host never receives it.
+ */
+export function gitEnv(baseUrl: string, token?: string): { env: Record<string, string>; secrets: string[] } {
+  const entries: [string, string][] = [['credential.helper', '']];
+  const secrets: string[] = [];
+  if (token) {
+    // Basic with the x-access-token user is what GitHub, GitLab and Gitea accept for PATs and app tokens.
+    const basic = Buffer.from(`x-access-token:${token}`).toString('base64');
+    const scope = baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`;
+    entries.push([`http.${scope}.extraHeader`, `Authorization: Basic ${basic}`]);
+    secrets.push(token, basic);
+  }
+  const env: Record<string, string> = { GIT_TERMINAL_PROMPT: '0', GCM_INTERACTIVE: 'never', GIT_CONFIG_COUNT: String(entries.length) };
+  entries.forEach(([k, v], i) => {
+    env[`GIT_CONFIG_KEY_${i}`] = k;
+    env[`GIT_CONFIG_VALUE_${i}`] = v;
+  });
+  return { env, secrets };
+}
+
+export async function cloneRepo(host: Host, o: CloneOptions): Promise<CloneResult> {
+  assertRepoSlug(o.repo);
+  // A line break in the token would let it inject extra HTTP headers.
+  if (o.token !== undefined && /[\0-\x1f\x7f]/.test(o.token)) {
+    throw new TerminalError(`The git token for ${o.repo} contains a line break or control character. Set the token again, without extra characters.`);
   }
   const url = repoUrl(o.baseUrl, o.repo);
-  const env: Record<string, string> = { GIT_TERMINAL_PROMPT: '0', GIT_ASKPASS: 'true' };
-  if (o.token) {
-    env.GIT_CONFIG_COUNT = '1';
-    env.GIT_CONFIG_KEY_0 = 'http.extraHeader';
-    env.GIT_CONFIG_VALUE_0 = `Authorization: Basic ${Buffer.from(`x-access-token:${o.token}`).toString('base64')}`;
-  }
-  const git = (args: string[], cwd?: string) => host.exec('git', args, { cwd, env, timeoutMs: o.timeoutMs, signal: o.signal });
+  const dest = path.posix.normalize(o.dest).replace(/\/+$/, '');
+  host.resolve(dest); // refuse an escaping dest before touching anything
+  const run = (args: string[], cwd: string | undefined, env: Record<string, string>) =>
+    host.exec('git', args, { cwd, env, timeoutMs: o.timeoutMs, signal: o.signal }).catch((e: unknown) => {
+      throw execFailure(e, o);
+    });
+  const plain = gitEnv(o.baseUrl).env; // for local commands: they never need the token
 
-  if (await host.exists(`${o.dest}/.git`)) {
-    const origin = await git(['remote', 'get-url', 'origin'], o.dest);
-    if (origin.code === 0 && origin.stdout.trim() === url) {
-      const head = await git(['rev-parse', 'HEAD'], o.dest);
-      return { cloned: false, commit: head.stdout.trim() };
-    }
-    throw new TerminalError(`${o.dest} already holds a different repository (${origin.stdout.trim() || 'no origin'}); remove it or choose another repo list.`);
-  }
+  const existing = await checkoutState(host, dest, url, (args) => run(args, dest, plain));
+  if (existing) return { cloned: false, commit: existing.commit };
 
-  const partial = `${o.dest}.partial`;
-  await host.remove(partial);
-  await host.mkdirp(path.posix.dirname(o.dest));
-  let result;
+  const parent = path.posix.dirname(dest);
+  const base = path.posix.basename(dest);
+  await host.mkdirp(parent);
+  await sweepStaleTemps(host, parent, base, o.timeoutMs);
+  const tmp = `${parent}/.${base}${TEMP_MARK}${Date.now()}-${randomBytes(4).toString('hex')}`;
+
+  const { env, secrets } = gitEnv(o.baseUrl, o.token);
+  let result: ExecResult;
   try {
-    result = await git(['clone', '--quiet', '--', url, host.resolve(partial)]);
+    result = await run(['clone', '--quiet', '--', url, host.resolve(tmp)], undefined, env);
   } catch (e) {
-    await host.remove(partial);
-    if ((e as { timedOut?: boolean }).timedOut) throw new TransientError(`Cloning ${o.repo} timed out after ${Math.round(o.timeoutMs / 1000)} s.`, { cause: e });
+    await host.remove(tmp);
     throw e;
   }
   if (result.code !== 0) {
-    await host.remove(partial);
-    const stderr = redact(result.stderr, o.token);
-    const detail = stderr.trim().split('\n').slice(-2).join(' ');
-    if (TRANSIENT.test(stderr)) throw new TransientError(`Cloning ${o.repo} failed for now: ${detail}`);
-    if (NOT_FOUND.test(stderr)) {
-      throw new TerminalError(
-        `Could not clone ${o.repo}: the repository does not exist or ${o.token ? 'the git token has no access to it' : 'it is private and no git token was given'}. ` +
-          'Check the name, or provide a token with read access.',
-      );
-    }
-    throw new TerminalError(`Could not clone ${o.repo}: ${detail}`);
+    await host.remove(tmp);
+    throw classifyCloneFailure(result.stderr, o.repo, secrets);
   }
-  await host.rename(partial, o.dest);
-  const head = await git(['rev-parse', 'HEAD'], o.dest);
-  return { cloned: true, commit: head.stdout.trim() };
+  const commit = await headOf((args) => run(args, tmp, plain));
+  try {
+    await host.rename(tmp, dest);
+  } catch (e) {
+    await host.remove(tmp);
+    // Another run of the same step got there first: its checkout is as good as ours.
+    const now = await checkoutState(host, dest, url, (args) => run(args, dest, plain)).catch(() => undefined);
+    if (now) return { cloned: false, commit: now.commit };
+    throw e;
+  }
+  return { cloned: true, commit };
 }
 
-function redact(text: string, token: string | undefined): string {
-  return token ? text.split(token).join('[redacted]') : text;
+/** `{ commit }` when dest is a checkout of `url`; undefined when dest is absent or an empty dir; throws otherwise. */
+async function checkoutState(host: Host, dest: string, url: string, git: (args: string[]) => Promise<ExecResult>): Promise<{ commit: string } | undefined> {
+  if (!(await host.exists(dest))) return undefined;
+  if (!(await host.exists(`${dest}/.git`))) {
+    if ((await host.list(dest)).length === 0) {
+      await host.remove(dest); // an empty directory (made by hand or by mkdirp): the clone may take its place
+      return undefined;
+    }
+    throw new TerminalError(`${dest} exists on the machine and is not a git checkout. Remove it, or choose another repo list, then retry.`);
+  }
+  // The raw configured value, not `remote get-url`: that applies the machine's `insteadOf` rewrites.
+  const origin = await git(['config', '--get', 'remote.origin.url']);
+  const configured = origin.stdout.trim();
+  if (origin.code !== 0 || stripSlash(configured) !== stripSlash(url)) {
+    throw new TerminalError(
+      `${dest} already holds a different repository (${redact(configured, []) || 'no origin'}, expected ${redact(url, [])}). ` +
+        'Remove it, or restore the previous git base URL, then retry.',
+    );
+  }
+  return { commit: await headOf(git) };
 }
+
+async function headOf(git: (args: string[]) => Promise<ExecResult>): Promise<string> {
+  const head = await git(['rev-parse', '--verify', '--quiet', 'HEAD']);
+  return head.code === 0 ? head.stdout.trim() : ''; // non-zero: an empty repository (unborn branch)
+}
+
+/**
+ * Removes temp dirs that crashed clones of `base` left behind. Only those older than a clone may
+ * take: a younger one can belong to a clone still running in another worker.
+ */
+async function sweepStaleTemps(host: Host, parent: string, base: string, timeoutMs: number): Promise<void> {
+  const prefix = `.${base}${TEMP_MARK}`;
+  const cutoff = Date.now() - timeoutMs - 60_000;
+  for (const name of await host.list(parent)) {
+    const started = name.startsWith(prefix) ? Number(name.slice(prefix.length).split('-')[0]) : NaN;
+    // `<base>.partial` is where earlier versions of this module cloned.
+    if ((Number.isFinite(started) && started < cutoff) || name === `${base}.partial`) await host.remove(`${parent}/${name}`);
+  }
+}
+
+function execFailure(e: unknown, o: CloneOptions): Error {
+  if (e instanceof ExecAbortedError) return e; // cancellation: the executor decides what happens next
+  if ((e as { timedOut?: boolean }).timedOut) {
+    return new TransientError(`Cloning ${o.repo} timed out after ${Math.round(o.timeoutMs / 1000)} s; it will be retried. A very large repository may need a longer timeout.`, { cause: e });
+  }
+  if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
+    return new TerminalError(`git is not installed on the machine, so ${o.repo} cannot be cloned. Install git there, then retry.`, { cause: e });
+  }
+  return e instanceof Error ? e : new Error(String(e));
+}
+
+const stripSlash = (s: string) => s.replace(/\/+$/, '');

@@ -1,17 +1,13 @@
-import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../harness/app.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { TestApp } from '../harness/app.ts';
+import { useStandinApp } from '../harness/standin-app.ts';
 import { SseReader } from '../harness/sse.ts';
 import { waitForFleet } from '../harness/wait.ts';
 
+const app = useStandinApp({ workers: { concurrency: 1 } });
 let t: TestApp;
-beforeAll(async () => {
-  process.env.FLEET_GATEWAY_COMMAND = path.resolve('test/gateway/standin-gateway.mjs');
-  t = await createTestApp({ workers: { concurrency: 1 } });
-});
-afterAll(async () => {
-  await t.close();
-  delete process.env.FLEET_GATEWAY_COMMAND;
+beforeAll(() => {
+  t = app();
 });
 
 describe('GET /api/fleet/events', () => {
