@@ -56,12 +56,21 @@ export async function heartbeatRun(db: Db, runId: string, worker: string): Promi
   return Number(res.numUpdatedRows) === 1;
 }
 
+export class LostRunError extends Error {
+  constructor(runId: string) {
+    super(`run ${runId} is no longer owned by this worker`);
+    this.name = 'LostRunError';
+  }
+}
+
+/** Ends a run this worker owns; throws LostRunError (rolling back the caller's transaction) otherwise. */
 export async function finishRun(
   db: Db,
   runId: string,
+  worker: string,
   outcome: { status: 'complete' } | { status: 'error'; error: string; failedStep: string },
 ): Promise<void> {
-  await db
+  const res = await db
     .updateTable('provision_runs')
     .set({
       status: outcome.status,
@@ -70,7 +79,10 @@ export async function finishRun(
       failed_step: outcome.status === 'error' ? outcome.failedStep : null,
     })
     .where('id', '=', runId)
-    .execute();
+    .where('worker', '=', worker)
+    .where('status', '=', 'running')
+    .executeTakeFirst();
+  if (Number(res.numUpdatedRows) !== 1) throw new LostRunError(runId);
 }
 
 /**

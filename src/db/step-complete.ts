@@ -6,8 +6,9 @@ import type { ProvisionStep } from '../domain/steps.ts';
 
 /**
  * A step's completion as ONE statement (one round trip, atomic on its own): its checkpoint, the
- * fleet's new machine details if any, its `complete` log entry, the event and its NOTIFY. The
- * checkpoint insert does nothing if one exists (a replay that raced another worker).
+ * fleet's new machine details if any, its `complete` log entry, the event and its NOTIFY — only
+ * while `worker` still owns the run (a worker whose run was handed to another writes nothing).
+ * Returns false when it no longer owns the run.
  */
 export async function recordStepComplete(
   db: Db,
@@ -15,6 +16,7 @@ export async function recordStepComplete(
     fleetId: string;
     tenantId: string;
     runId: string;
+    worker: string;
     step: ProvisionStep;
     position: number;
     output: Record<string, unknown>;
@@ -22,18 +24,21 @@ export async function recordStepComplete(
     durationMs: number;
     gcpResources?: GcpResources;
   },
-): Promise<void> {
+): Promise<boolean> {
   const gcp = s.gcpResources ? JSON.stringify(s.gcpResources) : null;
-  await sql`
-    WITH c AS (
+  const { rows } = await sql<{ owned: boolean }>`
+    WITH o AS (
+      SELECT 1 FROM provision_runs WHERE id = ${s.runId} AND worker = ${s.worker} AND status = 'running' FOR UPDATE
+    ), c AS (
       INSERT INTO step_checkpoints (fleet_id, step, position, run_id, output)
-      VALUES (${s.fleetId}, ${s.step}, ${s.position}, ${s.runId}, ${JSON.stringify(s.output)}::jsonb)
+      SELECT ${s.fleetId}, ${s.step}, ${s.position}, ${s.runId}, ${JSON.stringify(s.output)}::jsonb WHERE EXISTS (SELECT 1 FROM o)
       ON CONFLICT (fleet_id, step) DO NOTHING
     ), g AS (
-      UPDATE fleets SET gcp_resources = ${gcp}::jsonb, updated_at = now() WHERE id = ${s.fleetId} AND ${gcp}::jsonb IS NOT NULL
+      UPDATE fleets SET gcp_resources = ${gcp}::jsonb, updated_at = now()
+      WHERE id = ${s.fleetId} AND ${gcp}::jsonb IS NOT NULL AND EXISTS (SELECT 1 FROM o)
     ), l AS (
       INSERT INTO provision_log (fleet_id, run_id, step, status, message, duration_ms)
-      VALUES (${s.fleetId}, ${s.runId}, ${s.step}, 'complete', ${s.message}, ${s.durationMs})
+      SELECT ${s.fleetId}, ${s.runId}, ${s.step}, 'complete', ${s.message}, ${s.durationMs} WHERE EXISTS (SELECT 1 FROM o)
       RETURNING created_at
     ), ev AS (
       INSERT INTO fleet_events (tenant_id, type, data)
@@ -43,5 +48,6 @@ export async function recordStepComplete(
         'createdAt', to_char(l.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))
       FROM l RETURNING id
     )
-    SELECT pg_notify(${EVENTS_CHANNEL}, ${s.tenantId} || ':' || id) FROM ev`.execute(db);
+    SELECT EXISTS (SELECT 1 FROM o) AS owned, (SELECT pg_notify(${EVENTS_CHANNEL}, ${s.tenantId} || ':' || id) FROM ev) AS notified`.execute(db);
+  return rows[0]?.owned === true;
 }

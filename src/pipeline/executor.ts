@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import type { Db } from '../db/connection.ts';
 import { appendLog } from '../db/provision-log.ts';
 import { recordStepComplete } from '../db/step-complete.ts';
-import { claimRun, finishRun, heartbeatRun } from '../db/runs.ts';
+import { claimRun, finishRun, heartbeatRun, LostRunError } from '../db/runs.ts';
 import type { ProvisionStep } from '../domain/steps.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
@@ -92,16 +92,22 @@ export async function executeRun(deps: ExecutorDeps, runId: string): Promise<'do
       } catch (thrown) {
         if (ownership.signal.aborted) return 'lost';
         const err = toError(thrown);
-        const message = err instanceof StepFailure ? err.message : `Unexpected failure: ${err.message}`;
+        // A bug or an unclassified error: say which step and run, not a stack trace.
+        const message =
+          err instanceof StepFailure
+            ? err.message
+            : `${step.name} failed unexpectedly (${err.message}). Retry the fleet; if it fails the same way, report run ${runId}.`;
         const durationMs = Math.round(performance.now() - started);
         log.warn({ err, step: step.name }, 'step failed; run ends in error');
         deps.metrics?.stepDuration.observe({ step: step.name, status: 'error' }, durationMs / 1000);
-        await db.transaction().execute(async (trx) => {
-          await appendLog(trx, { ...entry, status: 'error', message, durationMs });
-          await finishRun(trx, runId, { status: 'error', error: message, failedStep: step.name });
-          await applyTransition(trx, fleet.id, 'fail');
-        });
-        return 'done';
+        const ended = await ifStillOwner(() =>
+          db.transaction().execute(async (trx) => {
+            await finishRun(trx, runId, worker, { status: 'error', error: message, failedStep: step.name });
+            await appendLog(trx, { ...entry, status: 'error', message, durationMs });
+            await applyTransition(trx, fleet.id, 'fail');
+          }),
+        );
+        return ended ? 'done' : 'lost';
       }
 
       if (ownership.signal.aborted) return 'lost';
@@ -109,6 +115,7 @@ export async function executeRun(deps: ExecutorDeps, runId: string): Promise<'do
       deps.metrics?.stepDuration.observe({ step: step.name, status: 'complete' }, durationMs / 1000);
       const completion = {
         ...entry,
+        worker,
         position,
         output: result.output,
         message: result.message,
@@ -117,18 +124,32 @@ export async function executeRun(deps: ExecutorDeps, runId: string): Promise<'do
       };
       if (step.name === 'complete') {
         // The last step also ends the run and makes the fleet active: all in one commit.
-        await db.transaction().execute(async (trx) => {
-          await recordStepComplete(trx, completion);
-          await finishRun(trx, runId, { status: 'complete' });
-          await applyTransition(trx, fleet.id, 'succeed', { dashboardUrl: result.fleetUpdate?.dashboardUrl ?? null });
-        });
-      } else {
-        await recordStepComplete(db, completion);
+        const ended = await ifStillOwner(() =>
+          db.transaction().execute(async (trx) => {
+            if (!(await recordStepComplete(trx, completion))) throw new LostRunError(runId);
+            await finishRun(trx, runId, worker, { status: 'complete' });
+            await applyTransition(trx, fleet.id, 'succeed', { dashboardUrl: result.fleetUpdate?.dashboardUrl ?? null });
+          }),
+        );
+        if (!ended) return 'lost';
+      } else if (!(await recordStepComplete(db, completion))) {
+        return 'lost';
       }
       outputs[step.name] = result.output;
     }
     return 'done';
   } finally {
     clearInterval(beat);
+  }
+}
+
+/** Runs a write that must only happen while this worker owns the run; false when it no longer does. */
+async function ifStillOwner(write: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await write();
+    return true;
+  } catch (e) {
+    if (e instanceof LostRunError) return false;
+    throw e;
   }
 }

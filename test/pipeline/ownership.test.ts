@@ -1,0 +1,46 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { claimRun, finishRun, insertRun, LostRunError, takeOrphanedRuns } from '../../src/db/runs.ts';
+import { recordStepComplete } from '../../src/db/step-complete.ts';
+import { createTenantWithFleet } from '../../src/db/tenant-create.ts';
+import { TemplateRegistry } from '../../src/templates/registry.ts';
+import { createTestDatabase, type TestDatabase } from '../harness/db.ts';
+
+/** A worker whose run was handed to another (it went silent, not dead) must write nothing more. */
+let database: TestDatabase;
+let fleetId: string;
+let tenantId: string;
+beforeAll(async () => {
+  database = await createTestDatabase();
+  const r = await createTenantWithFleet(database.db, {
+    slug: 'own', name: 'own', plan: 'free', clerkOrgId: 'org_own', clerkUserId: null, template: TemplateRegistry.load().get('solo-engineer')!, actor: 't',
+  });
+  if (r.kind !== 'created') throw new Error('setup');
+  tenantId = r.tenant.id;
+  fleetId = (await database.db.selectFrom('fleets').select('id').where('tenant_id', '=', tenantId).executeTakeFirstOrThrow()).id;
+});
+afterAll(() => database.drop());
+
+describe('run ownership', () => {
+  it('refuses the writes of a worker that lost its run to the watchdog, and lets the new owner write', async () => {
+    const { db } = database;
+    const run = await insertRun(db, fleetId, 'provision');
+    expect(await claimRun(db, run.id, 'worker-a', 10)).toBeDefined();
+    expect(await claimRun(db, run.id, 'worker-b', 10)).toBeUndefined(); // a live owner keeps it
+
+    // worker-a goes silent: its heartbeat ages past the limit; a watchdog hands the run back.
+    await db.updateTable('provision_runs').set({ heartbeat_at: new Date(Date.now() - 60_000) }).where('id', '=', run.id).execute();
+    expect(await takeOrphanedRuns(db, 10, 30)).toEqual([{ id: run.id }]);
+    expect(await takeOrphanedRuns(db, 10, 30)).toEqual([]); // once, not once per sweep
+    expect(await claimRun(db, run.id, 'worker-b', 10)).toBeDefined();
+
+    const step = { fleetId, tenantId, runId: run.id, step: 'vm_create' as const, position: 0, output: {}, message: 'done', durationMs: 5 };
+    expect(await recordStepComplete(db, { ...step, worker: 'worker-a' })).toBe(false);
+    await expect(finishRun(db, run.id, 'worker-a', { status: 'complete' })).rejects.toThrow(LostRunError);
+    expect(await recordStepComplete(db, { ...step, worker: 'worker-b' })).toBe(true);
+
+    const log = await db.selectFrom('provision_log').select(['step', 'status']).where('run_id', '=', run.id).execute();
+    expect(log).toEqual([{ step: 'vm_create', status: 'complete' }]);
+    const checkpoints = await db.selectFrom('step_checkpoints').select('step').where('fleet_id', '=', fleetId).execute();
+    expect(checkpoints).toEqual([{ step: 'vm_create' }]);
+  });
+});
