@@ -8,7 +8,8 @@ import { canTransition, IllegalTransitionError } from '../domain/fleet.ts';
 import { newId } from '../domain/ids.ts';
 import type { Template } from '../domain/template.ts';
 import type { SecretBox } from '../secrets/secret-box.ts';
-import { type ProvisionBodyInput, splitRequest, storeRequestSecrets } from './fleet-request.ts';
+import { type ProvisionBodyInput, splitRequest, type StoredSettings, storeRequestSecrets } from './fleet-request.ts';
+import { firstStepAffected, stepPosition } from './resume-point.ts';
 import type { RunQueue } from './queue.ts';
 import { applyTransition } from './transitions.ts';
 
@@ -88,7 +89,9 @@ export function slugify(raw: string): string {
 
 /**
  * Starts provisioning the fleet of `target` (a session's tenant, created if needed, or a tenant
- * id for platform calls). While a run is active the same request answers with that run.
+ * id for platform calls). While a run is active the same request answers with that run. On a
+ * fleet in `error` it is "fix the settings and provision again": stored settings are updated and
+ * the run resumes at the earliest step the change affects (or at the failed step).
  */
 export async function requestProvision(
   deps: ServiceDeps,
@@ -111,28 +114,38 @@ export async function requestProvision(
       if (!fleet) throw new RequestError('not_found', `Tenant ${tenantId} has no fleet.`);
       const running = await activeRun(trx, fleet.id);
       if (running) return { kind: 'already-running' as const, fleetId: fleet.id, tenantId, run: running };
-      if (!canTransition(fleet.status, 'provision')) {
-        throw new RequestError(
-          'illegal_transition',
-          fleet.status === 'error'
-            ? "The fleet's last provisioning failed. POST /api/fleet/retry resumes it at the failed step (see provisionLog)."
-            : new IllegalTransitionError('provision', fleet.status).message,
-        );
+      const again = fleet.status === 'error';
+      if (!again && !canTransition(fleet.status, 'provision')) {
+        throw new RequestError('illegal_transition', new IllegalTransitionError('provision', fleet.status).message);
       }
       const { settings, secrets } = splitRequest(body);
+      // Provisioning a failed fleet again: what the request leaves out keeps its stored value, and
+      // the steps that depend on what it changes run again (see resume-point.ts).
+      const newRepos = again ? (body.repos ?? fleet.repos) : repos;
+      const stored = (fleet.settings ?? {}) as StoredSettings;
       await trx
         .updateTable('fleets')
         .set({
           template_id: template.id,
           agent_specs: JSON.stringify(template.agents.map((a) => ({ name: a.name, role: a.role }))),
-          repos: JSON.stringify(repos),
-          settings: JSON.stringify(settings),
+          repos: JSON.stringify(newRepos),
+          settings: JSON.stringify(again ? { ...stored, ...settings } : settings),
         })
         .where('id', '=', fleet.id)
         .execute();
       await storeRequestSecrets(trx, deps.box, fleet.id, secrets);
-      await applyTransition(trx, fleet.id, 'provision');
-      const run = await insertRun(trx, fleet.id, 'provision');
+      if (again) {
+        const from = firstStepAffected({
+          template: template.id !== fleet.template_id,
+          repos: JSON.stringify(newRepos) !== JSON.stringify(fleet.repos),
+          gitToken: body.gitToken !== undefined,
+          discord: body.discord !== undefined,
+          missionControl: body.missionControl !== undefined,
+        });
+        if (from) await trx.deleteFrom('step_checkpoints').where('fleet_id', '=', fleet.id).where('position', '>=', stepPosition(from)).execute();
+      }
+      await applyTransition(trx, fleet.id, again ? 'retry' : 'provision');
+      const run = await insertRun(trx, fleet.id, again ? 'retry' : 'provision');
       await deps.queue.enqueue(trx, run.id);
       await audit(trx, { tenantId, actor, action: 'fleet.provision', detail: { runId: run.id, templateId: template.id, repos } });
       return { kind: 'started' as const, fleetId: fleet.id, tenantId, run };

@@ -177,3 +177,33 @@ describeSessionRouteSecurity({ method: 'POST', path: '/api/fleet/retry' }, () =>
   },
 });
 describeSessionRouteSecurity({ method: 'GET', path: '/api/fleet/events' }, () => t);
+
+describe('fixing a bad setting and provisioning again', () => {
+  it('fails at connectivity_check naming the agent, then resumes from agent_config with the new token and restarts the gateway', async () => {
+    const token = admin('org_fixit');
+    const discordBody = (botToken: string) => ({ guildId: GUILD, channelIds: CHANNELS, bots: [{ agent: 'cantona', token: botToken }] });
+    await provision(token, { templateId: 'standard-7-agent', repos: ['acme/api'], discord: discordBody('MTAx.wrong-token') });
+    const failed = await waitForFleet(t, token, ['error', 'active']);
+    expect(failed.status).toBe('error');
+    const error = failed.provisionLog.find((e) => e.status === 'error')!;
+    expect(error.step).toBe('connectivity_check');
+    expect(error.message).toMatch(/Discord bot token for .*cantona.* was rejected \(401\)/);
+    expect(error.message).not.toContain('wrong-token');
+    const pidfile = path.join(t.dataDir, 'fleets', 'fixit', 'openclaw/gateway.pid');
+    const firstPid = fs.readFileSync(pidfile, 'utf8').trim();
+
+    // "Reset the token … and provision again": only the Discord block is sent; repos are kept.
+    const again = await provision(token, { discord: discordBody(BOT_TOKEN) });
+    expect(again.status).toBe(202);
+    const fixed = await waitForFleet(t, token, ['active', 'error']);
+    expect(fixed.status, JSON.stringify(fixed.provisionLog, null, 1)).toBe('active');
+    expect(fixed.repos).toEqual(['acme/api']);
+    expect(completeCounts(fixed)).toEqual({ vm_create: 1, workspace_bootstrap: 1, agent_config: 2, gateway_start: 2, connectivity_check: 1, complete: 1 });
+    const restart = fixed.provisionLog.filter((e) => e.step === 'gateway_start' && e.status === 'complete').at(-1)!;
+    expect(restart.message).toMatch(/restarted with its new configuration/);
+    expect(fs.readFileSync(pidfile, 'utf8').trim()).not.toBe(firstPid);
+    const config = fs.readFileSync(path.join(t.dataDir, 'fleets', 'fixit', 'openclaw/openclaw.json'), 'utf8');
+    expect(config).toContain(BOT_TOKEN);
+    expect(config).not.toContain('wrong-token');
+  });
+});

@@ -14,7 +14,9 @@ const route = createRoute({
   description:
     'Records the request, moves the fleet pending → provisioning and queues a run, in one transaction; the work happens ' +
     'in workers. Watch it with GET /api/fleet or GET /api/fleet/events. While a run is active, the same request answers ' +
-    'with that run. In an organisation, only org:admin may provision.',
+    'with that run. On a fleet in `error` this is "fix and provision again": the settings sent replace the stored ones ' +
+    '(what is left out is kept) and the run resumes at the earliest step they affect. In an organisation, only org:admin ' +
+    'may provision.',
   security: SECURITY_SESSION,
   request: { body: { required: false, content: { 'application/json': { schema: ProvisionBody } } } },
   responses: {

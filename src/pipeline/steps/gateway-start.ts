@@ -1,8 +1,13 @@
-import { ensureGatewayRunning } from '../../gateway/process.ts';
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+import { ensureGatewayRunning, gatewayPidfile, stopGateway } from '../../gateway/process.ts';
 import { ensureOpenclawRuntime } from '../../gateway/runtime.ts';
 import { getSecrets } from '../../secrets/store.ts';
 import type { StepDefinition } from '../step.ts';
-import { gatewayOptions, machineOf } from './machine.ts';
+import { gatewayOptions, hostOf, machineOf, OPENCLAW_CONFIG_REL } from './machine.ts';
+
+// The hash of the openclaw.json the running gateway was started with.
+const STARTED_WITH_REL = 'openclaw/gateway.config.sha256';
 
 /**
  * Makes sure the pinned OpenClaw runtime is installed (once per machine, shared by all fleets —
@@ -29,12 +34,20 @@ export const gatewayStart: StepDefinition = {
     });
     const { gateway_token: token } = await getSecrets(ctx.db, ctx.settings.box, ctx.fleet.id);
     if (!token) throw new Error('the gateway token written by vm_create is missing');
+    // Provisioned again with new settings (a fixed bot token): a healthy gateway still runs the old
+    // config, so restart it rather than leave it be.
+    const host = hostOf(ctx);
+    const configHash = createHash('sha256').update(await host.readFile(OPENCLAW_CONFIG_REL)).digest('hex');
+    const startedWith = (await host.exists(STARTED_WITH_REL)) ? (await host.readFile(STARTED_WITH_REL)).trim() : undefined;
+    const configChanged = startedWith !== undefined && startedWith !== configHash;
+    if (configChanged) await stopGateway(gatewayPidfile(path.join(machine.root, OPENCLAW_CONFIG_REL)));
     const started = performance.now();
     const res = await ensureGatewayRunning(gatewayOptions(machine, runtime, token, ctx.signal));
+    await host.writeFileAtomic(STARTED_WITH_REL, `${configHash}\n`);
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
     return {
       message: res.restarted
-        ? `OpenClaw ${runtime.versions.openclaw} gateway started (pid ${res.pid}) on port ${machine.gatewayPort}; /healthz and /readyz answered in ${seconds} s${installing ? ' after installing the runtime' : ''}`
+        ? `OpenClaw ${runtime.versions.openclaw} gateway ${configChanged ? 'restarted with its new configuration' : 'started'} (pid ${res.pid}) on port ${machine.gatewayPort}; /healthz and /readyz answered in ${seconds} s${installing ? ' after installing the runtime' : ''}`
         : `OpenClaw gateway already healthy on port ${machine.gatewayPort}; not restarted`,
       output: { pid: res.pid ?? null, port: machine.gatewayPort, runtime: runtime.kind, openclawVersion: runtime.versions.openclaw },
     };
