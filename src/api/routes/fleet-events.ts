@@ -70,7 +70,11 @@ export function registerFleetEvents(app: OpenAPIHono<AppEnv>, deps: AppDeps): vo
       const unReconnect = deps.events.onReconnect(pump);
       pump(); // replay after Last-Event-ID, or anything written while we set up
       const keepalive = setInterval(() => void stream.write(': keepalive\n\n').catch(() => {}), KEEPALIVE_MS);
-      await new Promise<void>((resolve) => stream.onAbort(resolve));
+      // A client that left while we set up has already aborted: don't wait for an abort that came.
+      await new Promise<void>((resolve) => {
+        stream.onAbort(resolve);
+        if (stream.aborted) resolve();
+      });
       clearInterval(keepalive);
       unsubscribe();
       unReconnect();
