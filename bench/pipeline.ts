@@ -67,7 +67,7 @@ try {
     }),
   }));
   const worker = await startWorker({ db, steps, settings, log, queue, concurrency: 4 });
-  const service = { db, queue, box, offer: (runId: string) => worker.offer(runId) };
+  const service = { db, templates, queue, box, offer: (runId: string) => worker.offer(runId) };
 
   const tenants: string[] = [];
   for (let i = 0; i < RUNS; i++) {
@@ -77,7 +77,7 @@ try {
   }
   // Warm up (JIT, pool) on a few runs, excluded from the figures.
   const warm = tenants.splice(0, 10);
-  for (const id of warm) await requestProvision(service, { tenantId: id }, {}, template, 'bench');
+  for (const id of warm) await requestProvision(service, { tenantId: id }, {}, 'bench');
   await waitAllDone(warm.length);
 
   // Sequential: one run at a time, request → active.
@@ -85,7 +85,7 @@ try {
   const latencies: number[] = [];
   for (const id of seq) {
     const t0 = performance.now();
-    await requestProvision(service, { tenantId: id }, {}, template, 'bench');
+    await requestProvision(service, { tenantId: id }, {}, 'bench');
     await waitTenantActive(id);
     latencies.push(performance.now() - t0);
   }
@@ -96,7 +96,7 @@ try {
   // Burst: all remaining runs at once, one worker process with 4 concurrent runs.
   const burstStart = performance.now();
   const cpuStart = process.cpuUsage();
-  await Promise.all(tenants.map((id) => requestProvision(service, { tenantId: id }, {}, template, 'bench')));
+  await Promise.all(tenants.map((id) => requestProvision(service, { tenantId: id }, {}, 'bench')));
   await waitAllDone(warm.length + seq.length + tenants.length);
   const burstMs = performance.now() - burstStart;
   const cpu = process.cpuUsage(cpuStart);
@@ -160,7 +160,7 @@ async function measureSse(database: typeof db, hub: EventHub, reg: TemplateRegis
   const verifier = new ClerkVerifier({ jwtKey: keys.publicKeyPem, publishableKey: DEV_PUBLISHABLE_KEY, secretKey: undefined, authorizedParties: undefined });
   const app = createApp({
     config: loadConfig({}), db: database, verifier, platformToken: 'p'.repeat(32), templates: reg, logger: log, metrics: new Metrics(),
-    provisioning: { db: database, queue: undefined as never, box: undefined as never }, events: hub, fleetCache: new FleetViewCache(database, hub),
+    provisioning: { db: database, templates: reg, queue: undefined as never, box: undefined as never }, events: hub, fleetCache: new FleetViewCache(database, hub),
   });
   const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
   await new Promise((r) => server.once('listening', r));

@@ -38,7 +38,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     templates: core.templates,
     logger,
     metrics,
-    provisioning: { db, queue: core.queue, box: core.box, offer: (runId) => worker?.offer(runId), changed: (id) => fleetCache.invalidate(id) },
+    provisioning: { db, templates: core.templates, queue: core.queue, box: core.box, offer: (runId) => worker?.offer(runId), changed: (id) => fleetCache.invalidate(id) },
     events: core.events,
     fleetCache,
   });

@@ -9,3 +9,12 @@ export interface Principal {
 }
 
 export const isOrgAdmin = (p: Principal): boolean => p.orgRole === 'org:admin';
+
+/**
+ * The tenant a session acts for, by the seed's rule: a session with an active organisation acts
+ * for that organisation's tenant only (never falling back to the personal one); otherwise for the
+ * user's personal tenant.
+ */
+export function clerkOwnerOf(p: Principal): { clerkOrgId: string } | { clerkUserId: string } {
+  return p.orgId ? { clerkOrgId: p.orgId } : { clerkUserId: p.userId };
+}

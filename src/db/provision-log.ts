@@ -1,20 +1,27 @@
-import { sql } from 'kysely';
+import { type RawBuilder, sql } from 'kysely';
 import type { Db } from './connection.ts';
 import { EVENTS_CHANNEL } from './events.ts';
 import type { LogStatus, ProvisionStep } from '../domain/steps.ts';
 
+export interface LogEntry {
+  fleetId: string;
+  tenantId: string;
+  runId: string;
+  step: ProvisionStep;
+  status: LogStatus;
+  message: string | null;
+  durationMs: number | null;
+}
+
 /**
- * Appends a provision-log entry, its event and the event's NOTIFY (so SSE clients and caches see
- * it) in one statement: atomic on its own, or part of the caller's transaction.
+ * The CTEs `l` (the provision-log row) and `ev` (its fleet event), inserted only when `onlyIf`
+ * holds. Shared by every statement that writes a log entry, so the event always carries the same
+ * fields; follow with `SELECT pg_notify(...) FROM ev` (see notifyFromEv).
  */
-export async function appendLog(
-  db: Db,
-  e: { fleetId: string; tenantId: string; runId: string; step: ProvisionStep; status: LogStatus; message: string | null; durationMs: number | null },
-): Promise<void> {
-  await sql`
-    WITH l AS (
+export function logEntryCtes(e: LogEntry, onlyIf: RawBuilder<unknown> = sql`true`): RawBuilder<unknown> {
+  return sql`l AS (
       INSERT INTO provision_log (fleet_id, run_id, step, status, message, duration_ms)
-      VALUES (${e.fleetId}, ${e.runId}, ${e.step}, ${e.status}, ${e.message}, ${e.durationMs})
+      SELECT ${e.fleetId}, ${e.runId}, ${e.step}, ${e.status}, ${e.message}, ${e.durationMs} WHERE ${onlyIf}
       RETURNING created_at
     ), ev AS (
       INSERT INTO fleet_events (tenant_id, type, data)
@@ -23,6 +30,15 @@ export async function appendLog(
         'durationMs', ${e.durationMs}::int,
         'createdAt', to_char(l.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))
       FROM l RETURNING id
-    )
-    SELECT pg_notify(${EVENTS_CHANNEL}, ${e.tenantId} || ':' || id) FROM ev`.execute(db);
+    )`;
+}
+
+export const notifyFromEv = (tenantId: string) => sql`(SELECT pg_notify(${EVENTS_CHANNEL}, ${tenantId} || ':' || id) FROM ev)`;
+
+/**
+ * Appends a provision-log entry, its event and the event's NOTIFY (so SSE clients and caches see
+ * it) in one statement: atomic on its own, or part of the caller's transaction.
+ */
+export async function appendLog(db: Db, e: LogEntry): Promise<void> {
+  await sql`WITH ${logEntryCtes(e)} SELECT ${notifyFromEv(e.tenantId)}`.execute(db);
 }

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from './connection.ts';
-import { EVENTS_CHANNEL } from './events.ts';
+import { logEntryCtes, notifyFromEv } from './provision-log.ts';
 import type { GcpResources } from '../domain/fleet.ts';
 import type { ProvisionStep } from '../domain/steps.ts';
 
@@ -26,28 +26,18 @@ export async function recordStepComplete(
   },
 ): Promise<boolean> {
   const gcp = s.gcpResources ? JSON.stringify(s.gcpResources) : null;
+  const owned = sql`EXISTS (SELECT 1 FROM o)`;
   const { rows } = await sql<{ owned: boolean }>`
     WITH o AS (
       SELECT 1 FROM provision_runs WHERE id = ${s.runId} AND worker = ${s.worker} AND status = 'running' FOR UPDATE
     ), c AS (
       INSERT INTO step_checkpoints (fleet_id, step, position, run_id, output)
-      SELECT ${s.fleetId}, ${s.step}, ${s.position}, ${s.runId}, ${JSON.stringify(s.output)}::jsonb WHERE EXISTS (SELECT 1 FROM o)
+      SELECT ${s.fleetId}, ${s.step}, ${s.position}, ${s.runId}, ${JSON.stringify(s.output)}::jsonb WHERE ${owned}
       ON CONFLICT (fleet_id, step) DO NOTHING
     ), g AS (
       UPDATE fleets SET gcp_resources = ${gcp}::jsonb, updated_at = now()
-      WHERE id = ${s.fleetId} AND ${gcp}::jsonb IS NOT NULL AND EXISTS (SELECT 1 FROM o)
-    ), l AS (
-      INSERT INTO provision_log (fleet_id, run_id, step, status, message, duration_ms)
-      SELECT ${s.fleetId}, ${s.runId}, ${s.step}, 'complete', ${s.message}, ${s.durationMs} WHERE EXISTS (SELECT 1 FROM o)
-      RETURNING created_at
-    ), ev AS (
-      INSERT INTO fleet_events (tenant_id, type, data)
-      SELECT ${s.tenantId}, 'log', jsonb_build_object(
-        'runId', ${s.runId}::text, 'step', ${s.step}::text, 'status', 'complete', 'message', ${s.message}::text,
-        'durationMs', ${s.durationMs}::int,
-        'createdAt', to_char(l.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))
-      FROM l RETURNING id
-    )
-    SELECT EXISTS (SELECT 1 FROM o) AS owned, (SELECT pg_notify(${EVENTS_CHANNEL}, ${s.tenantId} || ':' || id) FROM ev) AS notified`.execute(db);
+      WHERE id = ${s.fleetId} AND ${gcp}::jsonb IS NOT NULL AND ${owned}
+    ), ${logEntryCtes({ ...s, status: 'complete' }, owned)}
+    SELECT ${owned} AS owned, ${notifyFromEv(s.tenantId)} AS notified`.execute(db);
   return rows[0]?.owned === true;
 }

@@ -1,5 +1,5 @@
-import { sql } from 'kysely';
-import type { Principal } from '../auth/principal.ts';
+import { clerkOwnerOf, type Principal } from '../auth/principal.ts';
+import { findTenantForClerk } from '../db/tenants.ts';
 import type { Db } from '../db/connection.ts';
 import { audit } from '../db/audit.ts';
 import { recordEvent } from '../db/events.ts';
@@ -7,6 +7,7 @@ import { activeRun, insertRun, type RunRow } from '../db/runs.ts';
 import { canTransition, IllegalTransitionError } from '../domain/fleet.ts';
 import { newId } from '../domain/ids.ts';
 import type { Template } from '../domain/template.ts';
+import { DEFAULT_TEMPLATE_ID, type TemplateRegistry } from '../templates/registry.ts';
 import type { SecretBox } from '../secrets/secret-box.ts';
 import { type ProvisionBodyInput, splitRequest, type StoredSettings, storeRequestSecrets } from './fleet-request.ts';
 import { firstStepAffected, stepPosition } from './resume-point.ts';
@@ -20,6 +21,7 @@ import { applyTransition } from './transitions.ts';
  */
 export interface ServiceDeps {
   db: Db;
+  templates: TemplateRegistry;
   queue: RunQueue;
   box: SecretBox;
   /** Called after commit with a new run, so a worker in this process starts it at once. */
@@ -44,10 +46,9 @@ export class RequestError extends Error {
 }
 
 /** The tenant a session acts for, created if missing (org tenant for an org session). */
-async function ensureTenantFor(trx: Db, p: Principal, template: Template, repos: string[]): Promise<string> {
-  const byClerk = p.orgId ? sql`clerk_org_id = ${p.orgId}` : sql`clerk_user_id = ${p.userId}`;
-  const found = await sql<{ id: string }>`SELECT id FROM tenants WHERE ${byClerk}`.execute(trx);
-  if (found.rows[0]) return found.rows[0].id;
+async function ensureTenantFor(trx: Db, p: Principal, template: Template): Promise<string> {
+  const found = await findTenantForClerk(trx, clerkOwnerOf(p));
+  if (found) return found.id;
   const base = slugify(p.orgId ? (p.orgSlug ?? p.orgId) : p.userId);
   const taken = await trx.selectFrom('tenants').select('slug').where('slug', '=', base).executeTakeFirst();
   const slug = taken ? `${base}_${newId('tnt').slice(4, 10)}` : base;
@@ -73,7 +74,7 @@ async function ensureTenantFor(trx: Db, p: Principal, template: Template, repos:
       template_id: template.id,
       dashboard_url: null,
       agent_specs: JSON.stringify(template.agents.map((a) => ({ name: a.name, role: a.role }))),
-      repos: JSON.stringify(repos),
+      repos: JSON.stringify(template.repos),
       gcp_resources: null,
     })
     .execute();
@@ -97,23 +98,31 @@ export async function requestProvision(
   deps: ServiceDeps,
   target: { principal: Principal } | { tenantId: string },
   body: ProvisionBodyInput,
-  template: Template,
   actor: string,
 ): Promise<ProvisionOutcome> {
-  const repos = body.repos ?? template.repos;
-  for (const bot of body.discord?.bots ?? []) {
-    if (!template.agents.some((a) => a.name === bot.agent)) {
-      throw new RequestError('invalid_input', `discord.bots: '${bot.agent}' is not an agent of template ${template.id} (${template.agents.map((a) => a.name).join(', ')})`, 'discord.bots');
+  const templateFor = (current: string | undefined): Template => {
+    const id = body.templateId ?? current ?? DEFAULT_TEMPLATE_ID;
+    const template = deps.templates.get(id);
+    if (!template) throw new RequestError('invalid_input', `templateId: unknown template '${id}'; known: ${deps.templates.ids().join(', ')}`, 'templateId');
+    for (const bot of body.discord?.bots ?? []) {
+      if (!template.agents.some((a) => a.name === bot.agent)) {
+        throw new RequestError('invalid_input', `discord.bots: '${bot.agent}' is not an agent of template ${template.id} (${template.agents.map((a) => a.name).join(', ')})`, 'discord.bots');
+      }
     }
-  }
+    return template;
+  };
   const outcome = await withTenantRace(() =>
     deps.db.transaction().execute(async (trx) => {
-      const tenantId = 'principal' in target ? await ensureTenantFor(trx, target.principal, template, repos) : target.tenantId;
+      // A new tenant's fleet starts from the requested template (validated first: a bad request
+      // rolls back, leaving no tenant behind).
+      const tenantId = 'principal' in target ? await ensureTenantFor(trx, target.principal, templateFor(undefined)) : target.tenantId;
       // The row lock serialises concurrent requests for one fleet: the second sees the first's run.
       const fleet = await trx.selectFrom('fleets').selectAll().where('tenant_id', '=', tenantId).forUpdate().executeTakeFirst();
       if (!fleet) throw new RequestError('not_found', `Tenant ${tenantId} has no fleet.`);
       const running = await activeRun(trx, fleet.id);
       if (running) return { kind: 'already-running' as const, fleetId: fleet.id, tenantId, run: running };
+      const template = templateFor(fleet.template_id);
+      const repos = body.repos ?? template.repos;
       const again = fleet.status === 'error';
       if (!again && !canTransition(fleet.status, 'provision')) {
         throw new RequestError('illegal_transition', new IllegalTransitionError('provision', fleet.status).message);

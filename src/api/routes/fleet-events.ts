@@ -1,5 +1,6 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { streamSSE } from 'hono/streaming';
+import { clerkOwnerOf } from '../../auth/principal.ts';
 import type { AppDeps, AppEnv } from '../context.ts';
 import { errorResponses, SECURITY_SESSION } from '../schemas.ts';
 import { readFleetView } from '../../db/fleet-view.ts';
@@ -28,7 +29,7 @@ const KEEPALIVE_MS = 15_000;
 export function registerFleetEvents(app: OpenAPIHono<AppEnv>, deps: AppDeps): void {
   app.openapi(route, (c) => {
     const principal = c.get('principal');
-    const lookup = principal.orgId ? { clerkOrgId: principal.orgId } : { clerkUserId: principal.userId };
+    const lookup = clerkOwnerOf(principal);
     const lastEventId = c.req.valid('header')['last-event-id'];
     return streamSSE(c, async (stream) => {
       let tenantId = (await findTenantForClerk(deps.db, lookup))?.id;

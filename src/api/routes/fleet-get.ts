@@ -1,8 +1,7 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
-import type { Principal } from '../../auth/principal.ts';
+import { clerkOwnerOf } from '../../auth/principal.ts';
 import type { AppDeps, AppEnv } from '../context.ts';
 import { errorResponses, FleetSchema, SECURITY_SESSION } from '../schemas.ts';
-import type { TenantLookup } from '../../db/fleet-view.ts';
 
 export const FleetResponseSchema = z.object({ ok: z.literal(true), fleet: FleetSchema.nullable() }).openapi('FleetResponse');
 
@@ -21,18 +20,10 @@ const route = createRoute({
   },
 });
 
-/**
- * The seed's tenant resolution: an org session acts for the org's tenant only (never falls back to
- * the user's personal tenant), a session without an org acts for the personal tenant.
- */
-export function tenantLookupFor(p: Principal): TenantLookup {
-  return p.orgId ? { clerkOrgId: p.orgId } : { clerkUserId: p.userId };
-}
-
 export function registerFleetGet(app: OpenAPIHono<AppEnv>, deps: AppDeps): void {
   app.openapi(route, async (c) => {
     // Served from the NOTIFY-invalidated cache as ready JSON (see fleet-view-cache.ts).
-    const body = await deps.fleetCache.responseBody(tenantLookupFor(c.get('principal')));
+    const body = await deps.fleetCache.responseBody(clerkOwnerOf(c.get('principal')));
     return c.body(body, 200, { 'Content-Type': 'application/json' }) as never;
   });
 }

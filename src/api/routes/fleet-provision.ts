@@ -1,10 +1,9 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import type { AppDeps, AppEnv } from '../context.ts';
 import { errorResponses, SECURITY_SESSION } from '../schemas.ts';
-import { findTenantForClerk } from '../../db/tenants.ts';
 import { ProvisionBody } from '../../pipeline/fleet-request.ts';
 import { requestProvision } from '../../pipeline/provision-service.ts';
-import { acceptedBody, pickTemplate, ProvisionAccepted, requireFleetAdmin, toApiError } from './provision-common.ts';
+import { acceptedBody, ProvisionAccepted, requireFleetAdmin, toApiError } from './provision-common.ts';
 
 const route = createRoute({
   method: 'post',
@@ -30,12 +29,7 @@ export function registerFleetProvision(app: OpenAPIHono<AppEnv>, deps: AppDeps):
     const principal = c.get('principal');
     requireFleetAdmin(principal);
     const body = c.req.valid('json') ?? {};
-    const tenant = await findTenantForClerk(deps.db, principal.orgId ? { clerkOrgId: principal.orgId } : { clerkUserId: principal.userId });
-    const current = tenant
-      ? (await deps.db.selectFrom('fleets').select('template_id').where('tenant_id', '=', tenant.id).executeTakeFirst())?.template_id
-      : undefined;
-    const template = pickTemplate(deps, body.templateId, current);
-    const outcome = await requestProvision(deps.provisioning, { principal }, body, template, `user:${principal.userId}`).catch(toApiError);
+    const outcome = await requestProvision(deps.provisioning, { principal }, body, `user:${principal.userId}`).catch(toApiError);
     return c.json(await acceptedBody(deps, outcome), 202);
   });
 }

@@ -1,4 +1,5 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
+import { clerkOwnerOf } from '../../auth/principal.ts';
 import type { AppDeps, AppEnv } from '../context.ts';
 import { ApiError } from '../errors.ts';
 import { errorResponses, SECURITY_SESSION } from '../schemas.ts';
@@ -23,7 +24,7 @@ export function registerFleetRetry(app: OpenAPIHono<AppEnv>, deps: AppDeps): voi
   app.openapi(route, async (c) => {
     const principal = c.get('principal');
     requireFleetAdmin(principal);
-    const tenant = await findTenantForClerk(deps.db, principal.orgId ? { clerkOrgId: principal.orgId } : { clerkUserId: principal.userId });
+    const tenant = await findTenantForClerk(deps.db, clerkOwnerOf(principal));
     if (!tenant) throw new ApiError('not_found', 'There is no fleet to retry: provision one first with POST /api/fleet/provision.');
     const outcome = await requestRetry(deps.provisioning, tenant.id, `user:${principal.userId}`).catch(toApiError);
     return c.json(await acceptedBody(deps, outcome), 202);

@@ -6,7 +6,6 @@ import { ApiError } from '../errors.ts';
 import { FleetSchema } from '../schemas.ts';
 import { readFleetView } from '../../db/fleet-view.ts';
 import { RequestError, type ProvisionOutcome } from '../../pipeline/provision-service.ts';
-import type { Template } from '../../domain/template.ts';
 
 /** Shared by the tenant and platform provisioning routes. */
 
@@ -24,15 +23,6 @@ export function requireFleetAdmin(p: Principal): void {
   if (p.orgId && !isOrgAdmin(p)) {
     throw new ApiError('forbidden', `Only organisation admins can change the fleet; your role in ${p.orgSlug ?? p.orgId} is ${p.orgRole ?? 'none'}.`);
   }
-}
-
-export function pickTemplate(deps: AppDeps, requested: string | undefined, current: string | undefined): Template {
-  const id = requested ?? current ?? 'standard-7-agent';
-  const template = deps.templates.get(id);
-  if (!template) {
-    throw new ApiError('invalid_input', `templateId: unknown template '${id}'; known: ${deps.templates.ids().join(', ')}`, { field: 'templateId' });
-  }
-  return template;
 }
 
 export function toApiError(e: unknown): never {

@@ -5,7 +5,7 @@ import { errorResponses, SECURITY_PLATFORM } from '../schemas.ts';
 import { findTenantBySlugOrId } from '../../db/tenants.ts';
 import { ProvisionBody } from '../../pipeline/fleet-request.ts';
 import { requestProvision, requestRetry } from '../../pipeline/provision-service.ts';
-import { acceptedBody, pickTemplate, ProvisionAccepted, toApiError } from './provision-common.ts';
+import { acceptedBody, ProvisionAccepted, toApiError } from './provision-common.ts';
 
 const params = z.object({ tenantId: z.string().min(1).max(100).openapi({ description: 'tenantId (slug) or tnt_… id' }) });
 
@@ -41,8 +41,7 @@ export function registerTenantsProvision(app: OpenAPIHono<AppEnv>, deps: AppDeps
     const tenant = await findTenantBySlugOrId(deps.db, tenantId);
     if (!tenant) throw new ApiError('not_found', `No tenant '${tenantId}'.`);
     const body = c.req.valid('json') ?? {};
-    const template = pickTemplate(deps, body.templateId, tenant.template_id ?? undefined);
-    const outcome = await requestProvision(deps.provisioning, { tenantId: tenant.id }, body, template, 'platform').catch(toApiError);
+    const outcome = await requestProvision(deps.provisioning, { tenantId: tenant.id }, body, 'platform').catch(toApiError);
     return c.json(await acceptedBody(deps, outcome), 202);
   });
   app.openapi(retryRoute, async (c) => {
