@@ -24,7 +24,8 @@ export const ProvisionBody = z
     discord: z
       .object({
         guildId: snowflake,
-        channelIds: z.array(snowflake).max(50).default([]),
+        // The agents are bound to these channels: a Discord setup without one has nothing to bind.
+        channelIds: z.array(snowflake).min(1, 'give at least one channel for the agents').max(50),
         bots: z
           .array(
             z.object({

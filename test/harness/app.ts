@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import type { Writable } from 'node:stream';
 import os from 'node:os';
 import path from 'node:path';
 import { createApp } from '../../src/api/app.ts';
@@ -60,6 +61,8 @@ export interface TestAppOptions {
   workers?: { concurrency?: number; steps?: StepDefinition[] };
   /** Environment for the config (FLEET_* pipeline settings, faults…). */
   env?: Record<string, string>;
+  /** Capture every log line (at trace level) here instead of discarding them. */
+  logSink?: Writable;
 }
 
 export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp> {
@@ -67,7 +70,7 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fleet-test-app-'));
   const keys = ensureDevKeys(dataDir);
   const config = loadConfig({ NODE_ENV: 'test', FLEET_DATA_DIR: dataDir, LOG_LEVEL: 'silent', ...opts.env });
-  const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
+  const logger = opts.logSink ? createLogger('trace', opts.logSink) : createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
   const templates = TemplateRegistry.load();
   const box = new SecretBox(randomBytes(32));
   const settings = pipelineSettings(config, box, templates);

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../harness/app.ts';
 import { makeBareRepos } from '../harness/git-repos.ts';
@@ -18,6 +19,10 @@ const GUILD = '111111111111111111';
 const CHANNELS = ['222222222222222222', '333333333333333333'];
 const BOT_TOKEN = 'MTAx.bot-token-cantona-SECRET';
 const MC_TOKEN = 'mc-token-SECRET-123';
+const GIT_TOKEN = 'ghp_e2egittokenSECRET';
+// Every log line of every run in this file, at trace level, for the final secrets check.
+const logLines: string[] = [];
+const logSink = new Writable({ write: (chunk, _enc, cb) => (logLines.push(chunk.toString()), cb()) });
 
 let t: TestApp;
 let discord: DiscordStandin;
@@ -35,6 +40,7 @@ beforeAll(async () => {
   mc = await startMissionControlStandin({ token: MC_TOKEN });
   t = await createTestApp({
     workers: { concurrency: 2 },
+    logSink,
     env: { FLEET_GIT_BASE_URL: gitBase, FLEET_DISCORD_API_URL: discord.url, FLEET_HEARTBEAT_SECONDS: '0.5', FLEET_STALE_AFTER_SECONDS: '3' },
   });
 });
@@ -55,6 +61,7 @@ describe('provisioning end to end (local driver)', () => {
     const res = await provision(token, {
       templateId: 'standard-7-agent',
       repos: ['acme/api', 'acme/web'],
+      gitToken: GIT_TOKEN,
       discord: { guildId: GUILD, channelIds: CHANNELS, bots: [{ agent: 'cantona', token: BOT_TOKEN }] },
       missionControl: { url: mc.url, token: MC_TOKEN },
     });
@@ -114,19 +121,19 @@ describe('provisioning end to end (local driver)', () => {
     expect(((await again.json()) as { error: { message: string } }).error.message).toMatch(/Cannot provision a fleet that is 'active'/);
   });
 
-  it('keeps secrets out of every API answer, the database and the logs', async () => {
+  it('keeps secrets out of every API answer and the database', async () => {
     const token = admin('org_e2e');
     const everything = [
       await (await t.request('/api/fleet', { token })).text(),
       await (await t.request('/api/tenants/e2e', { platform: true })).text(),
       await (await t.request('/api/tenants', { platform: true })).text(),
     ].join('\n');
-    for (const secret of [BOT_TOKEN, MC_TOKEN]) expect(everything).not.toContain(secret);
+    for (const secret of [BOT_TOKEN, MC_TOKEN, GIT_TOKEN]) expect(everything).not.toContain(secret);
     const { rows } = await t.database.pool.query(`SELECT string_agg(t::text, ' ') AS dump FROM (
       SELECT settings::text FROM fleets UNION ALL SELECT encode(ciphertext, 'escape') FROM fleet_secrets
       UNION ALL SELECT data::text FROM fleet_events UNION ALL SELECT detail::text FROM audit_log
       UNION ALL SELECT coalesce(message, '') FROM provision_log) t`);
-    for (const secret of [BOT_TOKEN, MC_TOKEN]) expect(rows[0].dump).not.toContain(secret);
+    for (const secret of [BOT_TOKEN, MC_TOKEN, GIT_TOKEN]) expect(rows[0].dump).not.toContain(secret);
     expect(discord.requests.length).toBeGreaterThan(0);
   });
 });
@@ -137,9 +144,10 @@ describe('provision input validation', () => {
     [{ repos: ['acme/..'] }, 'repos.0'],
     [{ repos: ['acme/.git'] }, 'repos.0'],
     [{ repos: ['/abs/path'] }, 'repos.0'],
-    [{ discord: { guildId: GUILD, channelIds: [], bots: [{ agent: '../evil', token: 'x' }] } }, 'discord.bots.0.agent'],
-    [{ discord: { guildId: GUILD, channelIds: [], bots: [{ agent: 'nobody', token: 'x' }] } }, 'discord.bots'],
-    [{ discord: { guildId: 'general', channelIds: [], bots: [{ agent: 'cantona', token: 'x' }] } }, 'discord.guildId'],
+    [{ discord: { guildId: GUILD, channelIds: CHANNELS, bots: [{ agent: '../evil', token: 'x' }] } }, 'discord.bots.0.agent'],
+    [{ discord: { guildId: GUILD, channelIds: CHANNELS, bots: [{ agent: 'nobody', token: 'x' }] } }, 'discord.bots'],
+    [{ discord: { guildId: 'general', channelIds: CHANNELS, bots: [{ agent: 'cantona', token: 'x' }] } }, 'discord.guildId'],
+    [{ discord: { guildId: GUILD, channelIds: [], bots: [{ agent: 'cantona', token: 'x' }] } }, 'discord.channelIds'],
     [{ missionControl: { url: 'ftp://x', token: 't' } }, 'missionControl.url'],
     [{ templateId: 'nope' }, 'templateId'],
     [{ surprise: 1 }, ''],
@@ -205,5 +213,16 @@ describe('fixing a bad setting and provisioning again', () => {
     const config = fs.readFileSync(path.join(t.dataDir, 'fleets', 'fixit', 'openclaw/openclaw.json'), 'utf8');
     expect(config).toContain(BOT_TOKEN);
     expect(config).not.toContain('wrong-token');
+  });
+});
+
+describe('logs', () => {
+  // Runs last in this file: after a successful run, a rejected-token run and its fixed rerun.
+  it('never contain a secret or a session token, at any level', () => {
+    const all = logLines.join('');
+    expect(logLines.length).toBeGreaterThan(50);
+    for (const secret of [BOT_TOKEN, MC_TOKEN, GIT_TOKEN, 'MTAx.wrong-token']) expect(all).not.toContain(secret);
+    expect(all).not.toMatch(/eyJhbGci/); // no session JWT, whole or in part
+    expect(all).toMatch(/"level":(10|20)/); // trace/debug lines were captured too
   });
 });
