@@ -179,6 +179,14 @@ describeSessionRouteSecurity({ method: 'POST', path: '/api/fleet/provision', jso
   },
 });
 describeSessionRouteSecurity({ method: 'POST', path: '/api/fleet/retry' }, () => t, {
+  otherTenant: async (app) => {
+    // Nothing in the request names a tenant: a stranger retries nothing of anyone else's.
+    const before = await (await app.request('/api/tenants/e2e', { platform: true })).json();
+    const res = await app.request('/api/fleet/retry?tenantId=e2e', { method: 'POST', token: app.token({ userId: 'user_y', orgId: 'org_stranger', orgRole: 'admin' }) });
+    expect(res.status).toBe(404);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('not_found');
+    expect(await (await app.request('/api/tenants/e2e', { platform: true })).json()).toEqual(before);
+  },
   forbidden: async (app) => {
     const res = await app.request('/api/fleet/retry', { method: 'POST', token: app.token({ userId: 'user_m', orgId: 'org_e2e', orgRole: 'member' }) });
     expect(res.status).toBe(403);
