@@ -20,11 +20,3 @@ export function createLocalMachine(fleetsDir: string, tenantSlug: string): Local
   fs.mkdirSync(root, { recursive: true, mode: 0o750 });
   return { vmName: `fleet-${tenantSlug.replace(/_/g, '-')}`, zone: 'local', ip: '127.0.0.1', root };
 }
-
-export function removeLocalMachine(fleetsDir: string, tenantSlug: string): void {
-  const root = path.resolve(fleetsDir, tenantSlug);
-  if (path.dirname(root) !== path.resolve(fleetsDir)) return;
-  fs.rmSync(root, { recursive: true, force: true });
-}
-
-export { freeLoopbackPort } from '../util/free-port.ts';

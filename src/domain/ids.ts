@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 
 /** Prefixed ids (`tnt_…`, `flt_…`, `run_…`) so logs and bug reports say what a value is. */
-export type IdPrefix = 'tnt' | 'flt' | 'run' | 'req';
+export type IdPrefix = 'tnt' | 'flt' | 'run';
 
 const ALPHABET = '0123456789abcdefghijkmnopqrstuvwxyz';
 

@@ -2,7 +2,7 @@ import { z } from '@hono/zod-openapi';
 import { AGENT_NAME, REPO_SLUG } from '../domain/template.ts';
 import type { Db } from '../db/connection.ts';
 import type { SecretBox } from '../secrets/secret-box.ts';
-import { getSecrets, putSecrets } from '../secrets/store.ts';
+import { getSecrets } from '../secrets/store.ts';
 
 /**
  * A tenant's provisioning request. The body is validated here (paths built from agent names and
@@ -82,10 +82,6 @@ export function splitRequest(body: ProvisionBodyInput): { settings: StoredSettin
     secrets.git_token = body.gitToken;
   }
   return { settings, secrets };
-}
-
-export async function storeRequestSecrets(db: Db, box: SecretBox, fleetId: string, secrets: Record<string, string>): Promise<void> {
-  if (Object.keys(secrets).length > 0) await putSecrets(db, box, fleetId, secrets);
 }
 
 export async function loadFleetRequest(db: Db, box: SecretBox, fleet: { id: string; repos: string[]; settings: unknown }): Promise<FleetRequest> {

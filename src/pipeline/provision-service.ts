@@ -9,7 +9,8 @@ import { newId } from '../domain/ids.ts';
 import type { Template } from '../domain/template.ts';
 import { DEFAULT_TEMPLATE_ID, type TemplateRegistry } from '../templates/registry.ts';
 import type { SecretBox } from '../secrets/secret-box.ts';
-import { type ProvisionBodyInput, splitRequest, type StoredSettings, storeRequestSecrets } from './fleet-request.ts';
+import { type ProvisionBodyInput, splitRequest, type StoredSettings } from './fleet-request.ts';
+import { putSecrets } from '../secrets/store.ts';
 import { firstStepAffected, stepPosition } from './resume-point.ts';
 import type { RunQueue } from './queue.ts';
 import { applyTransition } from './transitions.ts';
@@ -142,7 +143,7 @@ export async function requestProvision(
         })
         .where('id', '=', fleet.id)
         .execute();
-      await storeRequestSecrets(trx, deps.box, fleet.id, secrets);
+      await putSecrets(trx, deps.box, fleet.id, secrets);
       if (again) {
         const from = firstStepAffected({
           template: template.id !== fleet.template_id,

@@ -11,7 +11,6 @@ import type { RunQueue } from './queue.ts';
  */
 export interface RunningWorker {
   id: string;
-  wake(): void;
   /**
    * Fast path for a run just committed in this process: start it now if a slot is free, instead
    * of waiting for pg-boss to hand its job out (≈ 15 ms). The job stays queued for durability;
@@ -49,7 +48,6 @@ export async function startWorker(
 
   return {
     id,
-    wake: () => deps.queue.wake(workerIds),
     offer: (runId) => {
       if (inFlight.size < deps.concurrency) void execute(runId);
       else deps.queue.wake(workerIds);

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { createLocalMachine, freeLoopbackPort } from '../../compute/local.ts';
+import { createLocalMachine } from '../../compute/local.ts';
+import { freeLoopbackPort } from '../../util/free-port.ts';
 import { putSecretIfAbsent } from '../../secrets/store.ts';
 import type { StepDefinition } from '../step.ts';
 
