@@ -8,7 +8,6 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
@@ -58,7 +57,14 @@ try {
   );
 
   const server = spawn(process.execPath, ['bin/fleet.js', 'serve'], {
-    env: { ...process.env, DATABASE_URL: pg.url, FLEET_DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn', NODE_ENV: 'development' },
+    env: {
+      ...process.env,
+      DATABASE_URL: pg.url,
+      FLEET_DATA_DIR: dataDir,
+      PORT: '0',
+      LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
+      NODE_ENV: 'development',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(server);
@@ -85,7 +91,9 @@ try {
   const bareScript = `require('node:http').createServer((q,s)=>{s.writeHead(200,{'content-type':'application/json'});s.end(Buffer.from(${JSON.stringify(bytes.toString('base64'))},'base64'))}).listen(0,'127.0.0.1',function(){console.log('PORT '+this.address().port)})`;
   const bare = spawn(process.execPath, ['-e', bareScript], { stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(bare);
-  const barePort = await new Promise<number>((resolve) => bare.stdout!.on('data', (d: Buffer) => resolve(Number(/PORT (\d+)/.exec(d.toString())?.[1]))));
+  const barePort = await new Promise<number>((resolve) =>
+    bare.stdout!.on('data', (d: Buffer) => resolve(Number(/PORT (\d+)/.exec(d.toString())?.[1]))),
+  );
 
   const load = async (target: string, withTokens: boolean) => {
     let next = 0;

@@ -63,7 +63,12 @@ try {
     run: async () => ({
       message: `${name} done`,
       output: { name },
-      fleetUpdate: name === 'vm_create' ? { gcpResources: { vmName: 'v', zone: 'local', ip: '127.0.0.1' } } : name === 'complete' ? { dashboardUrl: 'http://127.0.0.1/' } : undefined,
+      fleetUpdate:
+        name === 'vm_create'
+          ? { gcpResources: { vmName: 'v', zone: 'local', ip: '127.0.0.1' } }
+          : name === 'complete'
+            ? { dashboardUrl: 'http://127.0.0.1/' }
+            : undefined,
     }),
   }));
   const worker = await startWorker({ db, steps, settings, log, queue, concurrency: 4 });
@@ -71,7 +76,15 @@ try {
 
   const tenants: string[] = [];
   for (let i = 0; i < RUNS; i++) {
-    const r = await createTenantWithFleet(db, { slug: `bench_${i}`, name: `B${i}`, plan: 'free', clerkOrgId: `org_b${i}`, clerkUserId: null, template, actor: 'bench' });
+    const r = await createTenantWithFleet(db, {
+      slug: `bench_${i}`,
+      name: `B${i}`,
+      plan: 'free',
+      clerkOrgId: `org_b${i}`,
+      clerkUserId: null,
+      template,
+      actor: 'bench',
+    });
     if (r.kind === 'conflict') throw new Error(r.message);
     tenants.push(r.tenant.id);
   }
@@ -123,11 +136,27 @@ try {
 
   console.log(`\nProvision runs with zero-latency steps (6 steps, ${RUNS - 10} measured runs)`);
   console.log(`  one at a time, request → active:   median ${ms(pct(latencies, 50))}   p99 ${ms(pct(latencies, 99))}   (goal ≤ 50 ms)`);
-  console.log(`    of which queued → claimed:        median ${ms(pct(phases.map((p) => Number(p.pickup)), 50))}   claimed → active: median ${ms(pct(phases.map((p) => Number(p.steps)), 50))}`);
+  console.log(
+    `    of which queued → claimed:        median ${ms(
+      pct(
+        phases.map((p) => Number(p.pickup)),
+        50,
+      ),
+    )}   claimed → active: median ${ms(
+      pct(
+        phases.map((p) => Number(p.steps)),
+        50,
+      ),
+    )}`,
+  );
   console.log(`  raw pg-boss send → work → done:     median ${ms(pct(raw, 50))}   p99 ${ms(pct(raw, 99))}`);
-  console.log(`  burst of ${tenants.length} runs, 1 worker process:   ${(tenants.length / (burstMs / 1000)).toFixed(1)} runs/s, ` +
-    `CPU ${((cpu.user + cpu.system) / 1000 / tenants.length).toFixed(1)} ms per run (this process, API side included)`);
-  console.log(`SSE, log write committed → client:     median ${ms(pct(sse, 50))}   p99 ${ms(pct(sse, 99))}   (goal p99 < 100 ms, ${sse.length} samples)\n`);
+  console.log(
+    `  burst of ${tenants.length} runs, 1 worker process:   ${(tenants.length / (burstMs / 1000)).toFixed(1)} runs/s, ` +
+      `CPU ${((cpu.user + cpu.system) / 1000 / tenants.length).toFixed(1)} ms per run (this process, API side included)`,
+  );
+  console.log(
+    `SSE, log write committed → client:     median ${ms(pct(sse, 50))}   p99 ${ms(pct(sse, 99))}   (goal p99 < 100 ms, ${sse.length} samples)\n`,
+  );
 
   await worker.stop();
   await events.close();
@@ -149,7 +178,11 @@ async function waitTenantActive(tenantId: string) {
 
 async function waitAllDone(expected: number) {
   for (;;) {
-    const { n } = await db.selectFrom('provision_runs').select((eb) => eb.fn.countAll<number>().as('n')).where('status', '=', 'complete').executeTakeFirstOrThrow();
+    const { n } = await db
+      .selectFrom('provision_runs')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('status', '=', 'complete')
+      .executeTakeFirstOrThrow();
     if (Number(n) >= expected) return;
     await new Promise((r) => setTimeout(r, 5));
   }
@@ -157,16 +190,34 @@ async function waitAllDone(expected: number) {
 
 async function measureSse(database: typeof db, hub: EventHub, reg: TemplateRegistry, _tenantId: string): Promise<number[]> {
   const keys = ensureDevKeys(path.join(dir, 'keys'));
-  const verifier = new ClerkVerifier({ jwtKey: keys.publicKeyPem, publishableKey: DEV_PUBLISHABLE_KEY, secretKey: undefined, authorizedParties: undefined });
+  const verifier = new ClerkVerifier({
+    jwtKey: keys.publicKeyPem,
+    publishableKey: DEV_PUBLISHABLE_KEY,
+    secretKey: undefined,
+    authorizedParties: undefined,
+  });
   const app = createApp({
-    config: loadConfig({}), db: database, verifier, platformToken: 'p'.repeat(32), templates: reg, logger: log, metrics: new Metrics(),
-    provisioning: { db: database, templates: reg, queue: undefined as never, box: undefined as never }, events: hub, fleetCache: new FleetViewCache(database, hub),
+    config: loadConfig({}),
+    db: database,
+    verifier,
+    platformToken: 'p'.repeat(32),
+    templates: reg,
+    logger: log,
+    metrics: new Metrics(),
+    provisioning: { db: database, templates: reg, queue: undefined as never, box: undefined as never },
+    events: hub,
+    fleetCache: new FleetViewCache(database, hub),
   });
   const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
   await new Promise((r) => server.once('listening', r));
   const port = (server.address() as { port: number }).port;
   const token = mintSessionToken(keys.privateKeyPem, { userId: 'user_b0', orgId: 'org_b0', orgRole: 'admin' });
-  const tenant = await database.selectFrom('tenants').innerJoin('fleets', 'fleets.tenant_id', 'tenants.id').select(['tenants.id as tid', 'fleets.id as fid']).where('clerk_org_id', '=', 'org_b0').executeTakeFirstOrThrow();
+  const tenant = await database
+    .selectFrom('tenants')
+    .innerJoin('fleets', 'fleets.tenant_id', 'tenants.id')
+    .select(['tenants.id as tid', 'fleets.id as fid'])
+    .where('clerk_org_id', '=', 'org_b0')
+    .executeTakeFirstOrThrow();
   const run = await database.selectFrom('provision_runs').select('id').where('fleet_id', '=', tenant.fid).executeTakeFirstOrThrow();
   const res = await fetch(`http://127.0.0.1:${port}/api/fleet/events`, { headers: { authorization: `Bearer ${token}` } });
   const reader = res.body!.getReader();
@@ -195,7 +246,15 @@ async function measureSse(database: typeof db, hub: EventHub, reg: TemplateRegis
     const t0 = performance.now();
     sent.set(String(i), t0);
     await database.transaction().execute((trx) =>
-      appendLog(trx, { fleetId: tenant.fid, tenantId: tenant.tid, runId: run.id, step: 'complete', status: 'running', message: `sse-${i}`, durationMs: null }),
+      appendLog(trx, {
+        fleetId: tenant.fid,
+        tenantId: tenant.tid,
+        runId: run.id,
+        step: 'complete',
+        status: 'running',
+        message: `sse-${i}`,
+        durationMs: null,
+      }),
     );
     await new Promise((r) => setTimeout(r, 5));
   }

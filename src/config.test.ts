@@ -27,7 +27,9 @@ describe('loadConfig', () => {
       expect.fail('should have thrown');
     } catch (e) {
       const names = (e as ConfigError).problems.map((p) => p.split(':')[0]);
-      expect(names).toEqual(expect.arrayContaining(['PORT', 'DATABASE_URL', 'FLEET_SECRETS_KEY', 'CLERK_PUBLISHABLE_KEY', 'CLERK_JWT_KEY']));
+      expect(names).toEqual(
+        expect.arrayContaining(['PORT', 'DATABASE_URL', 'FLEET_SECRETS_KEY', 'CLERK_PUBLISHABLE_KEY', 'CLERK_JWT_KEY']),
+      );
     }
   });
 

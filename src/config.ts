@@ -5,52 +5,66 @@ import { z } from 'zod';
  * The whole environment, validated by one schema and parsed once at start. A bad value stops the
  * process with every problem listed (see `loadConfig`), never a silent default for a required value.
  */
-const csv = z
-  .string()
-  .transform((s) => s.split(',').map((p) => p.trim()).filter(Boolean));
+const csv = z.string().transform((s) =>
+  s
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean),
+);
 
 const optionalNonEmpty = z
   .string()
   .optional()
   .transform((s) => (s === undefined || s.trim() === '' ? undefined : s));
 
-export const envSchema = z
-  .object({
-    NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
-    PORT: z.coerce.number().int().min(0).max(65535).default(3000),
-    HOST: z.string().min(1).default('127.0.0.1'),
-    FLEET_DATA_DIR: z.string().min(1).default('.fleet'),
-    DATABASE_URL: optionalNonEmpty.pipe(z.url({ message: 'must be a postgres:// URL' }).optional()),
-    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-    CLERK_JWT_KEY: optionalNonEmpty,
-    CLERK_PUBLISHABLE_KEY: optionalNonEmpty.pipe(
-      z.string().regex(/^pk_(live|test)_/, 'must start with pk_live_ or pk_test_').optional(),
-    ),
-    CLERK_SECRET_KEY: optionalNonEmpty,
-    CLERK_AUTHORIZED_PARTIES: optionalNonEmpty.pipe(csv.optional()),
-    FLEET_PLATFORM_TOKEN: optionalNonEmpty.pipe(
-      z.string().min(24, 'must be at least 24 characters').optional(),
-    ),
-    FLEET_SECRETS_KEY: optionalNonEmpty.pipe(
-      z.string().regex(/^[0-9a-f]{64}$/i, 'must be 64 hex characters (32 bytes)').optional(),
-    ),
-    FLEET_PUBLIC_URL: optionalNonEmpty.pipe(z.url().optional()),
-    FLEET_GIT_BASE_URL: z.url().default('https://github.com/'),
-    FLEET_DISCORD_API_URL: z.url().default('https://discord.com/api/v10'),
-    FLEET_RUNTIME_CACHE_DIR: optionalNonEmpty,
-    FLEET_WORKERS: z.coerce.number().int().min(0).max(64).default(4),
-    FLEET_HEARTBEAT_SECONDS: z.coerce.number().min(0.2).max(60).default(2),
-    FLEET_STALE_AFTER_SECONDS: z.coerce.number().min(1).max(600).default(10),
-    FLEET_STEP_TIMEOUTS: optionalNonEmpty.pipe(
-      z
-        .string()
-        .regex(/^(\w+=\d+)(,\w+=\d+)*$/, 'must look like step=ms,step=ms')
-        .transform((s) => Object.fromEntries(s.split(',').map((kv) => kv.split('=')).map(([k, v]) => [k, Number(v)])) as Record<string, number>)
-        .optional(),
-    ),
-    FLEET_TEST_FAULTS: optionalNonEmpty,
-    FLEET_GATEWAY_OFFLINE: z.enum(['0', '1']).default('0'),
-  });
+export const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  FLEET_DATA_DIR: z.string().min(1).default('.fleet'),
+  DATABASE_URL: optionalNonEmpty.pipe(z.url({ message: 'must be a postgres:// URL' }).optional()),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  CLERK_JWT_KEY: optionalNonEmpty,
+  CLERK_PUBLISHABLE_KEY: optionalNonEmpty.pipe(
+    z
+      .string()
+      .regex(/^pk_(live|test)_/, 'must start with pk_live_ or pk_test_')
+      .optional(),
+  ),
+  CLERK_SECRET_KEY: optionalNonEmpty,
+  CLERK_AUTHORIZED_PARTIES: optionalNonEmpty.pipe(csv.optional()),
+  FLEET_PLATFORM_TOKEN: optionalNonEmpty.pipe(z.string().min(24, 'must be at least 24 characters').optional()),
+  FLEET_SECRETS_KEY: optionalNonEmpty.pipe(
+    z
+      .string()
+      .regex(/^[0-9a-f]{64}$/i, 'must be 64 hex characters (32 bytes)')
+      .optional(),
+  ),
+  FLEET_PUBLIC_URL: optionalNonEmpty.pipe(z.url().optional()),
+  FLEET_GIT_BASE_URL: z.url().default('https://github.com/'),
+  FLEET_DISCORD_API_URL: z.url().default('https://discord.com/api/v10'),
+  FLEET_RUNTIME_CACHE_DIR: optionalNonEmpty,
+  FLEET_WORKERS: z.coerce.number().int().min(0).max(64).default(4),
+  FLEET_HEARTBEAT_SECONDS: z.coerce.number().min(0.2).max(60).default(2),
+  FLEET_STALE_AFTER_SECONDS: z.coerce.number().min(1).max(600).default(10),
+  FLEET_STEP_TIMEOUTS: optionalNonEmpty.pipe(
+    z
+      .string()
+      .regex(/^(\w+=\d+)(,\w+=\d+)*$/, 'must look like step=ms,step=ms')
+      .transform(
+        (s) =>
+          Object.fromEntries(
+            s
+              .split(',')
+              .map((kv) => kv.split('='))
+              .map(([k, v]) => [k, Number(v)]),
+          ) as Record<string, number>,
+      )
+      .optional(),
+  ),
+  FLEET_TEST_FAULTS: optionalNonEmpty,
+  FLEET_GATEWAY_OFFLINE: z.enum(['0', '1']).default('0'),
+});
 
 /**
  * Rules across variables. Checked on the raw environment, apart from the schema, so they are
@@ -91,9 +105,7 @@ export interface Config {
   databaseUrl: string | undefined;
   logLevel: Env['LOG_LEVEL'];
   /** Present when real Clerk settings are given; absent means dev sign-in. */
-  clerk:
-    | { jwtKey: string; publishableKey: string; secretKey: string | undefined; authorizedParties: string[] | undefined }
-    | undefined;
+  clerk: { jwtKey: string; publishableKey: string; secretKey: string | undefined; authorizedParties: string[] | undefined } | undefined;
   platformToken: string | undefined;
   secretsKey: string | undefined;
   publicUrl: string | undefined;

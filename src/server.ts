@@ -26,7 +26,15 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
 
   let worker: RunningWorker | undefined;
   if (config.pipeline.workers > 0) {
-    worker = await startWorker({ db, steps: LOCAL_STEPS, settings: core.settings, log: logger, metrics, queue: core.queue, concurrency: config.pipeline.workers });
+    worker = await startWorker({
+      db,
+      steps: LOCAL_STEPS,
+      settings: core.settings,
+      log: logger,
+      metrics,
+      queue: core.queue,
+      concurrency: config.pipeline.workers,
+    });
     void restartActiveGateways(db, core.settings, logger);
   }
   const fleetCache = new FleetViewCache(db, core.events);
@@ -38,7 +46,14 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     templates: core.templates,
     logger,
     metrics,
-    provisioning: { db, templates: core.templates, queue: core.queue, box: core.box, offer: (runId) => worker?.offer(runId), changed: (id) => fleetCache.invalidate(id) },
+    provisioning: {
+      db,
+      templates: core.templates,
+      queue: core.queue,
+      box: core.box,
+      offer: (runId) => worker?.offer(runId),
+      changed: (id) => fleetCache.invalidate(id),
+    },
     events: core.events,
     fleetCache,
   });

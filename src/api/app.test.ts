@@ -47,7 +47,9 @@ describe('OpenAPI document and reference page', () => {
       components: { securitySchemes: Record<string, unknown> };
     };
     expect(doc.openapi).toBe('3.1.0');
-    const ops = Object.entries(doc.paths).flatMap(([p, m]) => Object.entries(m).map(([method, op]) => ({ key: `${method.toUpperCase()} ${p}`, op })));
+    const ops = Object.entries(doc.paths).flatMap(([p, m]) =>
+      Object.entries(m).map(([method, op]) => ({ key: `${method.toUpperCase()} ${p}`, op })),
+    );
     expect(ops.map((o) => o.key).sort()).toEqual(
       [
         'GET /api/fleet',
@@ -101,7 +103,12 @@ describeSessionRouteSecurity({ method: 'GET', path: '/api/templates' }, () => t)
 describe('logging', () => {
   it('never writes credentials, whatever object is logged', () => {
     const lines: string[] = [];
-    const sink = new Writable({ write: (chunk, _e, cb) => (lines.push(chunk.toString()), cb()) });
+    const sink = new Writable({
+      write: (chunk, _e, cb) => {
+        lines.push(chunk.toString());
+        cb();
+      },
+    });
     const log = createLogger('info', sink);
     const token = t.token({ userId: 'user_secret' });
     log.info({ headers: { authorization: `Bearer ${token}`, cookie: `__session=${token}`, 'x-platform-token': PLATFORM_TOKEN } }, 'req');

@@ -62,7 +62,10 @@ export class FleetViewCache {
     }
     this.entries.set(key, { tenantId, body, expiresAt: Date.now() + this.opts.ttlMs });
     let keys = this.keysByTenant.get(tenantId);
-    if (!keys) this.keysByTenant.set(tenantId, (keys = new Set()));
+    if (!keys) {
+      keys = new Set();
+      this.keysByTenant.set(tenantId, keys);
+    }
     keys.add(key);
   }
 
@@ -74,6 +77,7 @@ export class FleetViewCache {
   }
 }
 
-const keyOf = (l: TenantLookup) => ('clerkOrgId' in l ? `o:${l.clerkOrgId}` : 'clerkUserId' in l ? `u:${l.clerkUserId}` : `t:${l.tenantId}`);
+const keyOf = (l: TenantLookup) =>
+  'clerkOrgId' in l ? `o:${l.clerkOrgId}` : 'clerkUserId' in l ? `u:${l.clerkUserId}` : `t:${l.tenantId}`;
 
 export type { FleetView };

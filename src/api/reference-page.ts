@@ -33,7 +33,10 @@ export function renderReferencePage(doc: Doc): string {
       if (!op || typeof op !== 'object') continue;
       const auth = (op.security ?? []).flatMap((s) => Object.keys(s).map((k) => AUTH_LABEL[k] ?? k));
       const params = (op.parameters ?? [])
-        .map((p) => `<li><code>${esc(p.name)}</code> (${esc(p.in)}${p.required ? ', required' : ''})${p.description ? ` — ${esc(p.description)}` : ''}</li>`)
+        .map(
+          (p) =>
+            `<li><code>${esc(p.name)}</code> (${esc(p.in)}${p.required ? ', required' : ''})${p.description ? ` — ${esc(p.description)}` : ''}</li>`,
+        )
         .join('');
       const body = op.requestBody?.content?.['application/json']?.schema;
       const responses = Object.entries(op.responses ?? {})

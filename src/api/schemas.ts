@@ -21,7 +21,7 @@ const DESCRIPTIONS: Record<number, string> = {
   400: 'Invalid input; `error.details.field` names the field',
   401: 'Not signed in, or the credentials were rejected',
   403: 'Signed in but not allowed',
-  404: 'Not found (also answered for another tenant\'s resource)',
+  404: "Not found (also answered for another tenant's resource)",
   409: 'Conflicts with the current state; the message says what is allowed',
   429: 'Rate limited',
   500: 'Internal error; quote the request id',
@@ -53,9 +53,7 @@ export const FleetSchema = z
     dashboardUrl: z.string().nullable(),
     agentSpecs: z.array(z.object({ name: z.string(), role: z.string() })),
     repos: z.array(z.string()),
-    gcpResources: z
-      .object({ vmName: z.string().nullable(), zone: z.string().nullable(), ip: z.string().nullable() })
-      .nullable(),
+    gcpResources: z.object({ vmName: z.string().nullable(), zone: z.string().nullable(), ip: z.string().nullable() }).nullable(),
     provisionLog: z.array(ProvisionLogEntrySchema),
     createdAt: z.string(),
     updatedAt: z.string(),

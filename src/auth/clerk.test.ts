@@ -21,7 +21,8 @@ beforeAll(async () => {
   // Fail (and record) any connection leaving the machine while these tests run.
   net.Socket.prototype.connect = function (this: net.Socket, ...args: unknown[]) {
     const first = args[0] as { host?: string; port?: number } | number | string;
-    const host = typeof first === 'object' && first !== null ? (first.host ?? 'localhost') : typeof args[1] === 'string' ? args[1] : 'localhost';
+    const host =
+      typeof first === 'object' && first !== null ? (first.host ?? 'localhost') : typeof args[1] === 'string' ? args[1] : 'localhost';
     if (typeof first === 'object' && first !== null && 'path' in first) return originalConnect.apply(this, args as never);
     if (!isLoopback(host)) {
       outbound.push(host);
@@ -101,7 +102,9 @@ describe('Clerk session verification (real SDK, networkless)', () => {
     await reasonFor({ token: `${h}.${p}.${sig}` });
   });
   it('401: expired', async () => {
-    expect(await reasonFor({ token: t.token({ userId: 'user_alice', azp: 'http://localhost:3000', ttlSeconds: -300 }) })).toBe('token-expired');
+    expect(await reasonFor({ token: t.token({ userId: 'user_alice', azp: 'http://localhost:3000', ttlSeconds: -300 }) })).toBe(
+      'token-expired',
+    );
   });
   it('401: not yet valid (nbf in the future)', async () => {
     const now = Math.floor(Date.now() / 1000);

@@ -69,9 +69,7 @@ export function mintSessionToken(privateKeyPem: string, opts: MintOptions): stri
     sub: opts.userId,
     sts: 'active',
     v: 2,
-    ...(opts.orgId
-      ? { o: { id: opts.orgId, rol: opts.orgRole ?? 'member', slg: opts.orgSlug ?? opts.orgId.replace(/^org_/, '') } }
-      : {}),
+    ...(opts.orgId ? { o: { id: opts.orgId, rol: opts.orgRole ?? 'member', slg: opts.orgSlug ?? opts.orgId.replace(/^org_/, '') } } : {}),
     ...opts.claims,
   };
   const header = { alg: 'RS256', typ: 'JWT', kid: 'ins_dev', ...opts.header };

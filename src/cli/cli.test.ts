@@ -39,7 +39,11 @@ describe('fleet CLI', () => {
   it('serve + dev token: a tenant-less session gets {"ok":true,"fleet":null}; a second serve on the same data dir is refused', async () => {
     const server = await serve();
     expect(server.output()).toContain('platform token: fpt_');
-    const { stdout: token } = await run(process.execPath, [BIN, 'dev', 'token', '--user', 'user_alice', '--org', 'org_acme', '--role', 'admin'], { env: baseEnv });
+    const { stdout: token } = await run(
+      process.execPath,
+      [BIN, 'dev', 'token', '--user', 'user_alice', '--org', 'org_acme', '--role', 'admin'],
+      { env: baseEnv },
+    );
     expect(token.trim()).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
     const claims = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString());
     expect(claims).toMatchObject({ sub: 'user_alice', v: 2, o: { id: 'org_acme', rol: 'admin' } });
@@ -47,7 +51,9 @@ describe('fleet CLI', () => {
     const res = await fetch(`${server.url}/api/fleet`, { headers: { authorization: `Bearer ${token.trim()}` } });
     expect(await res.json()).toStrictEqual({ ok: true, fleet: null });
 
-    const second = await run(process.execPath, [BIN, 'serve'], { env: { ...baseEnv, PORT: '0' } }).catch((e: { code: number; stderr: string }) => e);
+    const second = await run(process.execPath, [BIN, 'serve'], { env: { ...baseEnv, PORT: '0' } }).catch(
+      (e: { code: number; stderr: string }) => e,
+    );
     expect((second as { code: number }).code).not.toBe(0);
     expect((second as { stderr: string }).stderr).toMatch(/in use by another fleet process/);
     // The first server is unharmed.
@@ -65,11 +71,15 @@ describe('fleet CLI', () => {
       stderr: string;
     };
     expect(err.code).toBe(78);
-    for (const name of ['CLERK_JWT_KEY', 'CLERK_PUBLISHABLE_KEY', 'FLEET_PLATFORM_TOKEN', 'FLEET_SECRETS_KEY']) expect(err.stderr).toContain(name);
+    for (const name of ['CLERK_JWT_KEY', 'CLERK_PUBLISHABLE_KEY', 'FLEET_PLATFORM_TOKEN', 'FLEET_SECRETS_KEY'])
+      expect(err.stderr).toContain(name);
   });
 
   it('dev token rejects ids that are not Clerk ids', async () => {
-    const err = (await run(process.execPath, [BIN, 'dev', 'token', '--user', 'alice'], { env: baseEnv }).catch((e) => e)) as { code: number; stderr: string };
+    const err = (await run(process.execPath, [BIN, 'dev', 'token', '--user', 'alice'], { env: baseEnv }).catch((e) => e)) as {
+      code: number;
+      stderr: string;
+    };
     expect(err.code).toBe(2);
     expect(err.stderr).toContain('--user must look like a Clerk user id');
   });

@@ -6,7 +6,7 @@ export function registerDevToken(program: Command): void {
   const dev = program.command('dev').description('development helpers (dev sign-in only)');
   dev
     .command('token')
-    .description('print a Clerk-shaped session token signed with the data dir\'s dev key')
+    .description("print a Clerk-shaped session token signed with the data dir's dev key")
     .requiredOption('--user <userId>', 'Clerk user id, e.g. user_alice')
     .option('--org <orgId>', 'active organisation, e.g. org_acme (omit for a personal session)')
     .option('--role <role>', 'organisation role: admin or member', 'admin')

@@ -18,7 +18,9 @@ export function registerTenants(program: Command): void {
         else if (rows.length === 0) console.log('no tenants');
         else {
           for (const t of rows) {
-            console.log(`${t.slug.padEnd(24)} ${t.id}  ${(t.fleet_status ?? '-').padEnd(12)} ${t.plan.padEnd(10)} ${t.clerk_org_id ?? t.clerk_user_id}`);
+            console.log(
+              `${t.slug.padEnd(24)} ${t.id}  ${(t.fleet_status ?? '-').padEnd(12)} ${t.plan.padEnd(10)} ${t.clerk_org_id ?? t.clerk_user_id}`,
+            );
           }
         }
       } finally {

@@ -10,9 +10,7 @@
  * the guild, the ID is right and the others need an invite.
  */
 import { TerminalError, TransientError } from '../pipeline/errors.ts';
-import {
-  DEFAULT_POLICY, detail, getWithRetry, isHeaderSafeToken, isRecord, redact, type FetchLike, type Reply,
-} from './http.ts';
+import { DEFAULT_POLICY, detail, getWithRetry, isHeaderSafeToken, isRecord, redact, type FetchLike, type Reply } from './http.ts';
 
 export const DISCORD_API_BASE = 'https://discord.com/api/v10';
 // Discord asks API clients to identify as `DiscordBot ($url, $version)`.
@@ -78,10 +76,12 @@ export async function checkDiscord(opts: CheckDiscordOptions): Promise<DiscordCh
   ];
   const secrets = opts.bots.map((b) => b.token); // a token pasted into an ID field is still a token
   if (idProblems.length > 0) {
-    throw new TerminalError(redact(
-      `Discord settings have ${idProblems.join(', ')}, which ${idProblems.length === 1 ? 'is' : 'are'} not a Discord ID (IDs are numbers). Enable Developer Mode in Discord (Settings → Advanced), right-click the server or channel, choose Copy ID, and provision again.`,
-      secrets,
-    ));
+    throw new TerminalError(
+      redact(
+        `Discord settings have ${idProblems.join(', ')}, which ${idProblems.length === 1 ? 'is' : 'are'} not a Discord ID (IDs are numbers). Enable Developer Mode in Discord (Settings → Advanced), right-click the server or channel, choose Copy ID, and provision again.`,
+        secrets,
+      ),
+    );
   }
 
   const base = (opts.baseUrl ?? DISCORD_API_BASE).replace(/\/+$/, '');
@@ -109,22 +109,27 @@ export async function checkDiscord(opts: CheckDiscordOptions): Promise<DiscordCh
   for (const s of settled) {
     if (s.status === 'fulfilled') reports.push(s.value);
     else if (s.reason instanceof TransientError) transients.push(s.reason);
-    else if (s.reason instanceof TerminalError) fromHttp.push(s.reason.message); // e.g. a refused certificate
+    else if (s.reason instanceof TerminalError)
+      fromHttp.push(s.reason.message); // e.g. a refused certificate
     else throw s.reason; // cancelled, or a bug: not ours to reword
   }
 
-  const problems = [...new Set([
-    ...fromHttp,
-    ...reports.flatMap((r) => r.problems),
-    ...guildProblems(reports, guildId),
-    ...hiddenChannelProblems(reports, guildId),
-    ...duplicateBots(reports),
-  ])];
+  const problems = [
+    ...new Set([
+      ...fromHttp,
+      ...reports.flatMap((r) => r.problems),
+      ...guildProblems(reports, guildId),
+      ...hiddenChannelProblems(reports, guildId),
+      ...duplicateBots(reports),
+    ]),
+  ];
   if (problems.length > 0) {
-    const unfinished = transients.length > 0
-      ? ` (${transients.length} other bot check(s) got no usable answer from Discord; they run again on retry.)`
-      : '';
-    const text = problems.length === 1 ? problems[0]! : `Discord check found ${problems.length} problems: ${problems.map((p, i) => `(${i + 1}) ${p}`).join(' ')}`;
+    const unfinished =
+      transients.length > 0 ? ` (${transients.length} other bot check(s) got no usable answer from Discord; they run again on retry.)` : '';
+    const text =
+      problems.length === 1
+        ? problems[0]!
+        : `Discord check found ${problems.length} problems: ${problems.map((p, i) => `(${i + 1}) ${p}`).join(' ')}`;
     throw new TerminalError(redact(text + unfinished, secrets));
   }
   if (transients.length > 0) {
@@ -138,7 +143,8 @@ export async function checkDiscord(opts: CheckDiscordOptions): Promise<DiscordCh
   const bots = reports.map((r) => ({ agentId: r.agentId, botUserId: r.user!.id, username: r.user!.username }));
   let summary = `Discord: ${bots.length} bot${bots.length === 1 ? '' : 's'} verified`;
   summary += guildId ? ` in guild ${guildId}${guildName ? ` ("${guildName}")` : ''}` : '; guild skipped: no guild configured';
-  summary += allChannels.size > 0 ? ` (channels ${visible.size}/${allChannels.size} visible)` : '; channels skipped: no channels configured';
+  summary +=
+    allChannels.size > 0 ? ` (channels ${visible.size}/${allChannels.size} visible)` : '; channels skipped: no channels configured';
   return { summary: redact(summary, secrets), bots };
 }
 
@@ -157,11 +163,15 @@ async function checkBot(
     `Discord answered ${r.status} to GET ${path} for ${agent}${detail(r)}, which the check does not expect. Check the Discord API base URL (${base}) and provision again.`;
 
   if (bot.token.length === 0) {
-    report.problems.push(`No Discord bot token is set for ${agent}. Add the bot's token (Discord developer portal → your application → Bot) and provision again.`);
+    report.problems.push(
+      `No Discord bot token is set for ${agent}. Add the bot's token (Discord developer portal → your application → Bot) and provision again.`,
+    );
     return report;
   }
   if (!isHeaderSafeToken(bot.token)) {
-    report.problems.push(`The Discord bot token for ${agent} contains spaces or characters a token cannot have. Paste only the token itself (no "Bot " prefix, quotes or line breaks) and provision again.`);
+    report.problems.push(
+      `The Discord bot token for ${agent} contains spaces or characters a token cannot have. Paste only the token itself (no "Bot " prefix, quotes or line breaks) and provision again.`,
+    );
     return report;
   }
 
@@ -197,7 +207,9 @@ async function checkBot(
       const inGuild = isRecord(c.body) ? c.body.guild_id : undefined;
       if (guildId !== undefined && inGuild !== guildId) {
         // worded without the agent: the same for every bot, so it is listed once
-        report.problems.push(`Discord channel ${channelId} belongs to ${typeof inGuild === 'string' ? `guild ${inGuild}` : 'no guild (a DM or group)'}, not to guild ${guildId}. Replace it with a channel of guild ${guildId} and provision again.`);
+        report.problems.push(
+          `Discord channel ${channelId} belongs to ${typeof inGuild === 'string' ? `guild ${inGuild}` : 'no guild (a DM or group)'}, not to guild ${guildId}. Replace it with a channel of guild ${guildId} and provision again.`,
+        );
       } else {
         report.visibleChannels.push(channelId);
       }
@@ -205,9 +217,10 @@ async function checkBot(
       return { ...report, problems: [rejected()] };
     } else if (code === 50001) {
       report.hiddenChannels.push(channelId); // worded later, one line per channel for all bots
-
     } else if (code === 10003 || c.status === 404) {
-      report.problems.push(`Discord channel ${channelId} does not exist (Unknown Channel). Check the channel ID (right-click the channel → Copy Channel ID, with Developer Mode on) and provision again.`);
+      report.problems.push(
+        `Discord channel ${channelId} does not exist (Unknown Channel). Check the channel ID (right-click the channel → Copy Channel ID, with Developer Mode on) and provision again.`,
+      );
     } else {
       report.problems.push(unexpected(c, path));
     }
@@ -222,7 +235,10 @@ function guildProblems(reports: BotReport[], guildId: string | undefined): strin
   const seen = reports.find((r) => r.guild === 'seen');
   if (seen) {
     const label = `guild ${guildId}${seen.guildName ? ` ("${seen.guildName}")` : ''}`;
-    return missing.map((r) => `The Discord bot for agent '${r.agentId}' (${r.user!.username}) is not in ${label}. Invite it with ${inviteUrl(r.user!.id, guildId)} and provision again.`);
+    return missing.map(
+      (r) =>
+        `The Discord bot for agent '${r.agentId}' (${r.user!.username}) is not in ${label}. Invite it with ${inviteUrl(r.user!.id, guildId)} and provision again.`,
+    );
   }
   const who = missing.length === 1 ? `the bot for agent '${missing[0]!.agentId}'` : `any of the ${missing.length} bots`;
   const invites = missing.map((r) => `'${r.agentId}' ${inviteUrl(r.user!.id, guildId)}`).join(', ');
@@ -251,7 +267,10 @@ function duplicateBots(reports: BotReport[]): string[] {
   for (const r of reports) if (r.user) byUser.set(r.user.id, [...(byUser.get(r.user.id) ?? []), r]);
   return [...byUser.values()]
     .filter((rs) => rs.length > 1)
-    .map((rs) => `Agents ${rs.map((r) => `'${r.agentId}'`).join(' and ')} use the same Discord bot (${rs[0]!.user!.username}). Each agent needs its own bot: create another application with a bot in the Discord developer portal, use its token for all but one of them, and provision again.`);
+    .map(
+      (rs) =>
+        `Agents ${rs.map((r) => `'${r.agentId}'`).join(' and ')} use the same Discord bot (${rs[0]!.user!.username}). Each agent needs its own bot: create another application with a bot in the Discord developer portal, use its token for all but one of them, and provision again.`,
+    );
 }
 
 // A bot's application ID is its user ID, which is what the OAuth2 invite needs.

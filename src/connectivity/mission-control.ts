@@ -38,10 +38,14 @@ export async function checkMissionControl(opts: CheckMissionControlOptions): Pro
   const target = healthUrl(opts.url, opts.healthPath ?? DEFAULT_HEALTH_PATH, secrets);
   const shown = target.href; // has no credentials: healthUrl refuses them
   if (opts.token.length === 0) {
-    throw new TerminalError('No Mission Control token is set. Create an API token in Mission Control, add it to the fleet\'s Mission Control settings and provision again.');
+    throw new TerminalError(
+      "No Mission Control token is set. Create an API token in Mission Control, add it to the fleet's Mission Control settings and provision again.",
+    );
   }
   if (!isHeaderSafeToken(opts.token)) {
-    throw new TerminalError('The Mission Control token contains spaces or characters a token cannot have. Paste only the token itself (no "Bearer " prefix, quotes or line breaks) and provision again.');
+    throw new TerminalError(
+      'The Mission Control token contains spaces or characters a token cannot have. Paste only the token itself (no "Bearer " prefix, quotes or line breaks) and provision again.',
+    );
   }
 
   const reply = await getWithRetry({
@@ -63,7 +67,9 @@ export async function checkMissionControl(opts: CheckMissionControlOptions): Pro
   if (status >= 200 && status < 300) {
     // Mission Control's health payload is `{"ok": true}`; an explicit false means "up but not ready".
     if (isRecord(body) && body.ok === false) {
-      throw new TransientError(redact(`Mission Control at ${shown} answered ${status} but reports itself unhealthy${detail(reply)}.`, secrets));
+      throw new TransientError(
+        redact(`Mission Control at ${shown} answered ${status} but reports itself unhealthy${detail(reply)}.`, secrets),
+      );
     }
     const version = isRecord(body) && typeof body.version === 'string' ? `, version ${body.version}` : '';
     return { summary: redact(`Mission Control: healthy at ${shown} (${status} in ${elapsedMs} ms${version})`, secrets), status, elapsedMs };
@@ -79,7 +85,10 @@ export async function checkMissionControl(opts: CheckMissionControlOptions): Pro
     );
   }
   throw new TerminalError(
-    redact(`Mission Control at ${shown} answered ${status}${detail(reply)}, which the check does not expect. Check the Mission Control URL and provision again.`, secrets),
+    redact(
+      `Mission Control at ${shown} answered ${status}${detail(reply)}, which the check does not expect. Check the Mission Control URL and provision again.`,
+      secrets,
+    ),
   );
 }
 
@@ -89,14 +98,23 @@ function healthUrl(base: string, healthPath: string, secrets: string[]): URL {
   try {
     url = new URL(base);
   } catch {
-    throw new TerminalError(redact(`Mission Control URL '${base.slice(0, 200)}' is not a valid URL. Use the full address, e.g. https://mission-control.example.com, and provision again.`, secrets));
+    throw new TerminalError(
+      redact(
+        `Mission Control URL '${base.slice(0, 200)}' is not a valid URL. Use the full address, e.g. https://mission-control.example.com, and provision again.`,
+        secrets,
+      ),
+    );
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new TerminalError(`Mission Control URL must start with https:// (it starts with ${url.protocol}//). Fix the URL and provision again.`);
+    throw new TerminalError(
+      `Mission Control URL must start with https:// (it starts with ${url.protocol}//). Fix the URL and provision again.`,
+    );
   }
   if (url.username !== '' || url.password !== '') {
     // fetch refuses such URLs, and a password in a URL ends up in logs.
-    throw new TerminalError('Mission Control URL must not contain a user name or password. Remove them from the URL, put the API token in the Mission Control token setting, and provision again.');
+    throw new TerminalError(
+      'Mission Control URL must not contain a user name or password. Remove them from the URL, put the API token in the Mission Control token setting, and provision again.',
+    );
   }
   const path = healthPath.startsWith('/') ? healthPath : `/${healthPath}`;
   url.pathname = url.pathname.replace(/\/+$/, '') + path;

@@ -42,8 +42,8 @@ describe('embedded PostgreSQL', () => {
   it('initialises once, runs as a non-root user, keeps data across restarts', async () => {
     const dir = tmp();
     const first = await start(dir);
-    await query(first.url, 'CREATE TABLE kept (v text); INSERT INTO kept VALUES (\'still here\')');
-    const [owner] = await query(first.url, 'SELECT current_setting(\'data_directory\') AS d');
+    await query(first.url, "CREATE TABLE kept (v text); INSERT INTO kept VALUES ('still here')");
+    const [owner] = await query(first.url, "SELECT current_setting('data_directory') AS d");
     expect(owner.d).toBe(path.join(dir, 'pg'));
     if (os.userInfo().uid === 0) expect(fs.statSync(path.join(dir, 'pg')).uid).not.toBe(0);
     await first.stop();

@@ -159,11 +159,7 @@ export async function startEmbeddedPostgres(opts: StartOptions): Promise<Embedde
     const port = await freeLoopbackPort();
     fs.writeFileSync(credsFile, JSON.stringify({ port, password }), { mode: 0o600 });
 
-    const flags = [
-      '-c', 'listen_addresses=127.0.0.1',
-      '-c', 'unix_socket_directories=',
-      '-c', 'max_connections=200',
-    ];
+    const flags = ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=200'];
     if (opts.unsafeFast) flags.push('-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off');
     const pg = new EmbeddedPostgres({
       databaseDir: pgDir,
@@ -187,8 +183,7 @@ export async function startEmbeddedPostgres(opts: StartOptions): Promise<Embedde
     } catch (e) {
       // The library rejects with `undefined` when postgres exits early; say where to look.
       throw new Error(
-        `Embedded PostgreSQL in ${pgDir} failed to start${e ? `: ${String(e)}` : ''}. ` +
-          `Run with LOG_LEVEL=debug to see its output.`,
+        `Embedded PostgreSQL in ${pgDir} failed to start${e ? `: ${String(e)}` : ''}. Run with LOG_LEVEL=debug to see its output.`,
         { cause: e },
       );
     }

@@ -8,12 +8,7 @@ export const EVENTS_CHANNEL = 'fleet_events';
  * NOTIFY. Call it inside the transaction of the change it describes: NOTIFY is delivered on
  * commit, so a listener never hears of a change it cannot read yet.
  */
-export async function recordEvent(
-  db: Db,
-  tenantId: string,
-  type: 'status' | 'log',
-  data: Record<string, unknown>,
-): Promise<number> {
+export async function recordEvent(db: Db, tenantId: string, type: 'status' | 'log', data: Record<string, unknown>): Promise<number> {
   // One statement, one round trip: the row and its notification.
   const { rows } = await sql<{ id: number }>`
     WITH e AS (

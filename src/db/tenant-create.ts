@@ -79,7 +79,12 @@ export async function createTenantWithFleet(db: Db, t: NewTenant): Promise<Creat
           })
           .execute();
         await recordEvent(trx, row.id, 'status', { status: 'pending' });
-        await audit(trx, { tenantId: row.id, actor: t.actor, action: 'tenant.create', detail: { slug: t.slug, plan: t.plan, templateId: t.template.id } });
+        await audit(trx, {
+          tenantId: row.id,
+          actor: t.actor,
+          action: 'tenant.create',
+          detail: { slug: t.slug, plan: t.plan, templateId: t.template.id },
+        });
         return row;
       });
       return { kind: 'created', tenant };

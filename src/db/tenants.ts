@@ -19,16 +19,11 @@ export async function findTenantBySlugOrId(db: Db, key: string): Promise<TenantW
     .executeTakeFirst();
 }
 
-export async function findTenantForClerk(
-  db: Db,
-  who: { clerkOrgId: string } | { clerkUserId: string },
-): Promise<TenantRow | undefined> {
+export async function findTenantForClerk(db: Db, who: { clerkOrgId: string } | { clerkUserId: string }): Promise<TenantRow | undefined> {
   return db
     .selectFrom('tenants')
     .selectAll()
-    .where((eb) =>
-      'clerkOrgId' in who ? eb('clerk_org_id', '=', who.clerkOrgId) : eb('clerk_user_id', '=', who.clerkUserId),
-    )
+    .where((eb) => ('clerkOrgId' in who ? eb('clerk_org_id', '=', who.clerkOrgId) : eb('clerk_user_id', '=', who.clerkUserId)))
     .executeTakeFirst();
 }
 
@@ -48,7 +43,10 @@ export async function listTenants(db: Db, f: TenantFilter): Promise<{ rows: Tena
   if (f.plan) q = q.where('t.plan', '=', f.plan);
   if (f.clerkOrgId) q = q.where('t.clerk_org_id', '=', f.clerkOrgId);
   if (f.afterSeq !== undefined) q = q.where('t.seq', '>', f.afterSeq);
-  const rows = await q.orderBy('t.seq').limit(f.limit + 1).execute();
+  const rows = await q
+    .orderBy('t.seq')
+    .limit(f.limit + 1)
+    .execute();
   return { rows: rows.slice(0, f.limit), more: rows.length > f.limit };
 }
 

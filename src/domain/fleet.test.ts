@@ -13,7 +13,9 @@ describe('fleet state machine', () => {
 
   it('refuses everything else with a message saying what is allowed', () => {
     expect(() => transition('active', 'retry')).toThrow(IllegalTransitionError);
-    expect(() => transition('active', 'retry')).toThrow("Cannot retry a fleet that is 'active': retry is only allowed when the fleet is 'error'.");
+    expect(() => transition('active', 'retry')).toThrow(
+      "Cannot retry a fleet that is 'active': retry is only allowed when the fleet is 'error'.",
+    );
     const allowed = FLEET_STATUSES.flatMap((s) =>
       (['provision', 'retry', 'succeed', 'fail', 'suspend', 'resume'] as const).filter((a) => canTransition(s, a)).map((a) => `${s}:${a}`),
     );

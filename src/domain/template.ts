@@ -19,7 +19,12 @@ export const templateSchema = z
     name: z.string().min(1),
     description: z.string().min(1),
     agents: z.array(templateAgentSchema).min(1),
-    repos: z.array(z.string().regex(REPO_SLUG).refine((r) => !r.split('/').includes('..'))),
+    repos: z.array(
+      z
+        .string()
+        .regex(REPO_SLUG)
+        .refine((r) => !r.split('/').includes('..')),
+    ),
   })
   .superRefine((t, ctx) => {
     const seen = new Set<string>();

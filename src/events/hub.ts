@@ -63,15 +63,18 @@ export class EventHub {
 
   private scheduleReconnect(attempt = 0): void {
     if (this.closed) return;
-    setTimeout(() => {
-      this.connect().then(
-        () => {
-          this.log.info('event connection restored');
-          for (const l of this.reconnectListeners) l();
-        },
-        () => this.scheduleReconnect(attempt + 1),
-      );
-    }, Math.min(200 * 2 ** attempt, 5000)).unref();
+    setTimeout(
+      () => {
+        this.connect().then(
+          () => {
+            this.log.info('event connection restored');
+            for (const l of this.reconnectListeners) l();
+          },
+          () => this.scheduleReconnect(attempt + 1),
+        );
+      },
+      Math.min(200 * 2 ** attempt, 5000),
+    ).unref();
   }
 
   async close(): Promise<void> {

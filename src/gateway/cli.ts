@@ -49,11 +49,17 @@ export async function runOpenclaw(runtime: OpenclawRuntime, args: string[], opti
         } catch {
           // already gone
         }
-        reject(new TransientError(`\`openclaw ${args.join(' ')}\` did not finish within ${Math.round(timeoutMs / 1000)} s; it will be retried.`));
+        reject(
+          new TransientError(`\`openclaw ${args.join(' ')}\` did not finish within ${Math.round(timeoutMs / 1000)} s; it will be retried.`),
+        );
       }, timeoutMs);
       child.on('error', (error) => {
         clearTimeout(timer);
-        reject(new TerminalError(`Could not run openclaw (${command}): ${error.message}. Reinstall the runtime by deleting ${runtime.dir}.`, { cause: error }));
+        reject(
+          new TerminalError(`Could not run openclaw (${command}): ${error.message}. Reinstall the runtime by deleting ${runtime.dir}.`, {
+            cause: error,
+          }),
+        );
       });
       child.on('close', (exitCode) => {
         clearTimeout(timer);
@@ -79,7 +85,9 @@ export async function validateOpenclawConfig(runtime: OpenclawRuntime, options: 
   const result = await runOpenclaw(runtime, ['config', 'validate', '--json'], options);
   const parsed = parseJsonOutput(result.stdout) as Partial<ValidationResult> | undefined;
   if (parsed === undefined || typeof parsed.valid !== 'boolean') {
-    throw new TerminalError(`\`openclaw config validate\` gave no result (exit code ${result.code}):\n${tail(result.stdout + result.stderr)}`);
+    throw new TerminalError(
+      `\`openclaw config validate\` gave no result (exit code ${result.code}):\n${tail(result.stdout + result.stderr)}`,
+    );
   }
   return { valid: parsed.valid, issues: parsed.issues ?? [], warnings: parsed.warnings ?? [] };
 }
@@ -89,7 +97,9 @@ export async function assertValidOpenclawConfig(runtime: OpenclawRuntime, option
   const result = await validateOpenclawConfig(runtime, options);
   if (!result.valid) {
     const list = result.issues.map((issue) => `${issue.path}: ${issue.message}`).join('; ');
-    throw new TerminalError(`The gateway config ${options.configPath} is invalid (${list}). This is a bug in the fleet's settings or in agent-fleet; fix the settings and retry.`);
+    throw new TerminalError(
+      `The gateway config ${options.configPath} is invalid (${list}). This is a bug in the fleet's settings or in agent-fleet; fix the settings and retry.`,
+    );
   }
   return result;
 }
@@ -100,11 +110,16 @@ export async function assertValidOpenclawConfig(runtime: OpenclawRuntime, option
  * agents). /readyz stays ready when a channel plugin failed to load, so this is the check that
  * says whether Discord is really up. Needs the gateway token.
  */
-export async function openclawHealth(runtime: OpenclawRuntime, options: RunCliOptions & { token: string }): Promise<Record<string, unknown>> {
+export async function openclawHealth(
+  runtime: OpenclawRuntime,
+  options: RunCliOptions & { token: string },
+): Promise<Record<string, unknown>> {
   const result = await runOpenclaw(runtime, ['health', '--json'], { timeoutMs: 60_000, ...options });
   const parsed = parseJsonOutput(result.stdout);
   if (result.code !== 0 || parsed === undefined || typeof parsed !== 'object' || parsed === null) {
-    throw new TransientError(`The gateway did not answer \`openclaw health\` (exit code ${result.code}):\n${tail(result.stdout + result.stderr)}`);
+    throw new TransientError(
+      `The gateway did not answer \`openclaw health\` (exit code ${result.code}):\n${tail(result.stdout + result.stderr)}`,
+    );
   }
   return parsed as Record<string, unknown>;
 }

@@ -79,7 +79,10 @@ export async function waitHealthy(options: WaitHealthyOptions): Promise<{ ms: nu
   const deadline = started + options.timeoutMs;
   const where = options.logFile ? ` See the gateway log ${options.logFile}.` : '';
   let last: ProbeAnswer | undefined;
-  for (const [path, ok] of [['/healthz', isLive], ['/readyz', isReady]] as const) {
+  for (const [path, ok] of [
+    ['/healthz', isLive],
+    ['/readyz', isReady],
+  ] as const) {
     for (;;) {
       options.signal?.throwIfAborted();
       last = await probe(options.port, path);

@@ -46,7 +46,8 @@ export interface RunNpmOptions {
 }
 
 // npm and Node error codes that mean "the registry or the network hiccuped", worth a retry.
-const NETWORK_ERROR = /\b(ETIMEDOUT|ECONNRESET|ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ENETUNREACH|EHOSTUNREACH|EPIPE|ESOCKETTIMEDOUT|ERR_SOCKET_TIMEOUT|E429|E500|E502|E503|E504|socket hang up|network)\b/i;
+const NETWORK_ERROR =
+  /\b(ETIMEDOUT|ECONNRESET|ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ENETUNREACH|EHOSTUNREACH|EPIPE|ESOCKETTIMEDOUT|ERR_SOCKET_TIMEOUT|E429|E500|E502|E503|E504|socket hang up|network)\b/i;
 
 /** Runs npm and resolves with its combined output; rejects with a TransientError or TerminalError. */
 export function runNpm(options: RunNpmOptions): Promise<string> {

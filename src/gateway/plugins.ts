@@ -79,7 +79,7 @@ export async function ensureDiscordPlugin(options: EnsurePluginOptions): Promise
   });
   const after = await installedDiscordPluginVersion(stateDir);
   if (after === DISCORD_PLUGIN_VERSION) return { installed: true };
-  const output = tail(result.stdout + '\n' + result.stderr, 25);
+  const output = tail(`${result.stdout}\n${result.stderr}`, 25);
   if (/ENOTFOUND|EAI_AGAIN|ETIMEDOUT|ECONNRESET|ECONNREFUSED|E50\d|network/i.test(output)) {
     throw new TransientError(`Installing the Discord plugin failed on a network error; it will be retried. openclaw said:\n${output}`);
   }

@@ -60,7 +60,10 @@ export async function startGateway(options: StartGatewayOptions): Promise<{ pid:
     try {
       await once(child, 'spawn');
     } catch (error) {
-      throw new TerminalError(`Could not start the gateway (${command}): ${(error as Error).message}. Delete ${runtime.dir} to reinstall the runtime, then retry.`, { cause: error });
+      throw new TerminalError(
+        `Could not start the gateway (${command}): ${(error as Error).message}. Delete ${runtime.dir} to reinstall the runtime, then retry.`,
+        { cause: error },
+      );
     }
     child.unref();
     pid = child.pid!;
@@ -217,7 +220,10 @@ async function configEnablesDiscord(configPath: string): Promise<boolean> {
   try {
     config = JSON.parse(await readFile(configPath, 'utf8')) as typeof config;
   } catch (error) {
-    throw new TerminalError(`Cannot read the gateway config ${configPath} (${(error as Error).message}); the agent_config step writes it. Retry from there.`, { cause: error });
+    throw new TerminalError(
+      `Cannot read the gateway config ${configPath} (${(error as Error).message}); the agent_config step writes it. Retry from there.`,
+      { cause: error },
+    );
   }
   return config.channels?.discord !== undefined;
 }

@@ -10,13 +10,7 @@ import { TerminalError } from '../pipeline/errors.ts';
 import { findNpmCli, runNpm } from './npm.ts';
 import { isRunning, processesWorkingUnder } from './pid.ts';
 import { EXPECTED, isComplete, MARKER, runtimeAt, runtimeDirName } from './runtime-layout.ts';
-import {
-  DISCORD_PLUGIN_PACKAGE,
-  DISCORD_PLUGIN_VERSION,
-  NODE_RUNTIME_PACKAGE,
-  NODE_RUNTIME_VERSION,
-  OPENCLAW_VERSION,
-} from './version.ts';
+import { DISCORD_PLUGIN_PACKAGE, DISCORD_PLUGIN_VERSION, NODE_RUNTIME_PACKAGE, NODE_RUNTIME_VERSION, OPENCLAW_VERSION } from './version.ts';
 
 /**
  * Leftovers of crashed installers: `.<runtime>.tmp-<pid>-<random>` of dead pids, `.<runtime>.old-…`
@@ -28,7 +22,9 @@ export async function removeAbandonedTempDirs(cacheDir: string): Promise<void> {
   for (const name of await readdir(cacheDir).catch(() => [] as string[])) {
     if (!name.startsWith(base)) continue;
     const kind = name.slice(base.length);
-    const abandoned = kind.startsWith('tmp-') ? !isRunning(Number(kind.slice(4).split('-')[0])) : kind.startsWith('old-') || kind.startsWith('trash-');
+    const abandoned = kind.startsWith('tmp-')
+      ? !isRunning(Number(kind.slice(4).split('-')[0]))
+      : kind.startsWith('old-') || kind.startsWith('trash-');
     if (abandoned) await discard(join(cacheDir, name));
   }
 }
@@ -71,7 +67,14 @@ export async function installRuntime(dir: string, timeoutMs: number, log: (messa
     });
     log(`installing ${NODE_RUNTIME_PACKAGE}@${NODE_RUNTIME_VERSION} into ${tmp}`);
     const npmArgs = ['install', '--no-audit', '--no-fund', '--no-update-notifier'];
-    await runNpm({ nodeBin: process.execPath, npmCli, cwd: bootstrap, args: npmArgs, timeoutMs, purpose: `install ${NODE_RUNTIME_PACKAGE}` });
+    await runNpm({
+      nodeBin: process.execPath,
+      npmCli,
+      cwd: bootstrap,
+      args: npmArgs,
+      timeoutMs,
+      purpose: `install ${NODE_RUNTIME_PACKAGE}`,
+    });
     const bootstrapNode = join(bootstrap, 'node_modules', NODE_RUNTIME_PACKAGE, 'bin', 'node');
 
     // Step 2: everything, with npm running on Node 26 and that Node first on PATH.
@@ -143,7 +146,9 @@ async function verify(tmp: string): Promise<void> {
     problems.push("openclaw's install scripts did not run (.openclaw-lifecycle-pending is still there)");
   }
   if (problems.length > 0) {
-    throw new TerminalError(`The OpenClaw runtime install in ${tmp} is incomplete: ${problems.join('; ')}. Retry; if it fails again, check npm's configuration (allowScripts, ignore-scripts).`);
+    throw new TerminalError(
+      `The OpenClaw runtime install in ${tmp} is incomplete: ${problems.join('; ')}. Retry; if it fails again, check npm's configuration (allowScripts, ignore-scripts).`,
+    );
   }
 }
 

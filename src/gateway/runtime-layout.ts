@@ -5,13 +5,7 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import {
-  DISCORD_PLUGIN_PACKAGE,
-  DISCORD_PLUGIN_VERSION,
-  NODE_RUNTIME_PACKAGE,
-  NODE_RUNTIME_VERSION,
-  OPENCLAW_VERSION,
-} from './version.ts';
+import { DISCORD_PLUGIN_PACKAGE, DISCORD_PLUGIN_VERSION, NODE_RUNTIME_PACKAGE, NODE_RUNTIME_VERSION, OPENCLAW_VERSION } from './version.ts';
 
 export interface OpenclawRuntime {
   /** The runtime's root directory (for the stand-in: the script's directory). */

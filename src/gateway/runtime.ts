@@ -11,7 +11,7 @@ import { mkdir } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { TerminalError, TransientError } from '../pipeline/errors.ts';
-import { acquireLock } from './install-lock.ts';
+import { acquireLock, type LockHandle } from './install-lock.ts';
 import { installRuntime, removeAbandonedTempDirs } from './runtime-install.ts';
 import { EXPECTED, isComplete, runtimeAt, runtimeDirName, type OpenclawRuntime } from './runtime-layout.ts';
 
@@ -76,7 +76,7 @@ async function ensureInstalled(dir: string, options: EnsureRuntimeOptions): Prom
 
   const cacheDir = dirname(dir);
   await mkdir(cacheDir, { recursive: true });
-  let lock;
+  let lock: LockHandle | undefined;
   try {
     lock = await acquireLock(`${dir}.lock`, {
       timeoutMs,
@@ -98,4 +98,3 @@ async function ensureInstalled(dir: string, options: EnsureRuntimeOptions): Prom
     await lock.release();
   }
 }
-

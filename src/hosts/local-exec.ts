@@ -8,7 +8,8 @@ import { ExecAbortedError, type ExecResult, ExecTimeoutError } from './host.ts';
  */
 
 /** What a command inherits from the control plane: what programs need to run, nothing secret. */
-const INHERITED_ENV = /^(PATH|HOME|USER|LOGNAME|LANG|LANGUAGE|LC_[A-Z_]+|TZ|TMPDIR|SSL_CERT_FILE|SSL_CERT_DIR|NODE_EXTRA_CA_CERTS|(HTTPS?|NO|ALL)_PROXY|(https?|no|all)_proxy)$/;
+const INHERITED_ENV =
+  /^(PATH|HOME|USER|LOGNAME|LANG|LANGUAGE|LC_[A-Z_]+|TZ|TMPDIR|SSL_CERT_FILE|SSL_CERT_DIR|NODE_EXTRA_CA_CERTS|(HTTPS?|NO|ALL)_PROXY|(https?|no|all)_proxy)$/;
 
 /** Output kept per stream: the tail, where errors are. Bounded so a chatty command cannot eat the worker's memory. */
 export const MAX_OUTPUT_CHARS = 1 << 20;
@@ -35,7 +36,13 @@ export function runProcess(cmd: string, args: string[], opts: RunOptions): Promi
   return new Promise((resolve, reject) => {
     // detached: the child leads its own process group, so one kill reaches everything it started
     // (git's remote helpers, npm's scripts), not just the direct child.
-    const child = spawn(cmd, args, { cwd: opts.cwd, env: minimalEnv(opts.env), stdio: ['ignore', 'pipe', 'pipe'], detached: true, shell: false });
+    const child = spawn(cmd, args, {
+      cwd: opts.cwd,
+      env: minimalEnv(opts.env),
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+      shell: false,
+    });
     const out = { stdout: '', stderr: '' };
     const collect = (key: 'stdout' | 'stderr') => (chunk: string) => {
       out[key] += chunk;

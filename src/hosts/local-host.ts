@@ -55,7 +55,8 @@ export class LocalHost implements Host {
       if (code === 'ENOENT' || code === 'ELOOP') throw new PathEscapeError(rel, 'it goes through a symlink that leads nowhere');
       throw e;
     }
-    if (!this.inside(await this.realRoot(), real)) throw new PathEscapeError(rel, 'it goes through a symlink that leads outside the machine root');
+    if (!this.inside(await this.realRoot(), real))
+      throw new PathEscapeError(rel, 'it goes through a symlink that leads outside the machine root');
     return full;
   }
 

@@ -11,7 +11,11 @@ import { getSecrets } from '../secrets/store.ts';
  */
 
 const snowflake = z.string().regex(/^\d{15,25}$/, 'must be a Discord id (digits)');
-const secretString = z.string().min(1).max(500).regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces');
+const secretString = z
+  .string()
+  .min(1)
+  .max(500)
+  .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces');
 const repoSlug = z
   .string()
   .regex(REPO_SLUG, 'must be owner/name')
@@ -39,7 +43,10 @@ export const ProvisionBody = z
       })
       .strict()
       .optional(),
-    missionControl: z.object({ url: z.url({ protocol: /^https?$/ }), token: secretString }).strict().optional(),
+    missionControl: z
+      .object({ url: z.url({ protocol: /^https?$/ }), token: secretString })
+      .strict()
+      .optional(),
     gitToken: secretString.optional(),
   })
   .strict()
@@ -84,7 +91,11 @@ export function splitRequest(body: ProvisionBodyInput): { settings: StoredSettin
   return { settings, secrets };
 }
 
-export async function loadFleetRequest(db: Db, box: SecretBox, fleet: { id: string; repos: string[]; settings: unknown }): Promise<FleetRequest> {
+export async function loadFleetRequest(
+  db: Db,
+  box: SecretBox,
+  fleet: { id: string; repos: string[]; settings: unknown },
+): Promise<FleetRequest> {
   const s = (fleet.settings ?? {}) as StoredSettings;
   const secrets = await getSecrets(db, box, fleet.id);
   const req: FleetRequest = { repos: fleet.repos };

@@ -85,7 +85,11 @@ async function ensureTenantFor(trx: Db, p: Principal, template: Template): Promi
 }
 
 export function slugify(raw: string): string {
-  const s = raw.toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_+|_+$/g, '').slice(0, 50);
+  const s = raw
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '_')
+    .replace(/^_+|_+$/g, '')
+    .slice(0, 50);
   return /^[a-z]/.test(s) ? s : `t_${s || 'tenant'}`;
 }
 
@@ -104,10 +108,19 @@ export async function requestProvision(
   const templateFor = (current: string | undefined): Template => {
     const id = body.templateId ?? current ?? DEFAULT_TEMPLATE_ID;
     const template = deps.templates.get(id);
-    if (!template) throw new RequestError('invalid_input', `templateId: unknown template '${id}'; known: ${deps.templates.ids().join(', ')}`, 'templateId');
+    if (!template)
+      throw new RequestError(
+        'invalid_input',
+        `templateId: unknown template '${id}'; known: ${deps.templates.ids().join(', ')}`,
+        'templateId',
+      );
     for (const bot of body.discord?.bots ?? []) {
       if (!template.agents.some((a) => a.name === bot.agent)) {
-        throw new RequestError('invalid_input', `discord.bots: '${bot.agent}' is not an agent of template ${template.id} (${template.agents.map((a) => a.name).join(', ')})`, 'discord.bots');
+        throw new RequestError(
+          'invalid_input',
+          `discord.bots: '${bot.agent}' is not an agent of template ${template.id} (${template.agents.map((a) => a.name).join(', ')})`,
+          'discord.bots',
+        );
       }
     }
     return template;
@@ -152,7 +165,8 @@ export async function requestProvision(
           discord: body.discord !== undefined,
           missionControl: body.missionControl !== undefined,
         });
-        if (from) await trx.deleteFrom('step_checkpoints').where('fleet_id', '=', fleet.id).where('position', '>=', stepPosition(from)).execute();
+        if (from)
+          await trx.deleteFrom('step_checkpoints').where('fleet_id', '=', fleet.id).where('position', '>=', stepPosition(from)).execute();
       }
       await applyTransition(trx, fleet.id, again ? 'retry' : 'provision');
       const run = await insertRun(trx, fleet.id, again ? 'retry' : 'provision');
@@ -173,7 +187,8 @@ export async function requestRetry(deps: ServiceDeps, tenantId: string, actor: s
     if (!fleet) throw new RequestError('not_found', 'There is no fleet to retry: provision one first.');
     const running = await activeRun(trx, fleet.id);
     if (running) return { kind: 'already-running' as const, fleetId: fleet.id, tenantId, run: running };
-    if (!canTransition(fleet.status, 'retry')) throw new RequestError('illegal_transition', new IllegalTransitionError('retry', fleet.status).message);
+    if (!canTransition(fleet.status, 'retry'))
+      throw new RequestError('illegal_transition', new IllegalTransitionError('retry', fleet.status).message);
     await applyTransition(trx, fleet.id, 'retry');
     const run = await insertRun(trx, fleet.id, 'retry');
     await deps.queue.enqueue(trx, run.id);

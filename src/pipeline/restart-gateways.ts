@@ -14,7 +14,9 @@ import { gatewayOptions, type MachineOutput } from './steps/machine.ts';
 export async function restartActiveGateways(db: Db, settings: PipelineSettings, log: Logger): Promise<number> {
   const fleets = await db
     .selectFrom('fleets')
-    .innerJoin('step_checkpoints', (j) => j.onRef('step_checkpoints.fleet_id', '=', 'fleets.id').on('step_checkpoints.step', '=', 'vm_create'))
+    .innerJoin('step_checkpoints', (j) =>
+      j.onRef('step_checkpoints.fleet_id', '=', 'fleets.id').on('step_checkpoints.step', '=', 'vm_create'),
+    )
     .select(['fleets.id', 'step_checkpoints.output'])
     .where('fleets.status', '=', 'active')
     .execute();

@@ -44,7 +44,9 @@ export async function runStepWithRetries(
       }
       if (!(e instanceof StepFailure) || e.kind !== 'transient' || attempt >= MAX_ATTEMPTS || ctx.signal.aborted) {
         if (e instanceof StepFailure && e.kind === 'transient') {
-          throw new TerminalError(`${e.message} (gave up after ${attempt} attempts; retry the fleet when the cause is fixed)`, { cause: e });
+          throw new TerminalError(`${e.message} (gave up after ${attempt} attempts; retry the fleet when the cause is fixed)`, {
+            cause: e,
+          });
         }
         throw e;
       }
@@ -63,6 +65,6 @@ function budgetExceeded(step: StepDefinition, budgetMs: number, last: StepFailur
   const seconds = Math.round(budgetMs / 100) / 10;
   return new TerminalError(
     `${step.name} did not finish within ${seconds} s${last ? ` (last error: ${last.message})` : ''}. ` +
-      'Retry the fleet; if it times out again, check the machine and the step\'s log.',
+      "Retry the fleet; if it times out again, check the machine and the step's log.",
   );
 }

@@ -13,7 +13,15 @@ beforeAll(async () => {
   database = await createTestDatabase();
   const template = TemplateRegistry.load().get('solo-engineer')!;
   for (const slug of ['sec_a', 'sec_b', 'sec_c', 'sec_d']) {
-    const r = await createTenantWithFleet(database.db, { slug, name: slug, plan: 'free', clerkOrgId: `org_${slug.replace('_', '')}`, clerkUserId: null, template, actor: 't' });
+    const r = await createTenantWithFleet(database.db, {
+      slug,
+      name: slug,
+      plan: 'free',
+      clerkOrgId: `org_${slug.replace('_', '')}`,
+      clerkUserId: null,
+      template,
+      actor: 't',
+    });
     if (r.kind !== 'created') throw new Error('setup');
     const f = await database.db.selectFrom('fleets').select('id').where('tenant_id', '=', r.tenant.id).executeTakeFirstOrThrow();
     fleets.push(f.id);
@@ -76,7 +84,7 @@ describe('SecretBox', () => {
     const shown = [JSON.stringify({ b }), inspect(b), inspect({ b }, { depth: 5, showHidden: true }), String(Object.keys(b))];
     for (const s of shown) {
       expect(s).not.toContain(key.toString('hex'));
-      expect(s).not.toContain(String(key[0]) + ',' + String(key[1]));
+      expect(s).not.toContain(`${String(key[0])},${String(key[1])}`);
     }
     key.fill(0); // the caller's buffer changing later does not change the box
     expect(b.open(b.seal('x', 'c'), 'c')).toBe('x');
@@ -92,7 +100,8 @@ describe('secrets at rest', () => {
     const rows = await database.db.selectFrom('fleet_secrets').select('ciphertext').where('fleet_id', '=', fleet(0)).execute();
     expect(rows).toHaveLength(2);
     for (const r of rows) {
-      for (const enc of ['latin1', 'utf8', 'hex', 'base64'] as const) expect(r.ciphertext.toString(enc)).not.toMatch(/plain-token|mc-value/);
+      for (const enc of ['latin1', 'utf8', 'hex', 'base64'] as const)
+        expect(r.ciphertext.toString(enc)).not.toMatch(/plain-token|mc-value/);
     }
     await putSecrets(database.db, box, fleet(0), { discord: 'rotated' });
     expect(await getSecrets(database.db, box, fleet(0))).toEqual({ discord: 'rotated', mc: 'mc-value-456' });
@@ -102,7 +111,9 @@ describe('secrets at rest', () => {
   it('generates once: later or concurrent putSecretIfAbsent calls return the first value', async () => {
     expect(await putSecretIfAbsent(database.db, box, fleet(1), 'gateway_token', 'first')).toBe('first');
     expect(await putSecretIfAbsent(database.db, box, fleet(1), 'gateway_token', 'second')).toBe('first');
-    const racers = await Promise.all(['a', 'b', 'c', 'd', 'e'].map((v) => putSecretIfAbsent(database.db, box, fleet(2), 'gateway_token', v)));
+    const racers = await Promise.all(
+      ['a', 'b', 'c', 'd', 'e'].map((v) => putSecretIfAbsent(database.db, box, fleet(2), 'gateway_token', v)),
+    );
     expect(new Set(racers).size).toBe(1);
   });
 
@@ -112,12 +123,22 @@ describe('secrets at rest', () => {
 
   it('a row moved to another fleet, or renamed, does not open', async () => {
     await putSecrets(database.db, box, fleet(3), { moved: 'belongs-to-fleet-3' });
-    await database.db.updateTable('fleet_secrets').set({ fleet_id: fleet(2) }).where('fleet_id', '=', fleet(3)).where('name', '=', 'moved').execute();
+    await database.db
+      .updateTable('fleet_secrets')
+      .set({ fleet_id: fleet(2) })
+      .where('fleet_id', '=', fleet(3))
+      .where('name', '=', 'moved')
+      .execute();
     const err = await getSecrets(database.db, box, fleet(2)).catch((e: Error) => e);
     expect(err).toBeInstanceOf(Error);
     expect((err as Error).message).toMatch(new RegExp(`secret ${fleet(2)}/moved could not be decrypted`));
     expect((err as Error).message).not.toContain('belongs-to-fleet-3');
-    await database.db.updateTable('fleet_secrets').set({ fleet_id: fleet(3), name: 'renamed' }).where('fleet_id', '=', fleet(2)).where('name', '=', 'moved').execute();
+    await database.db
+      .updateTable('fleet_secrets')
+      .set({ fleet_id: fleet(3), name: 'renamed' })
+      .where('fleet_id', '=', fleet(2))
+      .where('name', '=', 'moved')
+      .execute();
     await expect(getSecrets(database.db, box, fleet(3))).rejects.toThrow(/renamed could not be decrypted/);
     await deleteSecrets(database.db, fleet(3), ['renamed']);
   });

@@ -16,12 +16,18 @@ export const secretContext = (fleetId: string, name: string): string => `${fleet
 
 /** Inserts or replaces the given secrets of a fleet. */
 export async function putSecrets(db: SecretsDb, box: SecretBox, fleetId: string, values: Record<string, string>): Promise<void> {
-  const rows = Object.entries(values).map(([name, value]) => ({ fleet_id: fleetId, name, ciphertext: box.seal(value, secretContext(fleetId, name)) }));
+  const rows = Object.entries(values).map(([name, value]) => ({
+    fleet_id: fleetId,
+    name,
+    ciphertext: box.seal(value, secretContext(fleetId, name)),
+  }));
   if (rows.length === 0) return;
   await db
     .insertInto('fleet_secrets')
     .values(rows)
-    .onConflict((oc) => oc.columns(['fleet_id', 'name']).doUpdateSet({ ciphertext: (eb) => eb.ref('excluded.ciphertext'), updated_at: sql`now()` }))
+    .onConflict((oc) =>
+      oc.columns(['fleet_id', 'name']).doUpdateSet({ ciphertext: (eb) => eb.ref('excluded.ciphertext'), updated_at: sql`now()` }),
+    )
     .execute();
 }
 
@@ -49,7 +55,12 @@ export async function putSecretIfAbsent(db: SecretsDb, box: SecretBox, fleetId: 
 
 /** All secrets of a fleet, decrypted; throws if any of them does not open. */
 export async function getSecrets(db: SecretsDb, box: SecretBox, fleetId: string): Promise<Record<string, string>> {
-  const rows = await db.selectFrom('fleet_secrets').select(['name', 'ciphertext']).where('fleet_id', '=', fleetId).orderBy('name').execute();
+  const rows = await db
+    .selectFrom('fleet_secrets')
+    .select(['name', 'ciphertext'])
+    .where('fleet_id', '=', fleetId)
+    .orderBy('name')
+    .execute();
   return Object.fromEntries(rows.map((r) => [r.name, box.open(r.ciphertext, secretContext(fleetId, r.name))]));
 }
 

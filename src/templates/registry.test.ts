@@ -25,7 +25,13 @@ describe('TemplateRegistry', () => {
     fs.copyFileSync(new URL('../../templates/standard-7-agent.json', import.meta.url), path.join(dir, 'standard-7-agent.json'));
     fs.writeFileSync(
       path.join(dir, 'broken.json'),
-      JSON.stringify({ id: 'broken', name: 'B', description: 'd', repos: [], agents: [{ name: '../etc', displayName: 'x', role: 'qa', description: 'x'.repeat(30), persona: 'y'.repeat(30) }] }),
+      JSON.stringify({
+        id: 'broken',
+        name: 'B',
+        description: 'd',
+        repos: [],
+        agents: [{ name: '../etc', displayName: 'x', role: 'qa', description: 'x'.repeat(30), persona: 'y'.repeat(30) }],
+      }),
     );
     expect(() => TemplateRegistry.load(dir)).toThrow(/broken\.json is invalid: agents\.0\.name/);
     fs.rmSync(dir, { recursive: true });

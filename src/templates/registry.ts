@@ -13,7 +13,10 @@ export class TemplateRegistry {
 
   static load(dir: string = TEMPLATES_DIR): TemplateRegistry {
     const byId = new Map<string, Template>();
-    for (const file of fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
+    for (const file of fs
+      .readdirSync(dir)
+      .filter((f) => f.endsWith('.json'))
+      .sort()) {
       const full = path.join(dir, file);
       const parsed = templateSchema.safeParse(JSON.parse(fs.readFileSync(full, 'utf8')));
       if (!parsed.success) {

@@ -38,7 +38,13 @@ export function renderWorkspaceFiles(input: WorkspaceInput): WorkspaceFiles {
   };
 }
 
-function agentsMd(agent: TemplateAgent, team: TemplateAgent[], tenant: string, repos: string[], discord: WorkspaceInput['discord']): string {
+function agentsMd(
+  agent: TemplateAgent,
+  team: TemplateAgent[],
+  tenant: string,
+  repos: string[],
+  discord: WorkspaceInput['discord'],
+): string {
   const teammates = team.filter((a) => a.name !== agent.name);
   const lead = team.find((a) => a.role === 'orchestrator' && a.name !== agent.name);
   const where = discord ? 'in the team channel' : 'in the team conversation';
@@ -53,12 +59,15 @@ function agentsMd(agent: TemplateAgent, team: TemplateAgent[], tenant: string, r
       `${lead.displayName} (${lead.role}) assigns the work. Take tasks from ${lead.displayName}, and report back to them ` +
       'when a task is done or blocked. When part of a task belongs to another role, hand it to that teammate instead of doing it yourself.';
   } else if (teammates.length) {
-    workflow = 'You assign the work: give each task to the teammate whose role fits, follow it until it is done, and decide when the goal is met.';
+    workflow =
+      'You assign the work: give each task to the teammate whose role fits, follow it until it is done, and decide when the goal is met.';
   } else {
     workflow = 'You plan your own work. Keep a written trail of what you decided and why.';
   }
 
-  const repoLines = repos.length ? repos.map((r) => `- \`${r}\`: checked out at \`repos/${r}/\``).join('\n') : '- No repositories are checked out yet.';
+  const repoLines = repos.length
+    ? repos.map((r) => `- \`${r}\`: checked out at \`repos/${r}/\``).join('\n')
+    : '- No repositories are checked out yet.';
   const channelLines = discord
     ? [`- Discord server \`${discord.guildId}\``, ...[...new Set(discord.channelIds)].map((c) => `- Discord channel \`${c}\``)].join('\n')
     : '- No chat channels are connected yet.';

@@ -37,7 +37,9 @@ export function classifyCloneFailure(stderr: string, repo: string, secrets: stri
   }
   if (NO_ACCESS.test(text)) return new TerminalError(noAccessMessage(repo, hasToken));
   if (NETWORK.test(text)) return new TransientError(`Cloning ${repo} failed on the network; it will be retried. (${detail})`);
-  return new TerminalError(`Could not clone ${repo}: ${detail || `git exited with an error and no message`}. Fix the cause on the machine or the repository, then retry.`);
+  return new TerminalError(
+    `Could not clone ${repo}: ${detail || `git exited with an error and no message`}. Fix the cause on the machine or the repository, then retry.`,
+  );
 }
 
 /**

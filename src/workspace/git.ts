@@ -41,7 +41,9 @@ export function repoUrl(baseUrl: string, repo: string): string {
 /** Refuses anything but `owner/name` (no `..`, no extra path parts): it becomes a URL and a path. */
 export function assertRepoSlug(repo: string): void {
   if (!REPO_SLUG.test(repo) || repo.split('/').some((p) => p === '.' || p === '..' || p.endsWith('.git'))) {
-    throw new TerminalError(`'${repo}' is not a repository name of the form owner/name (letters, digits, '.', '_' and '-'; no trailing .git). Fix the repo list and retry.`);
+    throw new TerminalError(
+      `'${repo}' is not a repository name of the form owner/name (letters, digits, '.', '_' and '-'; no trailing .git). Fix the repo list and retry.`,
+    );
   }
 }
 
@@ -71,8 +73,11 @@ export function gitEnv(baseUrl: string, token?: string): { env: Record<string, s
 export async function cloneRepo(host: Host, o: CloneOptions): Promise<CloneResult> {
   assertRepoSlug(o.repo);
   // A line break in the token would let it inject extra HTTP headers.
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
   if (o.token !== undefined && /[\0-\x1f\x7f]/.test(o.token)) {
-    throw new TerminalError(`The git token for ${o.repo} contains a line break or control character. Set the token again, without extra characters.`);
+    throw new TerminalError(
+      `The git token for ${o.repo} contains a line break or control character. Set the token again, without extra characters.`,
+    );
   }
   const url = repoUrl(o.baseUrl, o.repo);
   const dest = path.posix.normalize(o.dest).replace(/\/+$/, '');
@@ -118,7 +123,12 @@ export async function cloneRepo(host: Host, o: CloneOptions): Promise<CloneResul
 }
 
 /** `{ commit }` when dest is a checkout of `url`; undefined when dest is absent or an empty dir; throws otherwise. */
-async function checkoutState(host: Host, dest: string, url: string, git: (args: string[]) => Promise<ExecResult>): Promise<{ commit: string } | undefined> {
+async function checkoutState(
+  host: Host,
+  dest: string,
+  url: string,
+  git: (args: string[]) => Promise<ExecResult>,
+): Promise<{ commit: string } | undefined> {
   if (!(await host.exists(dest))) return undefined;
   if (!(await host.exists(`${dest}/.git`))) {
     if ((await host.list(dest)).length === 0) {
@@ -161,10 +171,15 @@ async function sweepStaleTemps(host: Host, parent: string, base: string, timeout
 function execFailure(e: unknown, o: CloneOptions): Error {
   if (e instanceof ExecAbortedError) return e; // cancellation: the executor decides what happens next
   if ((e as { timedOut?: boolean }).timedOut) {
-    return new TransientError(`Cloning ${o.repo} timed out after ${Math.round(o.timeoutMs / 1000)} s; it will be retried. A very large repository may need a longer timeout.`, { cause: e });
+    return new TransientError(
+      `Cloning ${o.repo} timed out after ${Math.round(o.timeoutMs / 1000)} s; it will be retried. A very large repository may need a longer timeout.`,
+      { cause: e },
+    );
   }
   if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
-    return new TerminalError(`git is not installed on the machine, so ${o.repo} cannot be cloned. Install git there, then retry.`, { cause: e });
+    return new TerminalError(`git is not installed on the machine, so ${o.repo} cannot be cloned. Install git there, then retry.`, {
+      cause: e,
+    });
   }
   return e instanceof Error ? e : new Error(String(e));
 }

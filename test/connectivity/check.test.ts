@@ -67,7 +67,9 @@ describe('checkConnectivity', () => {
       }),
     );
     expect(e).toBeInstanceOf(TerminalError);
-    expect(e.message).toMatch(/^Discord bot token for agent 'cantona' was rejected \(401\)\. .* Mission Control at .* rejected the token \(403\)\./);
+    expect(e.message).toMatch(
+      /^Discord bot token for agent 'cantona' was rejected \(401\)\. .* Mission Control at .* rejected the token \(403\)\./,
+    );
     expectNoSecrets(e, ['revoked', 'wrong-mc-token', MC_TOKEN]);
   });
 
@@ -75,7 +77,10 @@ describe('checkConnectivity', () => {
     const opts = await startBoth();
     opts.m.setHealthy(false);
     const e = await failureOf(() =>
-      checkConnectivity({ discord: { ...opts.discord, guildId: '123456789012345678' }, missionControl: { ...opts.missionControl, maxRetries: 1 } }),
+      checkConnectivity({
+        discord: { ...opts.discord, guildId: '123456789012345678' },
+        missionControl: { ...opts.missionControl, maxRetries: 1 },
+      }),
     );
     expect(e).toBeInstanceOf(TerminalError);
     expect(e.message).toContain('Discord guild 123456789012345678 is not visible');

@@ -2,9 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { checkDiscord, type CheckDiscordOptions } from '../../src/connectivity/discord.ts';
 import { TerminalError, TransientError } from '../../src/pipeline/errors.ts';
 import { startDiscordStandin, type DiscordStandinOptions, type DiscordStandin } from '../standins/discord-server.ts';
-import {
-  AGENTS, CHANNELS, FAST, GUILD, botIdOf, expectNoSecrets, failureOf, fleetBots, standinBots, tokenOf,
-} from './helpers.ts';
+import { AGENTS, CHANNELS, FAST, GUILD, botIdOf, expectNoSecrets, failureOf, fleetBots, standinBots, tokenOf } from './helpers.ts';
 
 const ALL_TOKENS = AGENTS.map(tokenOf);
 let standin: DiscordStandin | undefined;
@@ -94,7 +92,9 @@ describe('checkDiscord: terminal problems', () => {
   });
 
   it('tells which bot to invite when the others see the guild (Unknown Guild, as Discord answers today)', async () => {
-    const s = await start({ guilds: { [GUILD]: { name: 'Acme HQ', members: AGENTS.filter((a) => a !== 'velma').map(botIdOf), channels: CHANNELS } } });
+    const s = await start({
+      guilds: { [GUILD]: { name: 'Acme HQ', members: AGENTS.filter((a) => a !== 'velma').map(botIdOf), channels: CHANNELS } },
+    });
     const e = await failureOf(() => check(s));
     expect(e).toBeInstanceOf(TerminalError);
     expect(e.message).toBe(
@@ -134,7 +134,14 @@ describe('checkDiscord: terminal problems', () => {
 
   it('names the bot that cannot see a channel', async () => {
     const s = await start({
-      guilds: { [GUILD]: { name: 'Acme HQ', members: AGENTS.map(botIdOf), channels: CHANNELS, hiddenFrom: { [CHANNELS[3]!]: [botIdOf('zerocool')] } } },
+      guilds: {
+        [GUILD]: {
+          name: 'Acme HQ',
+          members: AGENTS.map(botIdOf),
+          channels: CHANNELS,
+          hiddenFrom: { [CHANNELS[3]!]: [botIdOf('zerocool')] },
+        },
+      },
     });
     const e = await failureOf(() => check(s));
     expect(e.message).toBe(
@@ -144,10 +151,21 @@ describe('checkDiscord: terminal problems', () => {
 
   it('names every bot that cannot see a channel in one line', async () => {
     const s = await start({
-      guilds: { [GUILD]: { name: 'Acme HQ', members: AGENTS.map(botIdOf), channels: CHANNELS, hiddenFrom: { [CHANNELS[4]!]: [botIdOf('tank'), botIdOf('slash')] } } },
+      guilds: {
+        [GUILD]: {
+          name: 'Acme HQ',
+          members: AGENTS.map(botIdOf),
+          channels: CHANNELS,
+          hiddenFrom: { [CHANNELS[4]!]: [botIdOf('tank'), botIdOf('slash')] },
+        },
+      },
     });
     const e = await failureOf(() => check(s));
-    expect(e.message).toMatch(new RegExp(`^The Discord bots for agents 'tank' \\(Tank\\), 'slash' \\(Slash\\) cannot see channel ${CHANNELS[4]} \\(Missing Access\\)\\. .* allow these bots View Channel`));
+    expect(e.message).toMatch(
+      new RegExp(
+        `^The Discord bots for agents 'tank' \\(Tank\\), 'slash' \\(Slash\\) cannot see channel ${CHANNELS[4]} \\(Missing Access\\)\\. .* allow these bots View Channel`,
+      ),
+    );
   });
 
   it('refuses a channel of another guild', async () => {
@@ -165,17 +183,24 @@ describe('checkDiscord: terminal problems', () => {
 
   it('lists every problem at once', async () => {
     const s = await start({
-      guilds: { [GUILD]: { name: 'Acme HQ', members: AGENTS.map(botIdOf), channels: CHANNELS, hiddenFrom: { [CHANNELS[0]!]: [botIdOf('tank')] } } },
+      guilds: {
+        [GUILD]: { name: 'Acme HQ', members: AGENTS.map(botIdOf), channels: CHANNELS, hiddenFrom: { [CHANNELS[0]!]: [botIdOf('tank')] } },
+      },
     });
     const bots = fleetBots().map((b) => (b.agentId === 'slash' ? { ...b, token: 'not-a-real-token' } : b));
     const e = await failureOf(() => check(s, { bots }));
-    expect(e.message).toMatch(/^Discord check found 2 problems: \(1\) Discord bot token for agent 'slash' was rejected .* \(2\) The Discord bot for agent 'tank' \(Tank\) cannot see/);
+    expect(e.message).toMatch(
+      /^Discord check found 2 problems: \(1\) Discord bot token for agent 'slash' was rejected .* \(2\) The Discord bot for agent 'tank' \(Tank\) cannot see/,
+    );
     expectNoSecrets(e, [...ALL_TOKENS, 'not-a-real-token']);
   });
 
   it('refuses two agents sharing one bot', async () => {
     const s = await start();
-    const bots = [{ agentId: 'cantona', token: tokenOf('cantona') }, { agentId: 'velma', token: tokenOf('cantona') }];
+    const bots = [
+      { agentId: 'cantona', token: tokenOf('cantona') },
+      { agentId: 'velma', token: tokenOf('cantona') },
+    ];
     const e = await failureOf(() => check(s, { bots }));
     expect(e.message).toContain("Agents 'cantona' and 'velma' use the same Discord bot (Cantona)");
   });
@@ -224,7 +249,9 @@ describe('checkDiscord: transient problems', () => {
     s.failNext(503, { times: 10 });
     const e = await failureOf(() => check(s, { bots: fleetBots().slice(0, 1), maxRetries: 1 }));
     expect(e).toBeInstanceOf(TransientError);
-    expect(e.message).toBe(`Discord GET /users/@me for agent 'popashot' failed after 2 attempt(s): the server answered 503: "503: Service Unavailable" (code 0).`);
+    expect(e.message).toBe(
+      `Discord GET /users/@me for agent 'popashot' failed after 2 attempt(s): the server answered 503: "503: Service Unavailable" (code 0).`,
+    );
   });
 
   it('turns a timeout into a TransientError', async () => {
@@ -238,7 +265,10 @@ describe('checkDiscord: transient problems', () => {
   it('lets terminal problems win over transient ones, and says some checks did not finish', async () => {
     const s = await start();
     s.failNext(503, { times: 10, pathPrefix: '/api/v10/guilds/' });
-    const bots = [{ agentId: 'cantona', token: 'revoked-token' }, { agentId: 'velma', token: tokenOf('velma') }];
+    const bots = [
+      { agentId: 'cantona', token: 'revoked-token' },
+      { agentId: 'velma', token: tokenOf('velma') },
+    ];
     const e = await failureOf(() => check(s, { bots, maxRetries: 1 }));
     expect(e).toBeInstanceOf(TerminalError);
     expect(e.message).toContain("agent 'cantona' was rejected (401)");

@@ -56,7 +56,9 @@ describe('getWithRetry', () => {
     const f = scripted(json(400, { message: `bad header Bearer ${SECRET}` }));
     const reply = await getWithRetry(request(f));
     expect(reply.body).toEqual({ message: 'bad header Bearer [redacted]' });
-    const e = await failureOf(() => getWithRetry(request(scripted(new Response(`oops ${SECRET}`, { status: 502 })), { policy: { ...DEFAULT_POLICY, maxRetries: 0 } })));
+    const e = await failureOf(() =>
+      getWithRetry(request(scripted(new Response(`oops ${SECRET}`, { status: 502 })), { policy: { ...DEFAULT_POLICY, maxRetries: 0 } })),
+    );
     expect(e.message).toBe('Test GET /x failed after 1 attempt(s): the server answered 502: "oops [redacted]".');
     expectNoSecrets(e, [SECRET]);
   });
@@ -70,7 +72,7 @@ describe('getWithRetry', () => {
     expect(f.calls).toBe(1);
   });
 
-  it('stops at once when the caller cancels, with the caller\'s reason', async () => {
+  it("stops at once when the caller cancels, with the caller's reason", async () => {
     const controller = new AbortController();
     const f = scripted(json(503, {}));
     const pending = getWithRetry(request(f, { signal: controller.signal, policy: { ...DEFAULT_POLICY, backoffBaseMs: 10_000 } }));

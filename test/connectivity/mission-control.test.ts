@@ -1,7 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { checkMissionControl, type CheckMissionControlOptions } from '../../src/connectivity/mission-control.ts';
 import { TerminalError, TransientError } from '../../src/pipeline/errors.ts';
-import { startMissionControlStandin, type MissionControlStandin, type MissionControlStandinOptions } from '../standins/mission-control-server.ts';
+import {
+  startMissionControlStandin,
+  type MissionControlStandin,
+  type MissionControlStandinOptions,
+} from '../standins/mission-control-server.ts';
 import { FAST, expectNoSecrets, failureOf } from './helpers.ts';
 
 const TOKEN = 'mc_live_7f3a9c1e5b2d4f6a8c0e';
@@ -57,7 +61,9 @@ describe('checkMissionControl', () => {
     const s = await start();
     const e = await failureOf(() => check(s, { url: `${s.url}/dashboard` }));
     expect(e).toBeInstanceOf(TerminalError);
-    expect(e.message).toContain(`Mission Control's health endpoint was not found at ${s.url}/dashboard/health (404). Check the Mission Control URL`);
+    expect(e.message).toContain(
+      `Mission Control's health endpoint was not found at ${s.url}/dashboard/health (404). Check the Mission Control URL`,
+    );
   });
 
   it('refuses URLs it cannot use', async () => {

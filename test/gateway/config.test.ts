@@ -10,8 +10,20 @@ function input(overrides: Partial<OpenclawConfigInput> = {}): OpenclawConfigInpu
     token: 'tok_0123456789abcdef',
     stateDir: '/srv/fleet/openclaw/state',
     agents: [
-      { id: 'cantona', name: 'Cantona', role: 'engineer', workspace: '/srv/fleet/workspaces/cantona', agentDir: '/srv/fleet/openclaw/agents/cantona' },
-      { id: 'popashot', name: 'Popashot', role: 'orchestrator', workspace: '/srv/fleet/workspaces/popashot', agentDir: '/srv/fleet/openclaw/agents/popashot' },
+      {
+        id: 'cantona',
+        name: 'Cantona',
+        role: 'engineer',
+        workspace: '/srv/fleet/workspaces/cantona',
+        agentDir: '/srv/fleet/openclaw/agents/cantona',
+      },
+      {
+        id: 'popashot',
+        name: 'Popashot',
+        role: 'orchestrator',
+        workspace: '/srv/fleet/workspaces/popashot',
+        agentDir: '/srv/fleet/openclaw/agents/popashot',
+      },
     ],
     ...overrides,
   };
@@ -29,7 +41,12 @@ const discord = {
 describe('renderOpenclawConfig', () => {
   it('runs the gateway locally, on loopback, with token auth', () => {
     const config = renderOpenclawConfig(input());
-    expect(config.gateway).toEqual({ mode: 'local', port: 19123, bind: 'loopback', auth: { mode: 'token', token: 'tok_0123456789abcdef' } });
+    expect(config.gateway).toEqual({
+      mode: 'local',
+      port: 19123,
+      bind: 'loopback',
+      auth: { mode: 'token', token: 'tok_0123456789abcdef' },
+    });
     expect(config.update).toEqual({ checkOnStart: false });
     expect(config.telemetry).toEqual({ enabled: false });
     expect(config.logging).toEqual({ file: '/srv/fleet/openclaw/state/logs/openclaw.log' });
@@ -102,7 +119,11 @@ describe('renderOpenclawConfig', () => {
     ['a short token', { token: 'short' }, /token/],
     ['no agents', { agents: [] }, /agents/],
     ['a relative workspace', { agents: [{ id: 'a', name: 'A', role: 'x', workspace: 'ws/a', agentDir: '/x' }] }, /workspace/],
-    ['an agent id with capitals', { agents: [{ id: 'Popashot', name: 'P', role: 'x', workspace: '/w', agentDir: '/x' }] }, /agents\[0\]\.id/],
+    [
+      'an agent id with capitals',
+      { agents: [{ id: 'Popashot', name: 'P', role: 'x', workspace: '/w', agentDir: '/x' }] },
+      /agents\[0\]\.id/,
+    ],
     ['an unknown system agent', { systemAgentId: 'nobody' }, /systemAgentId/],
     ['a bot for an unknown agent', { discord: { ...discord, accounts: [{ agentId: 'nobody', token: 't' }] } }, /agentId/],
     ['a guild id that is not a snowflake', { discord: { ...discord, guildId: 'my-guild' } }, /guildId/],

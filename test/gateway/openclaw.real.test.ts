@@ -40,7 +40,13 @@ describe.skipIf(!enabled)('the real OpenClaw gateway', () => {
     const agents = ['popashot', 'cantona'].map((id, i) => {
       const workspace = join(root, 'workspaces', id);
       mkdirSync(workspace, { recursive: true }); // the gateway does not create workspaces
-      return { id, name: id[0]!.toUpperCase() + id.slice(1), role: i === 0 ? 'orchestrator' : 'engineer', workspace, agentDir: join(root, 'openclaw', 'agents', id) };
+      return {
+        id,
+        name: id[0]!.toUpperCase() + id.slice(1),
+        role: i === 0 ? 'orchestrator' : 'engineer',
+        workspace,
+        agentDir: join(root, 'openclaw', 'agents', id),
+      };
     });
     input = { port: await freePort(), token: TOKEN, stateDir: join(root, 'openclaw', 'state'), agents, offline: true };
   }, 40 * MINUTE);
@@ -61,75 +67,100 @@ describe.skipIf(!enabled)('the real OpenClaw gateway', () => {
     expect(result.stdout).toContain(`OpenClaw ${OPENCLAW_VERSION}`);
   });
 
-  it('accepts the rendered config for two agents, with and without Discord', async () => {
-    const stateDir = input.stateDir!;
-    const plain = await validateOpenclawConfig(runtime, { configPath: await write('plain.json', renderOpenclawConfig(input)), stateDir });
-    expect(plain).toEqual({ valid: true, issues: [], warnings: [] });
+  it(
+    'accepts the rendered config for two agents, with and without Discord',
+    async () => {
+      const stateDir = input.stateDir!;
+      const plain = await validateOpenclawConfig(runtime, { configPath: await write('plain.json', renderOpenclawConfig(input)), stateDir });
+      expect(plain).toEqual({ valid: true, issues: [], warnings: [] });
 
-    const discord = renderOpenclawConfig({
-      ...input,
-      discord: {
-        guildId: '222222222222222222',
-        channelIds: ['333333333333333331', '333333333333333332'],
-        accounts: [
-          { agentId: 'popashot', token: 'bot-token-a', applicationId: '111111111111111111' },
-          { agentId: 'cantona', token: 'bot-token-b' },
-        ],
-      },
-    });
-    const withDiscord = await validateOpenclawConfig(runtime, { configPath: await write('discord.json', discord), stateDir });
-    expect(withDiscord.issues).toEqual([]);
-    expect(withDiscord.valid).toBe(true);
-    // The only warning: the plugin is not installed in this state dir (ensureDiscordPlugin does it).
-    expect(withDiscord.warnings.every((w) => w.path === 'plugins.entries.discord')).toBe(true);
-  }, 3 * MINUTE);
+      const discord = renderOpenclawConfig({
+        ...input,
+        discord: {
+          guildId: '222222222222222222',
+          channelIds: ['333333333333333331', '333333333333333332'],
+          accounts: [
+            { agentId: 'popashot', token: 'bot-token-a', applicationId: '111111111111111111' },
+            { agentId: 'cantona', token: 'bot-token-b' },
+          ],
+        },
+      });
+      const withDiscord = await validateOpenclawConfig(runtime, { configPath: await write('discord.json', discord), stateDir });
+      expect(withDiscord.issues).toEqual([]);
+      expect(withDiscord.valid).toBe(true);
+      // The only warning: the plugin is not installed in this state dir (ensureDiscordPlugin does it).
+      expect(withDiscord.warnings.every((w) => w.path === 'plugins.entries.discord')).toBe(true);
+    },
+    3 * MINUTE,
+  );
 
-  it('refuses unknown keys, so the renderer must stay within the schema', async () => {
-    const config = { ...renderOpenclawConfig(input), notAnOpenclawKey: true };
-    const result = await validateOpenclawConfig(runtime, { configPath: await write('bad.json', config), stateDir: input.stateDir! });
-    expect(result.valid).toBe(false);
-    expect(result.issues).toEqual([expect.objectContaining({ path: '<root>', message: expect.stringContaining('notAnOpenclawKey') })]);
-  }, 2 * MINUTE);
+  it(
+    'refuses unknown keys, so the renderer must stay within the schema',
+    async () => {
+      const config = { ...renderOpenclawConfig(input), notAnOpenclawKey: true };
+      const result = await validateOpenclawConfig(runtime, { configPath: await write('bad.json', config), stateDir: input.stateDir! });
+      expect(result.valid).toBe(false);
+      expect(result.issues).toEqual([expect.objectContaining({ path: '<root>', message: expect.stringContaining('notAnOpenclawKey') })]);
+    },
+    2 * MINUTE,
+  );
 
-  it('starts the gateway, which becomes live and ready, reports both agents, is left alone, and stops', async () => {
-    const configPath = await write('openclaw.json', renderOpenclawConfig(input));
-    pidfiles.push(gatewayPidfile(configPath));
-    const options = { runtime, configPath, stateDir: input.stateDir!, port: input.port, token: TOKEN, logFile: join(root, 'openclaw', 'gateway.log') };
+  it(
+    'starts the gateway, which becomes live and ready, reports both agents, is left alone, and stops',
+    async () => {
+      const configPath = await write('openclaw.json', renderOpenclawConfig(input));
+      pidfiles.push(gatewayPidfile(configPath));
+      const options = {
+        runtime,
+        configPath,
+        stateDir: input.stateDir!,
+        port: input.port,
+        token: TOKEN,
+        logFile: join(root, 'openclaw', 'gateway.log'),
+      };
 
-    const first = await ensureGatewayRunning({ ...options, timeoutMs: 4 * MINUTE });
-    console.log(`[gateway] pid ${first.pid} live and ready on 127.0.0.1:${input.port} after ${((first.ms ?? 0) / 1000).toFixed(1)} s`);
-    expect(first.restarted).toBe(true);
-    expect(await probe(input.port, '/healthz')).toMatchObject({ status: 200, body: { ok: true, status: 'live' } });
-    expect(await probe(input.port, '/readyz')).toMatchObject({ status: 200, body: { ready: true, failing: [] } });
+      const first = await ensureGatewayRunning({ ...options, timeoutMs: 4 * MINUTE });
+      console.log(`[gateway] pid ${first.pid} live and ready on 127.0.0.1:${input.port} after ${((first.ms ?? 0) / 1000).toFixed(1)} s`);
+      expect(first.restarted).toBe(true);
+      expect(await probe(input.port, '/healthz')).toMatchObject({ status: 200, body: { ok: true, status: 'live' } });
+      expect(await probe(input.port, '/readyz')).toMatchObject({ status: 200, body: { ready: true, failing: [] } });
 
-    const health = (await openclawHealth(runtime, { configPath, stateDir: input.stateDir!, token: TOKEN })) as any;
-    console.log(`[gateway] openclaw health: plugins ${health.plugins?.loaded?.length} loaded, errors ${JSON.stringify(health.plugins?.errors)}`);
-    expect(health.ok).toBe(true);
-    expect(health.agents.map((a: { agentId: string }) => a.agentId).sort()).toEqual(['cantona', 'popashot']);
-    expect(health.defaultAgentId).toBe('popashot');
-    expect(health.plugins.errors).toEqual([]);
+      const health = (await openclawHealth(runtime, { configPath, stateDir: input.stateDir!, token: TOKEN })) as any;
+      console.log(
+        `[gateway] openclaw health: plugins ${health.plugins?.loaded?.length} loaded, errors ${JSON.stringify(health.plugins?.errors)}`,
+      );
+      expect(health.ok).toBe(true);
+      expect(health.agents.map((a: { agentId: string }) => a.agentId).sort()).toEqual(['cantona', 'popashot']);
+      expect(health.defaultAgentId).toBe('popashot');
+      expect(health.plugins.errors).toEqual([]);
 
-    expect(await ensureGatewayRunning({ ...options, timeoutMs: MINUTE })).toEqual({ restarted: false, pid: first.pid });
+      expect(await ensureGatewayRunning({ ...options, timeoutMs: MINUTE })).toEqual({ restarted: false, pid: first.pid });
 
-    const stopped = await stopGateway(gatewayPidfile(configPath));
-    expect(stopped).toMatchObject({ stopped: true, pid: first.pid, killed: false });
-    expect(await isHealthy(input.port)).toBe(false);
-  }, 8 * MINUTE);
+      const stopped = await stopGateway(gatewayPidfile(configPath));
+      expect(stopped).toMatchObject({ stopped: true, pid: first.pid, killed: false });
+      expect(await isHealthy(input.port)).toBe(false);
+    },
+    8 * MINUTE,
+  );
 
-  it('installs the pinned Discord plugin into a state dir as a trusted official plugin, once', async () => {
-    const stateDir = join(root, 'discord-state');
-    const began = Date.now();
-    expect(await ensureDiscordPlugin({ runtime, stateDir, log: (m) => console.log(`[plugin] ${m}`) })).toEqual({ installed: true });
-    console.log(`[plugin] installed in ${((Date.now() - began) / 1000).toFixed(1)} s`);
-    expect(await installedDiscordPluginVersion(stateDir)).toBe(DISCORD_PLUGIN_VERSION);
-    expect(await ensureDiscordPlugin({ runtime, stateDir })).toEqual({ installed: false });
+  it(
+    'installs the pinned Discord plugin into a state dir as a trusted official plugin, once',
+    async () => {
+      const stateDir = join(root, 'discord-state');
+      const began = Date.now();
+      expect(await ensureDiscordPlugin({ runtime, stateDir, log: (m) => console.log(`[plugin] ${m}`) })).toEqual({ installed: true });
+      console.log(`[plugin] installed in ${((Date.now() - began) / 1000).toFixed(1)} s`);
+      expect(await installedDiscordPluginVersion(stateDir)).toBe(DISCORD_PLUGIN_VERSION);
+      expect(await ensureDiscordPlugin({ runtime, stateDir })).toEqual({ installed: false });
 
-    const inspect = await runOpenclaw(runtime, ['plugins', 'inspect', 'discord', '--json'], {
-      configPath: join(root, 'openclaw', 'discord.json'),
-      stateDir,
-    });
-    const report = parseJsonOutput(inspect.stdout) as any;
-    expect(report.plugin).toMatchObject({ id: 'discord', version: DISCORD_PLUGIN_VERSION, status: 'loaded' });
-    expect(report.plugin.trust ?? report.install).toMatchObject({ reason: 'trusted-official', installSource: 'npm' });
-  }, 12 * MINUTE);
+      const inspect = await runOpenclaw(runtime, ['plugins', 'inspect', 'discord', '--json'], {
+        configPath: join(root, 'openclaw', 'discord.json'),
+        stateDir,
+      });
+      const report = parseJsonOutput(inspect.stdout) as any;
+      expect(report.plugin).toMatchObject({ id: 'discord', version: DISCORD_PLUGIN_VERSION, status: 'loaded' });
+      expect(report.plugin.trust ?? report.install).toMatchObject({ reason: 'trusted-official', installSource: 'npm' });
+    },
+    12 * MINUTE,
+  );
 });

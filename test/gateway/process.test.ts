@@ -143,7 +143,9 @@ describe('waitHealthy', () => {
   it('times out with a TransientError naming the last answer and the log file', async () => {
     const options = await fleet({ FLEET_STANDIN_NEVER_READY: '1' });
     const { pid } = await startGateway(options);
-    const error = (await waitHealthy({ port: options.port, timeoutMs: 1500, pid, logFile: options.logFile }).catch((e: unknown) => e)) as Error;
+    const error = (await waitHealthy({ port: options.port, timeoutMs: 1500, pid, logFile: options.logFile }).catch(
+      (e: unknown) => e,
+    )) as Error;
     expect(error).toBeInstanceOf(TransientError);
     expect(error.message).toContain(`127.0.0.1:${options.port} was not healthy after 2 s`);
     expect(error.message).toContain('/readyz: HTTP 503');
@@ -154,7 +156,9 @@ describe('waitHealthy', () => {
     const options = await fleet({ FLEET_STANDIN_EXIT_CODE: '3' });
     const { pid } = await startGateway(options);
     const began = Date.now();
-    const error = (await waitHealthy({ port: options.port, timeoutMs: 20_000, pid, logFile: options.logFile }).catch((e: unknown) => e)) as Error;
+    const error = (await waitHealthy({ port: options.port, timeoutMs: 20_000, pid, logFile: options.logFile }).catch(
+      (e: unknown) => e,
+    )) as Error;
     expect(error).toBeInstanceOf(TerminalError);
     expect(error.message).toContain(`pid ${pid}) exited during startup`);
     expect(error.message).toContain(options.logFile);

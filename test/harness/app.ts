@@ -104,7 +104,14 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
     templates,
     logger,
     metrics,
-    provisioning: { db: database.db, templates, queue, box, offer: (runId) => worker?.offer(runId), changed: (id) => fleetCache.invalidate(id) },
+    provisioning: {
+      db: database.db,
+      templates,
+      queue,
+      box,
+      offer: (runId) => worker?.offer(runId),
+      changed: (id) => fleetCache.invalidate(id),
+    },
     events,
     fleetCache,
   });

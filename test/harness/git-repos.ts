@@ -10,7 +10,13 @@ export function makeBareRepos(root: string, repos: string[]): string {
   const git = (cwd: string, ...args: string[]) =>
     execFileSync('git', args, {
       cwd,
-      env: { ...process.env, GIT_AUTHOR_NAME: 'Test', GIT_AUTHOR_EMAIL: 't@example.com', GIT_COMMITTER_NAME: 'Test', GIT_COMMITTER_EMAIL: 't@example.com' },
+      env: {
+        ...process.env,
+        GIT_AUTHOR_NAME: 'Test',
+        GIT_AUTHOR_EMAIL: 't@example.com',
+        GIT_COMMITTER_NAME: 'Test',
+        GIT_COMMITTER_EMAIL: 't@example.com',
+      },
       stdio: 'pipe',
     });
   for (const repo of repos) {

@@ -35,8 +35,7 @@ export function describeSessionRouteSecurity(
   } = {},
 ) {
   describe(`security: ${route.method} ${route.path}`, () => {
-    const send = (t: TestApp, token?: string) =>
-      t.request(route.path, { method: route.method, token, json: route.json });
+    const send = (t: TestApp, token?: string) => t.request(route.path, { method: route.method, token, json: route.json });
 
     it('answers 401 without credentials', async () => {
       await expect401(await send(ctx()));
@@ -64,7 +63,9 @@ export function describePlatformRouteSecurity(route: RouteUnderTest, ctx: () => 
       await expect401(await ctx().request(route.path, { method: route.method, json: route.json }));
     });
     it('answers 401 for a wrong X-Platform-Token', async () => {
-      await expect401(await ctx().request(route.path, { method: route.method, json: route.json, platform: 'fpt_wrong_wrong_wrong_wrong_wrong' }));
+      await expect401(
+        await ctx().request(route.path, { method: route.method, json: route.json, platform: 'fpt_wrong_wrong_wrong_wrong_wrong' }),
+      );
     });
     it('answers 401 to a Clerk session, even an org admin', async () => {
       const token = ctx().token({ userId: 'user_alice', orgId: 'org_acme', orgRole: 'admin' });

@@ -21,11 +21,9 @@ export class SseReader {
     const deadline = Date.now() + timeoutMs;
     while (!predicate(this.events)) {
       const remaining = deadline - Date.now();
-      if (remaining <= 0) throw new Error(`SSE condition not met in ${timeoutMs} ms; got ${JSON.stringify(this.events.map((e) => e.event))}`);
-      const chunk = await Promise.race([
-        this.reader.read(),
-        new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), remaining)),
-      ]);
+      if (remaining <= 0)
+        throw new Error(`SSE condition not met in ${timeoutMs} ms; got ${JSON.stringify(this.events.map((e) => e.event))}`);
+      const chunk = await Promise.race([this.reader.read(), new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), remaining))]);
       if (chunk === 'timeout') continue;
       if (chunk.done) throw new Error('SSE stream ended');
       this.buffer += this.decoder.decode(chunk.value, { stream: true });
@@ -35,8 +33,7 @@ export class SseReader {
   }
 
   private parse(): void {
-    let idx: number;
-    while ((idx = this.buffer.indexOf('\n\n')) >= 0) {
+    for (let idx = this.buffer.indexOf('\n\n'); idx >= 0; idx = this.buffer.indexOf('\n\n')) {
       const block = this.buffer.slice(0, idx);
       this.buffer = this.buffer.slice(idx + 2);
       const ev: SseEvent = { event: 'message', data: '' };

@@ -26,7 +26,12 @@ describe('GET /api/fleet/events', () => {
     expect(statuses).toEqual(['pending', 'provisioning', 'active']);
     const logs = events.filter((e) => e.event === 'log').map((e) => JSON.parse(e.data));
     expect(logs.filter((l) => l.status === 'complete').map((l) => l.step)).toEqual([
-      'vm_create', 'workspace_bootstrap', 'agent_config', 'gateway_start', 'connectivity_check', 'complete',
+      'vm_create',
+      'workspace_bootstrap',
+      'agent_config',
+      'gateway_start',
+      'connectivity_check',
+      'complete',
     ]);
     const ids = events.slice(1).map((e) => Number(e.id));
     expect(ids).toEqual([...ids].sort((a, b) => a - b));

@@ -71,7 +71,10 @@ describe('a step that hangs is ended by its timeout', () => {
       await app.request('/api/fleet/provision', { method: 'POST', token, json: { templateId: 'solo-engineer' } });
       const fleet = await waitForFleet(app, token, ['error', 'active']);
       expect(fleet.status).toBe('error');
-      expect(errorEntry(fleet)).toMatchObject({ step: 'connectivity_check', message: expect.stringMatching(/did not finish within 1.5 s/) });
+      expect(errorEntry(fleet)).toMatchObject({
+        step: 'connectivity_check',
+        message: expect.stringMatching(/did not finish within 1.5 s/),
+      });
       expect(errorEntry(fleet)!.durationMs).toBeGreaterThanOrEqual(1400);
     } finally {
       await app.close();
@@ -91,52 +94,62 @@ describe('a transient failure is retried inside the step', () => {
 });
 
 describe('a worker killed with SIGKILL mid-run', () => {
-  it.each(['workspace_bootstrap', 'gateway_start'])('at %s: another worker resumes the run to active within 30 s, one machine per fleet', { timeout: 90_000 }, async (step) => {
-    // Stop this process's workers from taking the job, so the doomed child gets it.
-    const app = await createTestApp({ env: { FLEET_HEARTBEAT_SECONDS: '0.5', FLEET_STALE_AFTER_SECONDS: '3' } });
-    try {
-      const child = spawn(process.execPath, ['bin/fleet.js', 'worker', '--concurrency', '1'], {
-        env: {
-          ...process.env,
-          DATABASE_URL: app.database.url,
-          FLEET_DATA_DIR: app.dataDir,
-          FLEET_SECRETS_KEY: app.box.keyHex(),
-          FLEET_TEST_FAULTS: `${step}:kill`,
-          FLEET_HEARTBEAT_SECONDS: '0.5',
-          FLEET_STALE_AFTER_SECONDS: '3',
-          LOG_LEVEL: 'warn',
-        },
-        stdio: ['ignore', 'ignore', 'pipe'],
-      });
-      children.push(child);
-      let childErr = '';
-      child.stderr!.on('data', (d: Buffer) => (childErr += d.toString()));
-      const died = new Promise<NodeJS.Signals | null>((r) => child.once('exit', (_c, sig) => r(sig)));
-      const token = app.token({ userId: 'user_killed' });
-      await app.request('/api/fleet/provision', { method: 'POST', token, json: { templateId: 'solo-engineer' } });
-      expect(await died, childErr).toBe('SIGKILL');
-      const killedAt = Date.now();
-
-      // A healthy worker appears; its watchdog finds the silent run and resumes it.
-      const { startWorker } = await import('../../src/pipeline/worker.ts');
-      const { LOCAL_STEPS } = await import('../../src/pipeline/steps/index.ts');
-      const { createLogger } = await import('../../src/observability/logger.ts');
-      const rescuer = await startWorker({
-        db: app.database.db, steps: LOCAL_STEPS, settings: app.settings, log: createLogger('silent'), queue: app.queue, concurrency: 1, watchdogMs: 500,
-      });
+  it.each(['workspace_bootstrap', 'gateway_start'])(
+    'at %s: another worker resumes the run to active within 30 s, one machine per fleet',
+    { timeout: 90_000 },
+    async (step) => {
+      // Stop this process's workers from taking the job, so the doomed child gets it.
+      const app = await createTestApp({ env: { FLEET_HEARTBEAT_SECONDS: '0.5', FLEET_STALE_AFTER_SECONDS: '3' } });
       try {
-        const fleet = await waitForFleet(app, token, ['active', 'error'], 30_000);
-        expect(fleet.status).toBe('active');
-        expect(Date.now() - killedAt).toBeLessThan(30_000);
-        expect(completeCounts(fleet)).toEqual(Object.fromEntries(STEPS.map((s) => [s, 1])));
-        const runs = await app.database.db.selectFrom('provision_runs').select(['status']).execute();
-        expect(runs).toEqual([{ status: 'complete' }]);
-        expect(fs.readdirSync(path.join(app.dataDir, 'fleets'))).toEqual(['user_killed']);
+        const child = spawn(process.execPath, ['bin/fleet.js', 'worker', '--concurrency', '1'], {
+          env: {
+            ...process.env,
+            DATABASE_URL: app.database.url,
+            FLEET_DATA_DIR: app.dataDir,
+            FLEET_SECRETS_KEY: app.box.keyHex(),
+            FLEET_TEST_FAULTS: `${step}:kill`,
+            FLEET_HEARTBEAT_SECONDS: '0.5',
+            FLEET_STALE_AFTER_SECONDS: '3',
+            LOG_LEVEL: 'warn',
+          },
+          stdio: ['ignore', 'ignore', 'pipe'],
+        });
+        children.push(child);
+        let childErr = '';
+        child.stderr!.on('data', (d: Buffer) => (childErr += d.toString()));
+        const died = new Promise<NodeJS.Signals | null>((r) => child.once('exit', (_c, sig) => r(sig)));
+        const token = app.token({ userId: 'user_killed' });
+        await app.request('/api/fleet/provision', { method: 'POST', token, json: { templateId: 'solo-engineer' } });
+        expect(await died, childErr).toBe('SIGKILL');
+        const killedAt = Date.now();
+
+        // A healthy worker appears; its watchdog finds the silent run and resumes it.
+        const { startWorker } = await import('../../src/pipeline/worker.ts');
+        const { LOCAL_STEPS } = await import('../../src/pipeline/steps/index.ts');
+        const { createLogger } = await import('../../src/observability/logger.ts');
+        const rescuer = await startWorker({
+          db: app.database.db,
+          steps: LOCAL_STEPS,
+          settings: app.settings,
+          log: createLogger('silent'),
+          queue: app.queue,
+          concurrency: 1,
+          watchdogMs: 500,
+        });
+        try {
+          const fleet = await waitForFleet(app, token, ['active', 'error'], 30_000);
+          expect(fleet.status).toBe('active');
+          expect(Date.now() - killedAt).toBeLessThan(30_000);
+          expect(completeCounts(fleet)).toEqual(Object.fromEntries(STEPS.map((s) => [s, 1])));
+          const runs = await app.database.db.selectFrom('provision_runs').select(['status']).execute();
+          expect(runs).toEqual([{ status: 'complete' }]);
+          expect(fs.readdirSync(path.join(app.dataDir, 'fleets'))).toEqual(['user_killed']);
+        } finally {
+          await rescuer.stop();
+        }
       } finally {
-        await rescuer.stop();
+        await app.close();
       }
-    } finally {
-      await app.close();
-    }
-  });
+    },
+  );
 });

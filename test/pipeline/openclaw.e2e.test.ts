@@ -53,7 +53,14 @@ describe.skipIf(!enabled)('provisioning with the real OpenClaw gateway', () => {
     expect(res.status).toBe(202);
     const fleet = await waitForFleet(t, token, ['active', 'error'], 9 * 60_000);
     expect(fleet.status, JSON.stringify(fleet.provisionLog, null, 1)).toBe('active');
-    expect(completeCounts(fleet)).toEqual({ vm_create: 1, workspace_bootstrap: 1, agent_config: 1, gateway_start: 1, connectivity_check: 1, complete: 1 });
+    expect(completeCounts(fleet)).toEqual({
+      vm_create: 1,
+      workspace_bootstrap: 1,
+      agent_config: 1,
+      gateway_start: 1,
+      connectivity_check: 1,
+      complete: 1,
+    });
     const gateway = fleet.provisionLog.find((e) => e.step === 'gateway_start' && e.status === 'complete')!;
     expect(gateway.message).toMatch(/OpenClaw 2026\.9\.6 gateway started/);
     console.log(`gateway_start: ${gateway.message} (${gateway.durationMs} ms)`);
@@ -64,7 +71,11 @@ describe.skipIf(!enabled)('provisioning with the real OpenClaw gateway', () => {
     const root = path.join(t.dataDir, 'fleets', 'real');
     const { command, args } = openclawCommand(runtime, ['config', 'validate']);
     const out = execFileSync(command, args, {
-      env: { ...process.env, OPENCLAW_CONFIG_PATH: path.join(root, 'openclaw/openclaw.json'), OPENCLAW_STATE_DIR: path.join(root, 'openclaw/state') },
+      env: {
+        ...process.env,
+        OPENCLAW_CONFIG_PATH: path.join(root, 'openclaw/openclaw.json'),
+        OPENCLAW_STATE_DIR: path.join(root, 'openclaw/state'),
+      },
       encoding: 'utf8',
     });
     expect(out).not.toMatch(/invalid|error/i);

@@ -12,7 +12,13 @@ let tenantId: string;
 beforeAll(async () => {
   database = await createTestDatabase();
   const r = await createTenantWithFleet(database.db, {
-    slug: 'own', name: 'own', plan: 'free', clerkOrgId: 'org_own', clerkUserId: null, template: TemplateRegistry.load().get('solo-engineer')!, actor: 't',
+    slug: 'own',
+    name: 'own',
+    plan: 'free',
+    clerkOrgId: 'org_own',
+    clerkUserId: null,
+    template: TemplateRegistry.load().get('solo-engineer')!,
+    actor: 't',
   });
   if (r.kind !== 'created') throw new Error('setup');
   tenantId = r.tenant.id;
@@ -28,7 +34,11 @@ describe('run ownership', () => {
     expect(await claimRun(db, run.id, 'worker-b', 10)).toBeUndefined(); // a live owner keeps it
 
     // worker-a goes silent: its heartbeat ages past the limit; a watchdog hands the run back.
-    await db.updateTable('provision_runs').set({ heartbeat_at: new Date(Date.now() - 60_000) }).where('id', '=', run.id).execute();
+    await db
+      .updateTable('provision_runs')
+      .set({ heartbeat_at: new Date(Date.now() - 60_000) })
+      .where('id', '=', run.id)
+      .execute();
     expect(await takeOrphanedRuns(db, 10, 30)).toEqual([{ id: run.id }]);
     expect(await takeOrphanedRuns(db, 10, 30)).toEqual([]); // once, not once per sweep
     expect(await claimRun(db, run.id, 'worker-b', 10)).toBeDefined();

@@ -22,7 +22,12 @@ const MC_TOKEN = 'mc-token-SECRET-123';
 const GIT_TOKEN = 'ghp_e2egittokenSECRET';
 // Every log line of every run in this file, at trace level, for the final secrets check.
 const logLines: string[] = [];
-const logSink = new Writable({ write: (chunk, _enc, cb) => (logLines.push(chunk.toString()), cb()) });
+const logSink = new Writable({
+  write: (chunk, _enc, cb) => {
+    logLines.push(chunk.toString());
+    cb();
+  },
+});
 
 let t: TestApp;
 let discord: DiscordStandin;
@@ -41,7 +46,12 @@ beforeAll(async () => {
   t = await createTestApp({
     workers: { concurrency: 2 },
     logSink,
-    env: { FLEET_GIT_BASE_URL: gitBase, FLEET_DISCORD_API_URL: discord.url, FLEET_HEARTBEAT_SECONDS: '0.5', FLEET_STALE_AFTER_SECONDS: '3' },
+    env: {
+      FLEET_GIT_BASE_URL: gitBase,
+      FLEET_DISCORD_API_URL: discord.url,
+      FLEET_HEARTBEAT_SECONDS: '0.5',
+      FLEET_STALE_AFTER_SECONDS: '3',
+    },
   });
 });
 afterAll(async () => {
@@ -73,9 +83,21 @@ describe('provisioning end to end (local driver)', () => {
 
     const fleet = await waitForFleet(t, token, ['active', 'error']);
     expect(fleet.status, JSON.stringify(fleet.provisionLog, null, 1)).toBe('active');
-    expect(completeCounts(fleet)).toEqual({ vm_create: 1, workspace_bootstrap: 1, agent_config: 1, gateway_start: 1, connectivity_check: 1, complete: 1 });
+    expect(completeCounts(fleet)).toEqual({
+      vm_create: 1,
+      workspace_bootstrap: 1,
+      agent_config: 1,
+      gateway_start: 1,
+      connectivity_check: 1,
+      complete: 1,
+    });
     expect(fleet.provisionLog.map((e) => e.step).filter((s, i, a) => a.indexOf(s) === i)).toEqual([
-      'vm_create', 'workspace_bootstrap', 'agent_config', 'gateway_start', 'connectivity_check', 'complete',
+      'vm_create',
+      'workspace_bootstrap',
+      'agent_config',
+      'gateway_start',
+      'connectivity_check',
+      'complete',
     ]);
     for (const e of fleet.provisionLog.filter((x) => x.status === 'complete')) {
       expect(e.durationMs).toBeGreaterThanOrEqual(0);
@@ -89,12 +111,13 @@ describe('provisioning end to end (local driver)', () => {
     // The machine: workspaces with their files and clones, the gateway config, a live gateway.
     const root = path.join(t.dataDir, 'fleets', 'e2e');
     for (const agent of ['popashot', 'cantona', 'splinter', 'velma', 'tank', 'zerocool', 'slash']) {
-      for (const f of ['AGENTS.md', 'SOUL.md', 'IDENTITY.md', 'USER.md']) expect(fs.existsSync(path.join(root, 'workspaces', agent, f)), `${agent}/${f}`).toBe(true);
+      for (const f of ['AGENTS.md', 'SOUL.md', 'IDENTITY.md', 'USER.md'])
+        expect(fs.existsSync(path.join(root, 'workspaces', agent, f)), `${agent}/${f}`).toBe(true);
       expect(fs.readFileSync(path.join(root, 'workspaces', agent, 'repos/acme/api/README.md'), 'utf8')).toBe('# acme/api\n');
     }
     const config = JSON.parse(fs.readFileSync(path.join(root, 'openclaw/openclaw.json'), 'utf8'));
     expect(JSON.stringify(config)).toContain('cantona');
-    expect((fs.statSync(path.join(root, 'openclaw/openclaw.json')).mode & 0o077)).toBe(0);
+    expect(fs.statSync(path.join(root, 'openclaw/openclaw.json')).mode & 0o077).toBe(0);
     const health = await fetch(`${fleet.dashboardUrl}healthz`);
     expect(health.status).toBe(200);
   });
@@ -157,7 +180,7 @@ describe('provision input validation', () => {
     const body = (await res.json()) as { error: { code: string; details?: { field?: string } } };
     expect(body.error.code).toBe('invalid_input');
     if (field) expect(body.error.details?.field).toBe(field);
-    expect((await t.request('/api/fleet', { token: admin('org_invalid') }).then((r) => r.json()))).toEqual({ ok: true, fleet: null });
+    expect(await t.request('/api/fleet', { token: admin('org_invalid') }).then((r) => r.json())).toEqual({ ok: true, fleet: null });
   });
 });
 
@@ -172,7 +195,11 @@ describeSessionRouteSecurity({ method: 'POST', path: '/api/fleet/provision', jso
   otherTenant: async (app) => {
     // Provisioning acts on the caller's own tenant only: another org's active fleet is untouched.
     const before = await (await app.request('/api/tenants/e2e', { platform: true })).json();
-    const res = await app.request('/api/fleet/provision', { method: 'POST', token: app.token({ userId: 'user_x', orgId: 'org_other', orgRole: 'admin' }), json: { templateId: 'solo-engineer' } });
+    const res = await app.request('/api/fleet/provision', {
+      method: 'POST',
+      token: app.token({ userId: 'user_x', orgId: 'org_other', orgRole: 'admin' }),
+      json: { templateId: 'solo-engineer' },
+    });
     expect(res.status).toBe(202);
     const after = await (await app.request('/api/tenants/e2e', { platform: true })).json();
     expect((after as { tenant: unknown }).tenant).toEqual((before as { tenant: unknown }).tenant);
@@ -182,13 +209,19 @@ describeSessionRouteSecurity({ method: 'POST', path: '/api/fleet/retry' }, () =>
   otherTenant: async (app) => {
     // Nothing in the request names a tenant: a stranger retries nothing of anyone else's.
     const before = await (await app.request('/api/tenants/e2e', { platform: true })).json();
-    const res = await app.request('/api/fleet/retry?tenantId=e2e', { method: 'POST', token: app.token({ userId: 'user_y', orgId: 'org_stranger', orgRole: 'admin' }) });
+    const res = await app.request('/api/fleet/retry?tenantId=e2e', {
+      method: 'POST',
+      token: app.token({ userId: 'user_y', orgId: 'org_stranger', orgRole: 'admin' }),
+    });
     expect(res.status).toBe(404);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('not_found');
     expect(await (await app.request('/api/tenants/e2e', { platform: true })).json()).toEqual(before);
   },
   forbidden: async (app) => {
-    const res = await app.request('/api/fleet/retry', { method: 'POST', token: app.token({ userId: 'user_m', orgId: 'org_e2e', orgRole: 'member' }) });
+    const res = await app.request('/api/fleet/retry', {
+      method: 'POST',
+      token: app.token({ userId: 'user_m', orgId: 'org_e2e', orgRole: 'member' }),
+    });
     expect(res.status).toBe(403);
   },
 });
@@ -214,7 +247,14 @@ describe('fixing a bad setting and provisioning again', () => {
     const fixed = await waitForFleet(t, token, ['active', 'error']);
     expect(fixed.status, JSON.stringify(fixed.provisionLog, null, 1)).toBe('active');
     expect(fixed.repos).toEqual(['acme/api']);
-    expect(completeCounts(fixed)).toEqual({ vm_create: 1, workspace_bootstrap: 1, agent_config: 2, gateway_start: 2, connectivity_check: 1, complete: 1 });
+    expect(completeCounts(fixed)).toEqual({
+      vm_create: 1,
+      workspace_bootstrap: 1,
+      agent_config: 2,
+      gateway_start: 2,
+      connectivity_check: 1,
+      complete: 1,
+    });
     const restart = fixed.provisionLog.filter((e) => e.step === 'gateway_start' && e.status === 'complete').at(-1)!;
     expect(restart.message).toMatch(/restarted with its new configuration/);
     expect(fs.readFileSync(pidfile, 'utf8').trim()).not.toBe(firstPid);

@@ -28,7 +28,12 @@
  */
 import type { IncomingMessage } from 'node:http';
 import {
-  startStandin, type FaultOptions, type FaultStatus, type QueuedFault, type RecordedRequest, type StandinReply,
+  startStandin,
+  type FaultOptions,
+  type FaultStatus,
+  type QueuedFault,
+  type RecordedRequest,
+  type StandinReply,
 } from './http-standin.ts';
 
 export type { FaultOptions, FaultStatus, RecordedRequest };
@@ -73,8 +78,15 @@ export interface DiscordStandin {
 
 const API = '/api/v10';
 const REASONS: Record<number, string> = {
-  400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed',
-  500: 'Internal Server Error', 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout',
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  500: 'Internal Server Error',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+  504: 'Gateway Timeout',
 };
 
 const err = (status: number, message: string, code: number): StandinReply => ({ status, body: { message, code } });
@@ -112,12 +124,22 @@ export async function startDiscordStandin(opts: DiscordStandinOptions): Promise<
     if (botId === null) return plain(401);
     const bot = Object.values(opts.bots).find((b) => b.id === botId)!;
     if (route[1] === 'users') {
-      return { status: 200, body: { id: bot.id, username: bot.username, global_name: null, discriminator: '0000', avatar: null, bot: true, flags: 0 } };
+      return {
+        status: 200,
+        body: { id: bot.id, username: bot.username, global_name: null, discriminator: '0000', avatar: null, bot: true, flags: 0 },
+      };
     }
     const [kind, id] = [route[2]!, decodeURIComponent(route[3]!)];
     if (!/^\d+$/.test(id)) {
       const field = kind === 'guilds' ? 'guild_id' : 'channel_id';
-      return { status: 400, body: { message: 'Invalid Form Body', code: 50035, errors: { [field]: { _errors: [{ code: 'NUMBER_TYPE_COERCE', message: `Value "${id}" is not snowflake.` }] } } } };
+      return {
+        status: 400,
+        body: {
+          message: 'Invalid Form Body',
+          code: 50035,
+          errors: { [field]: { _errors: [{ code: 'NUMBER_TYPE_COERCE', message: `Value "${id}" is not snowflake.` }] } },
+        },
+      };
     }
     if (kind === 'guilds') {
       const guild = opts.guilds[id];
@@ -133,7 +155,16 @@ export async function startDiscordStandin(opts: DiscordStandinOptions): Promise<
     if (!guild.members.includes(botId) || guild.hiddenFrom?.[id]?.includes(botId)) return err(403, 'Missing Access', 50001);
     return {
       status: 200,
-      body: { id, type: 0, guild_id: guildId, name: `channel-${id}`, position: guild.channels.indexOf(id), permission_overwrites: [], nsfw: false, parent_id: null },
+      body: {
+        id,
+        type: 0,
+        guild_id: guildId,
+        name: `channel-${id}`,
+        position: guild.channels.indexOf(id),
+        permission_overwrites: [],
+        nsfw: false,
+        parent_id: null,
+      },
     };
   };
 

@@ -19,7 +19,12 @@
  */
 import type { IncomingMessage } from 'node:http';
 import {
-  startStandin, type FaultOptions, type FaultStatus, type QueuedFault, type RecordedRequest, type StandinReply,
+  startStandin,
+  type FaultOptions,
+  type FaultStatus,
+  type QueuedFault,
+  type RecordedRequest,
+  type StandinReply,
 } from './http-standin.ts';
 
 export type { FaultOptions, FaultStatus, RecordedRequest };
@@ -47,16 +52,22 @@ export interface MissionControlStandin {
 }
 
 const REASONS: Record<number, string> = {
-  401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed', 429: 'Too Many Requests',
-  500: 'Internal Server Error', 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+  504: 'Gateway Timeout',
 };
 
 export async function startMissionControlStandin(opts: MissionControlStandinOptions): Promise<MissionControlStandin> {
   const healthPath = opts.healthPath ?? '/health';
   let healthy = true;
 
-  const identify = (req: IncomingMessage): string | null =>
-    req.headers.authorization === `Bearer ${opts.token}` ? 'token' : null;
+  const identify = (req: IncomingMessage): string | null => (req.headers.authorization === `Bearer ${opts.token}` ? 'token' : null);
 
   const answer = (req: IncomingMessage, path: string, caller: string | null): StandinReply => {
     if (path !== healthPath) return { status: 404, body: { detail: 'Not Found' } };

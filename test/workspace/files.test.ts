@@ -41,7 +41,8 @@ describe('renderWorkspaceFiles', () => {
     const md = files['AGENTS.md'];
     expect(md).toContain('You are **Cantona**, the engineer of the agent fleet of Acme.');
     expect(md).toContain(cantona.description);
-    for (const mate of team.filter((a) => a.name !== 'cantona')) expect(md).toContain(`**${mate.displayName}** (\`${mate.name}\`, ${mate.role})`);
+    for (const mate of team.filter((a) => a.name !== 'cantona'))
+      expect(md).toContain(`**${mate.displayName}** (\`${mate.name}\`, ${mate.role})`);
     expect(md).not.toContain('**Cantona** (`cantona`');
     expect(md).toMatch(/Take tasks from Popashot/);
     expect(md).toMatch(/To hand off, mention the teammate by name in the team channel/);

@@ -8,15 +8,31 @@ const cases: [string, string, 'terminal' | 'transient'][] = [
   ['no credentials', "fatal: could not read Username for 'https://github.com': terminal prompts disabled\n", 'terminal'],
   ['bad token', "remote: Invalid username or password.\nfatal: Authentication failed for 'https://github.com/acme/x.git/'\n", 'terminal'],
   ['http 403', "fatal: unable to access 'https://git.example.com/acme/x.git/': The requested URL returned error: 403\n", 'terminal'],
-  ['file forge', "fatal: '/srv/repos/acme/x.git' does not appear to be a git repository\nfatal: Could not read from remote repository.\n", 'terminal'],
-  ['gitlab', 'remote: The project you were looking for could not be found or you don\'t have permission to view it.\n', 'terminal'],
+  [
+    'file forge',
+    "fatal: '/srv/repos/acme/x.git' does not appear to be a git repository\nfatal: Could not read from remote repository.\n",
+    'terminal',
+  ],
+  ['gitlab', "remote: The project you were looking for could not be found or you don't have permission to view it.\n", 'terminal'],
   ['dns', "fatal: unable to access 'https://github.com/acme/x.git/': Could not resolve host: github.com\n", 'transient'],
-  ['refused', "fatal: unable to access 'http://127.0.0.1:9/a/b.git/': Failed to connect to 127.0.0.1 port 9 after 0 ms: Couldn't connect to server\n", 'transient'],
+  [
+    'refused',
+    "fatal: unable to access 'http://127.0.0.1:9/a/b.git/': Failed to connect to 127.0.0.1 port 9 after 0 ms: Couldn't connect to server\n",
+    'transient',
+  ],
   ['http 502', "fatal: unable to access 'https://github.com/acme/x.git/': The requested URL returned error: 502\n", 'transient'],
-  ['rpc 500', 'error: RPC failed; HTTP 500 curl 22 The requested URL returned error: 500\nfatal: the remote end hung up unexpectedly\n', 'transient'],
+  [
+    'rpc 500',
+    'error: RPC failed; HTTP 500 curl 22 The requested URL returned error: 500\nfatal: the remote end hung up unexpectedly\n',
+    'transient',
+  ],
   ['rate limited', "fatal: unable to access 'https://github.com/acme/x.git/': The requested URL returned error: 429\n", 'transient'],
   ['cut off', 'error: RPC failed; curl 18 transfer closed with outstanding read data remaining\nfatal: early EOF\n', 'transient'],
-  ['template warning + dns', "warning: templates not found in /nowhere\nfatal: unable to access 'https://h/a/b.git/': Could not resolve host: h\n", 'transient'],
+  [
+    'template warning + dns',
+    "warning: templates not found in /nowhere\nfatal: unable to access 'https://h/a/b.git/': Could not resolve host: h\n",
+    'transient',
+  ],
 ];
 
 describe('classifyCloneFailure', () => {
@@ -27,7 +43,11 @@ describe('classifyCloneFailure', () => {
   });
 
   it('says what to do for anything it does not recognise, and never shows a token or URL credentials', () => {
-    const e = classifyCloneFailure("fatal: could not create work tree dir 'x': No space left on device, https://bob:hunter2@h/ tok123\n", 'acme/x', ['tok123']);
+    const e = classifyCloneFailure(
+      "fatal: could not create work tree dir 'x': No space left on device, https://bob:hunter2@h/ tok123\n",
+      'acme/x',
+      ['tok123'],
+    );
     expect(e).toBeInstanceOf(TerminalError);
     expect(e.message).toMatch(/No space left on device/);
     expect(e.message).toMatch(/then retry/);

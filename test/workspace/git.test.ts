@@ -32,7 +32,10 @@ afterAll(async () => {
 });
 
 const machine = (rel: string) => path.join(host.root, rel);
-const bareHead = (repo: string) => execFileSync('git', ['--git-dir', path.join(forgeRoot, `${repo}.git`), 'rev-parse', 'main']).toString().trim();
+const bareHead = (repo: string) =>
+  execFileSync('git', ['--git-dir', path.join(forgeRoot, `${repo}.git`), 'rev-parse', 'main'])
+    .toString()
+    .trim();
 
 /** A host that records every command it is asked to run. */
 function recording(inner: Host): { host: Host; calls: { cmd: string; args: string[]; env?: Record<string, string> }[] } {
@@ -103,11 +106,14 @@ describe('cloneRepo from a file:// forge', () => {
     expect(await cloneRepo(host, { baseUrl: base, repo: 'acme/empty', dest: 'ws6/empty', ...opts })).toEqual({ cloned: false, commit: '' });
   });
 
-  it.each(['../etc', 'acme/..', 'acme', 'acme/api/extra', '/abs/path', 'acme/api.git', '-u/x', 'acme/ api'])('refuses the repo name %j without running git', async (repo) => {
-    const rec = recording(host);
-    await expect(cloneRepo(rec.host, { baseUrl: base, repo, dest: 'ws7/x', ...opts })).rejects.toThrow(TerminalError);
-    expect(rec.calls).toEqual([]);
-  });
+  it.each(['../etc', 'acme/..', 'acme', 'acme/api/extra', '/abs/path', 'acme/api.git', '-u/x', 'acme/ api'])(
+    'refuses the repo name %j without running git',
+    async (repo) => {
+      const rec = recording(host);
+      await expect(cloneRepo(rec.host, { baseUrl: base, repo, dest: 'ws7/x', ...opts })).rejects.toThrow(TerminalError);
+      expect(rec.calls).toEqual([]);
+    },
+  );
 
   it('refuses a destination outside the machine', async () => {
     await expect(cloneRepo(host, { baseUrl: base, repo: 'acme/api', dest: '../escape', ...opts })).rejects.toThrow(/refused/);
@@ -119,7 +125,13 @@ describe('cloneRepo from a file:// forge', () => {
     try {
       const ac = new AbortController();
       setTimeout(() => ac.abort(), 300);
-      const err = await cloneRepo(host, { baseUrl: forge.baseUrl, repo: 'acme/api', dest: 'ws8/api', timeoutMs: 30_000, signal: ac.signal }).catch((e) => e);
+      const err = await cloneRepo(host, {
+        baseUrl: forge.baseUrl,
+        repo: 'acme/api',
+        dest: 'ws8/api',
+        timeoutMs: 30_000,
+        signal: ac.signal,
+      }).catch((e) => e);
       expect(err).toBeInstanceOf(ExecAbortedError);
       expect(fs.readdirSync(machine('ws8'))).toEqual([]);
     } finally {
@@ -147,10 +159,14 @@ describe('cloneRepo over HTTP with a token', () => {
     for (const c of rec.calls.filter((x) => x.args[0] !== 'clone')) expect(JSON.stringify(c.env)).not.toContain('Authorization');
     const config = fs.readFileSync(machine('wt/acme/private/.git/config'), 'utf8');
     expect(config).not.toMatch(/SECRETTOKEN|extraheader|authorization|x-access-token/i);
-    const remote = execFileSync('git', ['-C', machine('wt/acme/private'), 'remote', 'get-url', 'origin']).toString().trim();
+    const remote = execFileSync('git', ['-C', machine('wt/acme/private'), 'remote', 'get-url', 'origin'])
+      .toString()
+      .trim();
     expect(remote).toBe(`${forge.baseUrl}acme/private.git`);
     // Reading the checkout back does not need the forge at all.
-    expect((await cloneRepo(host, { baseUrl: forge.baseUrl, repo: 'acme/private', dest: 'wt/acme/private', token: TOKEN, ...opts })).cloned).toBe(false);
+    expect(
+      (await cloneRepo(host, { baseUrl: forge.baseUrl, repo: 'acme/private', dest: 'wt/acme/private', token: TOKEN, ...opts })).cloned,
+    ).toBe(false);
   });
 
   it('without a token: terminal, says no token is set', async () => {
@@ -161,7 +177,9 @@ describe('cloneRepo over HTTP with a token', () => {
 
   it('with a wrong token: terminal, blames the token, and does not echo it', async () => {
     const wrong = 'ghp_WRONGTOKEN0000';
-    const err = await cloneRepo(host, { baseUrl: forge.baseUrl, repo: 'acme/private', dest: 'wt3/private', token: wrong, ...opts }).catch((e) => e);
+    const err = await cloneRepo(host, { baseUrl: forge.baseUrl, repo: 'acme/private', dest: 'wt3/private', token: wrong, ...opts }).catch(
+      (e) => e,
+    );
     expect(err).toBeInstanceOf(TerminalError);
     expect(err.message).toBe(
       'Could not clone acme/private: the repository does not exist or the git token has no access to it. Check the name, or set a token with read access.',
@@ -171,7 +189,13 @@ describe('cloneRepo over HTTP with a token', () => {
   });
 
   it('refuses a token with a line break (header injection)', async () => {
-    const err = await cloneRepo(host, { baseUrl: forge.baseUrl, repo: 'acme/private', dest: 'wt4/p', token: 'abc\r\nX-Evil: 1', ...opts }).catch((e) => e);
+    const err = await cloneRepo(host, {
+      baseUrl: forge.baseUrl,
+      repo: 'acme/private',
+      dest: 'wt4/p',
+      token: 'abc\r\nX-Evil: 1',
+      ...opts,
+    }).catch((e) => e);
     expect(err).toBeInstanceOf(TerminalError);
     expect(err.message).not.toContain('abc');
   });
@@ -179,7 +203,9 @@ describe('cloneRepo over HTTP with a token', () => {
   it('a server error is transient', async () => {
     forge.mode = 'error500';
     try {
-      const err = await cloneRepo(host, { baseUrl: forge.baseUrl, repo: 'acme/private', dest: 'wt5/p', token: TOKEN, ...opts }).catch((e) => e);
+      const err = await cloneRepo(host, { baseUrl: forge.baseUrl, repo: 'acme/private', dest: 'wt5/p', token: TOKEN, ...opts }).catch(
+        (e) => e,
+      );
       expect(err).toBeInstanceOf(TransientError);
       expect(err.message).toMatch(/HTTP 500/);
       expect(err.message).not.toContain(TOKEN);
@@ -191,7 +217,13 @@ describe('cloneRepo over HTTP with a token', () => {
   it('a forge that does not answer in time is transient, and leaves no temp dir', async () => {
     forge.mode = 'hang';
     try {
-      const err = await cloneRepo(host, { baseUrl: forge.baseUrl, repo: 'acme/private', dest: 'wt6/p', token: TOKEN, timeoutMs: 800 }).catch((e) => e);
+      const err = await cloneRepo(host, {
+        baseUrl: forge.baseUrl,
+        repo: 'acme/private',
+        dest: 'wt6/p',
+        token: TOKEN,
+        timeoutMs: 800,
+      }).catch((e) => e);
       expect(err).toBeInstanceOf(TransientError);
       expect(err.message).toMatch(/timed out after 1 s/);
       expect(fs.readdirSync(machine('wt6'))).toEqual([]);

@@ -16,7 +16,12 @@ const route = createRoute({
     'writes them. Each event has an id; reconnect with `Last-Event-ID` to receive what was missed instead of a snapshot.',
   security: SECURITY_SESSION,
   request: {
-    headers: z.object({ 'last-event-id': z.string().regex(/^\d{1,18}$/).optional() }),
+    headers: z.object({
+      'last-event-id': z
+        .string()
+        .regex(/^\d{1,18}$/)
+        .optional(),
+    }),
   },
   responses: {
     200: { description: 'An event stream', content: { 'text/event-stream': { schema: z.string() } } },
@@ -37,7 +42,11 @@ export function registerFleetEvents(app: OpenAPIHono<AppEnv>, deps: AppDeps): vo
       if (lastEventId === undefined) {
         // A fresh client: the current state, then only what happens from now on.
         const latest = tenantId
-          ? await deps.db.selectFrom('fleet_events').select((eb) => eb.fn.max('id').as('id')).where('tenant_id', '=', tenantId).executeTakeFirst()
+          ? await deps.db
+              .selectFrom('fleet_events')
+              .select((eb) => eb.fn.max('id').as('id'))
+              .where('tenant_id', '=', tenantId)
+              .executeTakeFirst()
           : undefined;
         cursor = Number(latest?.id ?? 0);
         const fleet = tenantId ? ((await readFleetView(deps.db, { tenantId }))?.fleet ?? null) : null;
@@ -47,23 +56,25 @@ export function registerFleetEvents(app: OpenAPIHono<AppEnv>, deps: AppDeps): vo
       // Deliveries are serialised: one pump at a time, each reading everything after the cursor.
       let pumping: Promise<void> = Promise.resolve();
       const pump = () => {
-        pumping = pumping.then(async () => {
-          if (stream.aborted) return;
-          tenantId ??= (await findTenantForClerk(deps.db, lookup))?.id;
-          if (!tenantId) return;
-          const rows = await deps.db
-            .selectFrom('fleet_events')
-            .select(['id', 'type', 'data'])
-            .where('tenant_id', '=', tenantId)
-            .where('id', '>', String(cursor))
-            .orderBy('id')
-            .limit(1000)
-            .execute();
-          for (const r of rows) {
-            await stream.writeSSE({ event: r.type, id: String(r.id), data: JSON.stringify(r.data) });
-            cursor = Number(r.id);
-          }
-        }).catch(() => {});
+        pumping = pumping
+          .then(async () => {
+            if (stream.aborted) return;
+            tenantId ??= (await findTenantForClerk(deps.db, lookup))?.id;
+            if (!tenantId) return;
+            const rows = await deps.db
+              .selectFrom('fleet_events')
+              .select(['id', 'type', 'data'])
+              .where('tenant_id', '=', tenantId)
+              .where('id', '>', String(cursor))
+              .orderBy('id')
+              .limit(1000)
+              .execute();
+            for (const r of rows) {
+              await stream.writeSSE({ event: r.type, id: String(r.id), data: JSON.stringify(r.data) });
+              cursor = Number(r.id);
+            }
+          })
+          .catch(() => {});
       };
       const unsubscribe = deps.events.subscribe((tid) => {
         if (!tenantId || tid === tenantId) pump();

@@ -65,7 +65,13 @@ describe('GET /api/fleet — the seed contract', () => {
       gcpResources: { vmName: 'agent-fleet', zone: 'europe-west2-b', ip: '34.89.1.2' },
       provisionLog: [
         { step: 'vm_create', status: 'running', message: null, durationMs: null, createdAt: '2026-03-18T08:59:14.800Z' },
-        { step: 'vm_create', status: 'complete', message: 'VM created successfully', durationMs: 45200, createdAt: '2026-03-18T09:00:00.000Z' },
+        {
+          step: 'vm_create',
+          status: 'complete',
+          message: 'VM created successfully',
+          durationMs: 45200,
+          createdAt: '2026-03-18T09:00:00.000Z',
+        },
       ],
       createdAt: '2026-03-18T09:00:00.000Z',
       updatedAt: '2026-03-18T09:05:00.000Z',
@@ -76,9 +82,17 @@ describe('GET /api/fleet — the seed contract', () => {
     await t.createTenant({ tenantId: 'pending_one', name: 'P', clerkUserId: 'user_pending' });
     const { fleet } = await getFleet(t.token({ userId: 'user_pending' }));
     expect(fleet).not.toBeNull();
-    expect(Object.keys(fleet!).sort()).toEqual(
-      ['agentSpecs', 'createdAt', 'dashboardUrl', 'gcpResources', 'provisionLog', 'repos', 'status', 'templateId', 'updatedAt'],
-    );
+    expect(Object.keys(fleet!).sort()).toEqual([
+      'agentSpecs',
+      'createdAt',
+      'dashboardUrl',
+      'gcpResources',
+      'provisionLog',
+      'repos',
+      'status',
+      'templateId',
+      'updatedAt',
+    ]);
     expect(fleet).toMatchObject({ status: 'pending', dashboardUrl: null, gcpResources: null, provisionLog: [] });
     expect(fleet!.createdAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
   });
@@ -139,8 +153,11 @@ describe('GET /api/fleet — cached reads stay correct', () => {
     expect(await status()).toBe('pending');
     expect(await status()).toBe('pending'); // now served from the cache
     const fleet = await t.database.db
-      .selectFrom('fleets').innerJoin('tenants', 'tenants.id', 'fleets.tenant_id')
-      .select('fleets.id').where('tenants.slug', '=', 'cache_co').executeTakeFirstOrThrow();
+      .selectFrom('fleets')
+      .innerJoin('tenants', 'tenants.id', 'fleets.tenant_id')
+      .select('fleets.id')
+      .where('tenants.slug', '=', 'cache_co')
+      .executeTakeFirstOrThrow();
     // As a worker elsewhere would: a transition in its own transaction, on its own connection.
     await t.database.db.transaction().execute((trx) => applyTransition(trx, fleet.id, 'provision'));
     const until = Date.now() + 2000;

@@ -19,7 +19,10 @@ const route = createRoute({
   security: SECURITY_SESSION,
   request: { body: { required: false, content: { 'application/json': { schema: ProvisionBody } } } },
   responses: {
-    202: { description: 'Accepted: the run that is provisioning the fleet', content: { 'application/json': { schema: ProvisionAccepted } } },
+    202: {
+      description: 'Accepted: the run that is provisioning the fleet',
+      content: { 'application/json': { schema: ProvisionAccepted } },
+    },
     ...errorResponses(400, 401, 403, 409),
   },
 });

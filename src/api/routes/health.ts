@@ -42,7 +42,10 @@ export function registerHealth(app: OpenAPIHono<AppEnv>, deps: AppDeps): void {
     } catch (e) {
       c.get('log').warn({ err: e }, 'readiness check failed');
       return c.json(
-        { ok: false as const, error: { code: 'unavailable' as const, message: 'The database does not answer.', requestId: c.get('requestId') } },
+        {
+          ok: false as const,
+          error: { code: 'unavailable' as const, message: 'The database does not answer.', requestId: c.get('requestId') },
+        },
         503,
       );
     }

@@ -21,7 +21,10 @@ export const ProvisionAccepted = z
 /** In an organisation only admins change the fleet; a personal tenant is its user's own. */
 export function requireFleetAdmin(p: Principal): void {
   if (p.orgId && !isOrgAdmin(p)) {
-    throw new ApiError('forbidden', `Only organisation admins can change the fleet; your role in ${p.orgSlug ?? p.orgId} is ${p.orgRole ?? 'none'}.`);
+    throw new ApiError(
+      'forbidden',
+      `Only organisation admins can change the fleet; your role in ${p.orgSlug ?? p.orgId} is ${p.orgRole ?? 'none'}.`,
+    );
   }
 }
 

@@ -117,9 +117,17 @@ describe('POST /api/tenants — errors', () => {
     await t.createTenant({ tenantId: 'one_org', name: 'One', clerkOrgId: 'org_shared' });
     await expectError(await t.createTenant({ tenantId: 'two_org', name: 'Two', clerkOrgId: 'org_shared' }), 409, 'conflict', 'clerkOrgId');
     await t.createTenant({ tenantId: 'one_user', name: 'One', clerkUserId: 'user_shared' });
-    await expectError(await t.createTenant({ tenantId: 'two_user', name: 'Two', clerkUserId: 'user_shared' }), 409, 'conflict', 'clerkUserId');
+    await expectError(
+      await t.createTenant({ tenantId: 'two_user', name: 'Two', clerkUserId: 'user_shared' }),
+      409,
+      'conflict',
+      'clerkUserId',
+    );
     expect((await t.request('/api/tenants/two_org', { platform: true })).status).toBe(404);
   });
 });
 
-describePlatformRouteSecurity({ method: 'POST', path: '/api/tenants', json: { tenantId: 'sec_co', name: 'S', clerkOrgId: 'org_sec' } }, () => t);
+describePlatformRouteSecurity(
+  { method: 'POST', path: '/api/tenants', json: { tenantId: 'sec_co', name: 'S', clerkOrgId: 'org_sec' } },
+  () => t,
+);

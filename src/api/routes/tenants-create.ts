@@ -18,8 +18,14 @@ export const CreateTenantBody = z
       .openapi({ example: 'acme_corp' }),
     name: z.string().trim().min(1).max(200).openapi({ example: 'Acme Corp' }),
     plan: z.enum(PLANS).default('free'),
-    clerkOrgId: z.string().regex(/^org_[A-Za-z0-9]{1,64}$/, 'must be a Clerk organisation id (org_…)').optional(),
-    clerkUserId: z.string().regex(/^user_[A-Za-z0-9]{1,64}$/, 'must be a Clerk user id (user_…)').optional(),
+    clerkOrgId: z
+      .string()
+      .regex(/^org_[A-Za-z0-9]{1,64}$/, 'must be a Clerk organisation id (org_…)')
+      .optional(),
+    clerkUserId: z
+      .string()
+      .regex(/^user_[A-Za-z0-9]{1,64}$/, 'must be a Clerk user id (user_…)')
+      .optional(),
     templateId: z.string().default(DEFAULT_TEMPLATE_ID),
   })
   .strict()

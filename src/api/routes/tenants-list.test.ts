@@ -6,11 +6,20 @@ let t: TestApp;
 beforeAll(async () => {
   t = await createTestApp();
   for (let i = 0; i < 7; i++) {
-    const res = await t.createTenant({ tenantId: `org_tenant_${i}`, name: `Org ${i}`, clerkOrgId: `org_n${i}`, plan: i % 2 ? 'pro' : 'free' });
+    const res = await t.createTenant({
+      tenantId: `org_tenant_${i}`,
+      name: `Org ${i}`,
+      clerkOrgId: `org_n${i}`,
+      plan: i % 2 ? 'pro' : 'free',
+    });
     expect(res.status).toBe(201);
   }
   await t.createTenant({ tenantId: 'solo', name: 'Solo', clerkUserId: 'user_solo', plan: 'team' });
-  await t.database.db.updateTable('fleets').set({ status: 'active' }).where('tenant_id', 'in', t.database.db.selectFrom('tenants').select('id').where('slug', 'in', ['org_tenant_1', 'solo'])).execute();
+  await t.database.db
+    .updateTable('fleets')
+    .set({ status: 'active' })
+    .where('tenant_id', 'in', t.database.db.selectFrom('tenants').select('id').where('slug', 'in', ['org_tenant_1', 'solo']))
+    .execute();
 });
 afterAll(() => t.close());
 
@@ -100,7 +109,10 @@ describe('POST /api/tenants/{tenantId}/provision and /retry', () => {
     expect(first.status).toBe(202);
     const a = (await first.json()) as { runId: string; started: boolean; fleet: { status: string; repos: string[] } };
     expect(a).toMatchObject({ started: true, fleet: { status: 'provisioning', repos: ['acme/api'] } });
-    const again = (await (await t.request('/api/tenants/org_tenant_2/provision', { method: 'POST', platform: true })).json()) as { runId: string; started: boolean };
+    const again = (await (await t.request('/api/tenants/org_tenant_2/provision', { method: 'POST', platform: true })).json()) as {
+      runId: string;
+      started: boolean;
+    };
     expect(again).toMatchObject({ runId: a.runId, started: false });
   });
 });

@@ -15,7 +15,9 @@ export const agentConfig: StepDefinition = {
     const machine = machineOf(ctx);
     const template = ctx.settings.templates.get(ctx.fleet.template_id);
     if (!template) {
-      throw new TerminalError(`Template '${ctx.fleet.template_id}' no longer exists on this server. Provision again with one of: ${ctx.settings.templates.ids().join(', ')}.`);
+      throw new TerminalError(
+        `Template '${ctx.fleet.template_id}' no longer exists on this server. Provision again with one of: ${ctx.settings.templates.ids().join(', ')}.`,
+      );
     }
     const team = template.agents;
     const discord = ctx.request.discord;
@@ -48,14 +50,20 @@ export const agentConfig: StepDefinition = {
         ? {
             guildId: discord.guildId,
             channelIds: discord.channelIds,
-            accounts: discord.bots.map((b) => ({ agentId: b.agent, token: b.token, ...(b.applicationId ? { applicationId: b.applicationId } : {}) })),
+            accounts: discord.bots.map((b) => ({
+              agentId: b.agent,
+              token: b.token,
+              ...(b.applicationId ? { applicationId: b.applicationId } : {}),
+            })),
           }
         : undefined,
     });
     await host.mkdirp(OPENCLAW_STATE_REL);
     // It holds the gateway and bot tokens: readable by the fleet's owner only.
     await host.writeFileAtomic(OPENCLAW_CONFIG_REL, `${JSON.stringify(config, null, 2)}\n`, 0o600);
-    const discordPart = discord ? `, ${discord.bots.length} Discord account${discord.bots.length > 1 ? 's' : ''} bound` : ', no Discord configured';
+    const discordPart = discord
+      ? `, ${discord.bots.length} Discord account${discord.bots.length > 1 ? 's' : ''} bound`
+      : ', no Discord configured';
     return {
       message: `Wrote AGENTS.md, SOUL.md, IDENTITY.md and USER.md for ${team.length} agent${team.length > 1 ? 's' : ''} and openclaw.json${discordPart}`,
       output: { configPath: OPENCLAW_CONFIG_REL, agents: team.map((a) => a.name) },

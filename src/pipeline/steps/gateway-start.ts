@@ -26,9 +26,7 @@ export const gatewayStart: StepDefinition = {
         ctx.log.info({ message }, 'openclaw runtime');
         if (!installing) {
           installing = true;
-          void ctx.progress(
-            'Installing the OpenClaw runtime on this machine (first provision only: a few minutes; later fleets reuse it)',
-          );
+          void ctx.progress('Installing the OpenClaw runtime on this machine (first provision only: a few minutes; later fleets reuse it)');
         }
       },
     });
@@ -37,7 +35,9 @@ export const gatewayStart: StepDefinition = {
     // Provisioned again with new settings (a fixed bot token): a healthy gateway still runs the old
     // config, so restart it rather than leave it be.
     const host = hostOf(ctx);
-    const configHash = createHash('sha256').update(await host.readFile(OPENCLAW_CONFIG_REL)).digest('hex');
+    const configHash = createHash('sha256')
+      .update(await host.readFile(OPENCLAW_CONFIG_REL))
+      .digest('hex');
     const startedWith = (await host.exists(STARTED_WITH_REL)) ? (await host.readFile(STARTED_WITH_REL)).trim() : undefined;
     const configChanged = startedWith !== undefined && startedWith !== configHash;
     if (configChanged) await stopGateway(gatewayPidfile(path.join(machine.root, OPENCLAW_CONFIG_REL)));

@@ -27,7 +27,12 @@ export const OPENCLAW_STATE_REL = 'openclaw/state';
 export const GATEWAY_LOG_REL = 'openclaw/gateway.log';
 
 /** The gateway of a machine, as ensureGatewayRunning wants it (used by gateway_start and restarts). */
-export function gatewayOptions(machine: MachineOutput, runtime: OpenclawRuntime, token: string, signal?: AbortSignal): EnsureGatewayOptions {
+export function gatewayOptions(
+  machine: MachineOutput,
+  runtime: OpenclawRuntime,
+  token: string,
+  signal?: AbortSignal,
+): EnsureGatewayOptions {
   return {
     runtime,
     configPath: path.join(machine.root, OPENCLAW_CONFIG_REL),
