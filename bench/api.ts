@@ -15,6 +15,8 @@ import { sql } from 'kysely';
 import { ensureDevKeys, mintSessionToken } from '../src/auth/dev-issuer.ts';
 import { createDb, migrateToLatest } from '../src/db/connection.ts';
 import { startEmbeddedPostgres } from '../src/db/embedded.ts';
+import { fleetAgentsOf } from '../src/domain/fleet.ts';
+import { TemplateRegistry } from '../src/templates/registry.ts';
 
 const TENANTS = Number(process.env.BENCH_TENANTS ?? 1000);
 const DURATION = Number(process.env.BENCH_SECONDS ?? 10);
@@ -33,11 +35,12 @@ try {
     INSERT INTO tenants (id, slug, name, plan, kind, clerk_org_id)
       SELECT 'tnt_b' || i, 'bench_' || i, 'Bench ' || i, 'free', 'org', 'org_bench' || i FROM generate_series(1, ${TENANTS}) i;
     `.execute(db);
+  // The whole standard-7-agent team, as provisioning stores it.
+  const agents = JSON.stringify(fleetAgentsOf(TemplateRegistry.load().get('standard-7-agent')!));
   await sql`
-    INSERT INTO fleets (id, tenant_id, status, template_id, dashboard_url, agent_specs, repos, gcp_resources)
-      SELECT 'flt_b' || i, 'tnt_b' || i, 'active', 'standard-7-agent', 'https://dashboard.example.com',
-        '[{"name":"popashot","role":"orchestrator"},{"name":"cantona","role":"engineer"},{"name":"splinter","role":"architect"},{"name":"velma","role":"qa"},{"name":"tank","role":"ops"},{"name":"zerocool","role":"security"},{"name":"slash","role":"design"}]'::jsonb,
-        '["org/repo-a","org/repo-b"]'::jsonb, '{"vmName":"agent-fleet","zone":"europe-west2-b","ip":"34.89.1.2"}'::jsonb
+    INSERT INTO fleets (id, tenant_id, status, template_id, dashboard_url, agents, repos, machine)
+      SELECT 'flt_b' || i, 'tnt_b' || i, 'active', 'standard-7-agent', 'https://dashboard.example.com', ${agents}::jsonb,
+        '["org/repo-a","org/repo-b"]'::jsonb, '{"driver":"gcp","name":"agent-fleet","zone":"europe-west2-b","ip":"34.89.1.2"}'::jsonb
       FROM generate_series(1, ${TENANTS}) i`.execute(db);
   await sql`
     INSERT INTO provision_log (fleet_id, step, status, message, duration_ms)

@@ -19,18 +19,19 @@ import { loadConfig } from '../src/config.ts';
 import { createDb, migrateToLatest } from '../src/db/connection.ts';
 import { startEmbeddedPostgres } from '../src/db/embedded.ts';
 import { appendLog } from '../src/db/provision-log.ts';
-import { createTenantWithFleet } from '../src/db/tenant-create.ts';
 import { PROVISION_STEPS } from '../src/domain/steps.ts';
 import { EventHub } from '../src/events/hub.ts';
 import { createLogger } from '../src/observability/logger.ts';
 import { Metrics } from '../src/observability/metrics.ts';
-import { requestProvision } from '../src/pipeline/provision-service.ts';
 import { RunQueue } from '../src/pipeline/queue.ts';
 import { pipelineSettings } from '../src/pipeline/settings.ts';
 import type { StepDefinition } from '../src/pipeline/step.ts';
 import { startWorker } from '../src/pipeline/worker.ts';
 import { SecretBox } from '../src/secrets/secret-box.ts';
 import { TemplateRegistry } from '../src/templates/registry.ts';
+import type { ServiceContext } from '../src/services/context.ts';
+import { provisionFleet } from '../src/services/fleet/provision.ts';
+import { createTenant } from '../src/services/tenants/create.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 200);
 const SSE_SAMPLES = Number(process.env.BENCH_SSE_SAMPLES ?? 200);
@@ -65,32 +66,23 @@ try {
       output: { name },
       fleetUpdate:
         name === 'vm_create'
-          ? { gcpResources: { vmName: 'v', zone: 'local', ip: '127.0.0.1' } }
+          ? { machine: { driver: 'local', name: 'v', zone: null, ip: '127.0.0.1' } }
           : name === 'complete'
             ? { dashboardUrl: 'http://127.0.0.1/' }
             : undefined,
     }),
   }));
   const worker = await startWorker({ db, steps, settings, log, queue, concurrency: 4 });
-  const service = { db, templates, queue, box, offer: (runId: string) => worker.offer(runId) };
+  const service: ServiceContext = { db, templates, queue, box, offer: (runId: string) => worker.offer(runId) };
 
   const tenants: string[] = [];
   for (let i = 0; i < RUNS; i++) {
-    const r = await createTenantWithFleet(db, {
-      slug: `bench_${i}`,
-      name: `B${i}`,
-      plan: 'free',
-      clerkOrgId: `org_b${i}`,
-      clerkUserId: null,
-      template,
-      actor: 'bench',
-    });
-    if (r.kind === 'conflict') throw new Error(r.message);
+    const r = await createTenant(service, { tenantId: `bench_${i}`, name: `B${i}`, clerkOrgId: `org_b${i}`, templateId: template.id });
     tenants.push(r.tenant.id);
   }
   // Warm up (JIT, pool) on a few runs, excluded from the figures.
   const warm = tenants.splice(0, 10);
-  for (const id of warm) await requestProvision(service, { tenantId: id }, {}, 'bench');
+  for (const id of warm) await provisionFleet(service, { platform: true, tenant: id });
   await waitAllDone(warm.length);
 
   // Sequential: one run at a time, request → active.
@@ -98,7 +90,7 @@ try {
   const latencies: number[] = [];
   for (const id of seq) {
     const t0 = performance.now();
-    await requestProvision(service, { tenantId: id }, {}, 'bench');
+    await provisionFleet(service, { platform: true, tenant: id });
     await waitTenantActive(id);
     latencies.push(performance.now() - t0);
   }
@@ -109,7 +101,7 @@ try {
   // Burst: all remaining runs at once, one worker process with 4 concurrent runs.
   const burstStart = performance.now();
   const cpuStart = process.cpuUsage();
-  await Promise.all(tenants.map((id) => requestProvision(service, { tenantId: id }, {}, 'bench')));
+  await Promise.all(tenants.map((id) => provisionFleet(service, { platform: true, tenant: id })));
   await waitAllDone(warm.length + seq.length + tenants.length);
   const burstMs = performance.now() - burstStart;
   const cpu = process.cpuUsage(cpuStart);
@@ -204,7 +196,7 @@ async function measureSse(database: typeof db, hub: EventHub, reg: TemplateRegis
     templates: reg,
     logger: log,
     metrics: new Metrics(),
-    provisioning: { db: database, templates: reg, queue: undefined as never, box: undefined as never },
+    services: { db: database, templates: reg, queue: undefined as never, box: undefined as never },
     events: hub,
     fleetCache: new FleetViewCache(database, hub),
   });

@@ -46,7 +46,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     templates: core.templates,
     logger,
     metrics,
-    provisioning: {
+    services: {
       db,
       templates: core.templates,
       queue: core.queue,

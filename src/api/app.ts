@@ -1,5 +1,6 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { HTTPException } from 'hono/http-exception';
+import { ServiceError } from '../services/errors.ts';
 import type { AppDeps, AppEnv } from './context.ts';
 import { ApiError, errorBody } from './errors.ts';
 import { requestContext } from './middleware/request-context.ts';
@@ -76,6 +77,11 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   app.onError((err, c) => {
     const requestId = c.get('requestId') ?? 'unknown';
     if (err instanceof ApiError) return c.json(errorBody(err, requestId), err.status);
+    if (err instanceof ServiceError) {
+      // The services' codes are a subset of the API's: mapped here, once, for every route.
+      const apiErr = new ApiError(err.code, err.message, err.field ? { field: err.field } : undefined);
+      return c.json(errorBody(apiErr, requestId), apiErr.status);
+    }
     if (err instanceof HTTPException && err.status < 500) {
       // Hono's own rejections (e.g. a body that is not JSON) are the caller's mistake.
       const apiErr = new ApiError('invalid_input', err.message || 'Malformed request.', { field: '(body)' });

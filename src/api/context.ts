@@ -7,7 +7,7 @@ import type { Metrics } from '../observability/metrics.ts';
 import type { TemplateRegistry } from '../templates/registry.ts';
 import type { EventHub } from '../events/hub.ts';
 import type { FleetViewCache } from './fleet-view-cache.ts';
-import type { ServiceDeps } from '../pipeline/provision-service.ts';
+import type { ServiceContext } from '../services/context.ts';
 
 /** What the HTTP layer needs from the rest of the system; built once by the server. */
 export interface AppDeps {
@@ -18,8 +18,8 @@ export interface AppDeps {
   templates: TemplateRegistry;
   logger: Logger;
   metrics: Metrics;
-  /** Intent side of provisioning: queue, secret box, and how to wake local workers. */
-  provisioning: ServiceDeps;
+  /** The verbs' context (src/services): routes are thin adapters over the services layer. */
+  services: ServiceContext;
   events: EventHub;
   fleetCache: FleetViewCache;
 }

@@ -1,6 +1,7 @@
 import type { Db } from '../db/connection.ts';
-import { readFleetView, type FleetView, type TenantLookup } from '../db/fleet-view.ts';
+import type { TenantLookup } from '../db/fleet-view.ts';
 import type { EventHub } from '../events/hub.ts';
+import { readFleetJson } from './serialize.ts';
 
 /**
  * A read cache for the hottest route, kept correct by the events every change writes: each fleet
@@ -37,7 +38,7 @@ export class FleetViewCache {
       if (hit) this.drop(key);
     }
     const generation = this.generation;
-    const result = await readFleetView(this.db, lookup);
+    const result = await readFleetJson(this.db, lookup);
     const body = JSON.stringify({ ok: true, fleet: result?.fleet ?? null });
     if (usable && result && this.hub.isConnected && generation === this.generation) this.store(key, result.tenantId, body);
     return body;
@@ -79,5 +80,3 @@ export class FleetViewCache {
 
 const keyOf = (l: TenantLookup) =>
   'clerkOrgId' in l ? `o:${l.clerkOrgId}` : 'clerkUserId' in l ? `u:${l.clerkUserId}` : `t:${l.tenantId}`;
-
-export type { FleetView };

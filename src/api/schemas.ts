@@ -1,9 +1,15 @@
 import { z } from '@hono/zod-openapi';
 import { FLEET_STATUSES } from '../domain/fleet.ts';
 import { PROVISION_STEPS, LOG_STATUSES } from '../domain/steps.ts';
+import { ProvisionInput } from '../services/fleet/provision-input.ts';
+import { CreateTenantInput } from '../services/tenants/create.ts';
 import { ERROR_STATUS, type ErrorCode } from './errors.ts';
 
-/** Response schemas shared by routes; they are the OpenAPI document's components. */
+/** Schemas shared by routes; they are the OpenAPI document's components. */
+
+// The services' own input schemas, under their names in the OpenAPI document.
+export const ProvisionRequestSchema = ProvisionInput.openapi('ProvisionRequest');
+export const CreateTenantSchema = CreateTenantInput.openapi('CreateTenant');
 
 export const ErrorSchema = z
   .object({

@@ -3,11 +3,10 @@ import path from 'node:path';
 
 /**
  * The local compute driver: a "machine" is a directory `fleets/<tenant slug>/` under the data dir
- * plus the processes started in it, on this host, reachable on loopback.
+ * plus the processes started in it, on this host, reachable on loopback. It has no zone.
  */
 export interface LocalMachine {
   vmName: string;
-  zone: 'local';
   ip: '127.0.0.1';
   root: string;
 }
@@ -18,5 +17,5 @@ export function createLocalMachine(fleetsDir: string, tenantSlug: string): Local
   const root = path.resolve(fleetsDir, tenantSlug);
   if (path.dirname(root) !== path.resolve(fleetsDir)) throw new Error(`refusing machine path outside ${fleetsDir}: ${tenantSlug}`);
   fs.mkdirSync(root, { recursive: true, mode: 0o750 });
-  return { vmName: `fleet-${tenantSlug.replace(/_/g, '-')}`, zone: 'local', ip: '127.0.0.1', root };
+  return { vmName: `fleet-${tenantSlug.replace(/_/g, '-')}`, ip: '127.0.0.1', root };
 }

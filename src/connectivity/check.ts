@@ -2,7 +2,7 @@
  * The `connectivity_check` step's work: run every configured check, and name every check that is
  * not configured in the message, so a skipped check can never pass for a passed one.
  */
-import { StepFailure, TerminalError, TransientError } from '../pipeline/errors.ts';
+import { StepFailure, TerminalError, TransientError } from '../domain/step-errors.ts';
 import { checkDiscord, type CheckDiscordOptions, type DiscordCheckResult } from './discord.ts';
 import { checkMissionControl, type CheckMissionControlOptions, type MissionControlCheckResult } from './mission-control.ts';
 

@@ -9,7 +9,7 @@
  * answer means "wrong ID" or "not invited". We tell them apart with the other bots: if any bot sees
  * the guild, the ID is right and the others need an invite.
  */
-import { TerminalError, TransientError } from '../pipeline/errors.ts';
+import { TerminalError, TransientError } from '../domain/step-errors.ts';
 import { DEFAULT_POLICY, detail, getWithRetry, isHeaderSafeToken, isRecord, redact, type FetchLike, type Reply } from './http.ts';
 
 export const DISCORD_API_BASE = 'https://discord.com/api/v10';

@@ -5,7 +5,7 @@
  * the caller knows what a 401 or a 404 means for the user.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { TerminalError, TransientError } from '../pipeline/errors.ts';
+import { TerminalError, TransientError } from '../domain/step-errors.ts';
 
 /** The part of `fetch` we use; global `fetch` satisfies it, tests may pass a wrapper. */
 export type FetchLike = (url: string, init: RequestInit) => Promise<Response>;

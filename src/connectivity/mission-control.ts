@@ -3,7 +3,7 @@
  * the token only if that endpoint requires it: point `healthPath` at an authenticated endpoint
  * when the deployment leaves `/health` open.
  */
-import { TerminalError, TransientError } from '../pipeline/errors.ts';
+import { TerminalError, TransientError } from '../domain/step-errors.ts';
 import { DEFAULT_POLICY, detail, getWithRetry, isHeaderSafeToken, isRecord, redact, type FetchLike } from './http.ts';
 
 export const DEFAULT_HEALTH_PATH = '/health';

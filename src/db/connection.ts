@@ -1,6 +1,7 @@
 import { Kysely, type Migration, Migrator, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import * as initial from './migrations/0001_initial.ts';
+import * as fleetAgentsAndMachine from './migrations/0002_fleet_agents_and_machine.ts';
 import type { Database } from './schema.ts';
 
 export type Db = Kysely<Database>;
@@ -11,6 +12,7 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
 /** Migrations in order; a static list so the bundle needs no directory scan. */
 const migrations: Record<string, Migration> = {
   '0001_initial': initial,
+  '0002_fleet_agents_and_machine': fleetAgentsAndMachine,
 };
 
 export function createDb(url: string, options: { max?: number } = {}): { db: Db; pool: pg.Pool } {

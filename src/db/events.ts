@@ -15,5 +15,32 @@ export async function recordEvent(db: Db, tenantId: string, type: 'status' | 'lo
       INSERT INTO fleet_events (tenant_id, type, data) VALUES (${tenantId}, ${type}, ${JSON.stringify(data)}::jsonb) RETURNING id
     )
     SELECT id, pg_notify(${EVENTS_CHANNEL}, ${tenantId} || ':' || id) FROM e`.execute(db);
-  return Number(rows[0]!.id);
+  return rows[0]!.id;
+}
+
+/** The id of the tenant's newest event (0 when it has none): where a fresh SSE client starts. */
+export async function latestEventId(db: Db, tenantId: string): Promise<number> {
+  const row = await db
+    .selectFrom('fleet_events')
+    .select((eb) => eb.fn.max('id').as('id'))
+    .where('tenant_id', '=', tenantId)
+    .executeTakeFirst();
+  return Number(row?.id ?? 0);
+}
+
+/** The tenant's events after `cursor`, oldest first, at most `limit`. */
+export async function eventsAfter(
+  db: Db,
+  tenantId: string,
+  cursor: number,
+  limit: number,
+): Promise<Array<{ id: number; type: string; data: Record<string, unknown> }>> {
+  return db
+    .selectFrom('fleet_events')
+    .select(['id', 'type', 'data'])
+    .where('tenant_id', '=', tenantId)
+    .where('id', '>', cursor)
+    .orderBy('id')
+    .limit(limit)
+    .execute();
 }

@@ -1,20 +1,21 @@
 import { sql } from 'kysely';
-import type { Db } from './connection.ts';
-import type { AgentSpec, FleetStatus, GcpResources } from '../domain/fleet.ts';
+import type { AgentSpec, FleetStatus, MachineRecord } from '../domain/fleet.ts';
 import type { LogStatus, ProvisionStep } from '../domain/steps.ts';
+import type { Db } from './connection.ts';
 
 /**
- * The seed's `fleet` object, read in ONE query: the fleet row plus its whole provision log
- * (oldest first, all runs) aggregated in PostgreSQL, timestamps already in ISO 8601 UTC with ms.
+ * A tenant's fleet as `GET /api/fleet` shows it, read in ONE query: the fleet row plus its whole
+ * provision log (oldest first, all runs) aggregated in PostgreSQL, timestamps already in ISO 8601
+ * UTC with ms. The machine stays in the driver's terms; the API maps it to the seed's field names.
  * `GET /api/fleet` is the hottest route: one round trip keeps it close to a bare server.
  */
-export interface FleetView {
+export interface FleetRecord {
   status: FleetStatus;
   templateId: string;
   dashboardUrl: string | null;
   agentSpecs: AgentSpec[];
   repos: string[];
-  gcpResources: GcpResources | null;
+  machine: MachineRecord | null;
   provisionLog: Array<{
     step: ProvisionStep;
     status: LogStatus;
@@ -28,13 +29,13 @@ export interface FleetView {
 
 const iso = (column: string) => sql.raw(`to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`);
 
-const fleetJson = sql<FleetView>`json_build_object(
+const fleetJson = sql<FleetRecord>`json_build_object(
   'status', f.status,
   'templateId', f.template_id,
   'dashboardUrl', f.dashboard_url,
-  'agentSpecs', f.agent_specs,
+  'agentSpecs', (SELECT json_agg(json_build_object('name', a->>'name', 'role', a->>'role')) FROM jsonb_array_elements(f.agents) a),
   'repos', f.repos,
-  'gcpResources', f.gcp_resources,
+  'machine', f.machine,
   'provisionLog', COALESCE((
     SELECT json_agg(json_build_object(
       'step', l.step, 'status', l.status, 'message', l.message,
@@ -47,14 +48,14 @@ const fleetJson = sql<FleetView>`json_build_object(
 export type TenantLookup = { clerkOrgId: string } | { clerkUserId: string } | { tenantId: string };
 
 /** The fleet of the tenant found by `lookup` and that tenant's id, or null when there is none. */
-export async function readFleetView(db: Db, lookup: TenantLookup): Promise<{ tenantId: string; fleet: FleetView } | null> {
+export async function readFleetRecord(db: Db, lookup: TenantLookup): Promise<{ tenantId: string; fleet: FleetRecord } | null> {
   const where =
     'clerkOrgId' in lookup
       ? sql`t.clerk_org_id = ${lookup.clerkOrgId}`
       : 'clerkUserId' in lookup
         ? sql`t.clerk_user_id = ${lookup.clerkUserId}`
         : sql`t.id = ${lookup.tenantId}`;
-  const { rows } = await sql<{ tenant_id: string; fleet: FleetView }>`
+  const { rows } = await sql<{ tenant_id: string; fleet: FleetRecord }>`
     SELECT t.id AS tenant_id, ${fleetJson} AS fleet FROM tenants t JOIN fleets f ON f.tenant_id = t.id WHERE ${where}
   `.execute(db);
   const row = rows[0];

@@ -1,5 +1,5 @@
 import type { ColumnType, Generated, JSONColumnType } from 'kysely';
-import type { AgentSpec, FleetStatus, GcpResources } from '../domain/fleet.ts';
+import type { FleetAgent, FleetStatus, MachineRecord } from '../domain/fleet.ts';
 
 /** Row types of the tables in migrations/, as Kysely sees them. */
 
@@ -24,9 +24,9 @@ export interface FleetsTable {
   status: FleetStatus;
   template_id: string;
   dashboard_url: string | null;
-  agent_specs: JSONColumnType<AgentSpec[]>;
+  agents: JSONColumnType<FleetAgent[]>;
   repos: JSONColumnType<string[]>;
-  gcp_resources: JSONColumnType<GcpResources | null, string | null, string | null>;
+  machine: JSONColumnType<MachineRecord | null, string | null, string | null>;
   settings: JSONColumnType<Record<string, unknown>, string | undefined, string>;
   created_at: Timestamp;
   updated_at: Timestamp;
@@ -47,7 +47,8 @@ export interface ProvisionRunsTable {
 }
 
 export interface ProvisionLogTable {
-  id: Generated<string>;
+  // bigserial: the pool parses int8 as a number (connection.ts).
+  id: Generated<number>;
   fleet_id: string;
   run_id: string | null;
   step: string;
@@ -74,7 +75,8 @@ export interface FleetSecretsTable {
 }
 
 export interface FleetEventsTable {
-  id: Generated<string>;
+  // bigserial: the pool parses int8 as a number (connection.ts).
+  id: Generated<number>;
   tenant_id: string;
   type: string;
   data: JSONColumnType<Record<string, unknown>>;
@@ -82,7 +84,8 @@ export interface FleetEventsTable {
 }
 
 export interface AuditLogTable {
-  id: Generated<string>;
+  // bigserial: the pool parses int8 as a number (connection.ts).
+  id: Generated<number>;
   tenant_id: string | null;
   actor: string;
   action: string;

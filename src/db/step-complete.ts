@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { Db } from './connection.ts';
 import { logEntryCtes, notifyFromEv } from './provision-log.ts';
-import type { GcpResources } from '../domain/fleet.ts';
+import type { MachineRecord } from '../domain/fleet.ts';
 import type { ProvisionStep } from '../domain/steps.ts';
 
 /**
@@ -22,10 +22,10 @@ export async function recordStepComplete(
     output: Record<string, unknown>;
     message: string;
     durationMs: number;
-    gcpResources?: GcpResources;
+    machine?: MachineRecord;
   },
 ): Promise<boolean> {
-  const gcp = s.gcpResources ? JSON.stringify(s.gcpResources) : null;
+  const machine = s.machine ? JSON.stringify(s.machine) : null;
   const owned = sql`EXISTS (SELECT 1 FROM o)`;
   const { rows } = await sql<{ owned: boolean }>`
     WITH o AS (
@@ -34,9 +34,9 @@ export async function recordStepComplete(
       INSERT INTO step_checkpoints (fleet_id, step, position, run_id, output)
       SELECT ${s.fleetId}, ${s.step}, ${s.position}, ${s.runId}, ${JSON.stringify(s.output)}::jsonb WHERE ${owned}
       ON CONFLICT (fleet_id, step) DO NOTHING
-    ), g AS (
-      UPDATE fleets SET gcp_resources = ${gcp}::jsonb, updated_at = now()
-      WHERE id = ${s.fleetId} AND ${gcp}::jsonb IS NOT NULL AND ${owned}
+    ), m AS (
+      UPDATE fleets SET machine = ${machine}::jsonb, updated_at = now()
+      WHERE id = ${s.fleetId} AND ${machine}::jsonb IS NOT NULL AND ${owned}
     ), ${logEntryCtes({ ...s, status: 'complete' }, owned)}
     SELECT ${owned} AS owned, ${notifyFromEv(s.tenantId)} AS notified`.execute(db);
   return rows[0]?.owned === true;

@@ -1,8 +1,11 @@
-import { sql } from 'kysely';
+import { type Selectable, sql } from 'kysely';
+import { type FleetStatus, fleetAgentsOf } from '../domain/fleet.ts';
+import { newId } from '../domain/ids.ts';
+import type { Template } from '../domain/template.ts';
+import { audit } from './audit.ts';
 import type { Db } from './connection.ts';
+import { recordEvent } from './events.ts';
 import type { TenantsTable } from './schema.ts';
-import type { Selectable } from 'kysely';
-import type { FleetStatus } from '../domain/fleet.ts';
 
 export type TenantRow = Selectable<TenantsTable>;
 export interface TenantWithFleet extends TenantRow {
@@ -11,7 +14,89 @@ export interface TenantWithFleet extends TenantRow {
   template_id: string | null;
 }
 
-/** Tenant reads; writes that must go with a fleet live in tenant-create.ts. */
+export interface NewTenant {
+  slug: string;
+  name: string;
+  plan: string;
+  clerkOrgId: string | null;
+  clerkUserId: string | null;
+}
+
+/**
+ * THE way a tenant comes to exist: the tenant, its `pending` fleet (the template's agents and
+ * repos), the fleet's first event and the audit entry, inside the caller's transaction. A unique
+ * index (slug, Clerk org or user) refuses a duplicate with 23505; callers decide what that means.
+ */
+export async function insertTenantWithFleet(
+  trx: Db,
+  t: NewTenant,
+  template: Template,
+  audited: { actor: string; detail: Record<string, unknown> },
+): Promise<TenantRow> {
+  const row = await trx
+    .insertInto('tenants')
+    .values({
+      id: newId('tnt'),
+      slug: t.slug,
+      name: t.name,
+      plan: t.plan,
+      kind: t.clerkOrgId ? 'org' : 'personal',
+      clerk_org_id: t.clerkOrgId,
+      clerk_user_id: t.clerkUserId,
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  await trx
+    .insertInto('fleets')
+    .values({
+      id: newId('flt'),
+      tenant_id: row.id,
+      status: 'pending',
+      template_id: template.id,
+      dashboard_url: null,
+      agents: JSON.stringify(fleetAgentsOf(template)),
+      repos: JSON.stringify(template.repos),
+      machine: null,
+    })
+    .execute();
+  await recordEvent(trx, row.id, 'status', { status: 'pending' });
+  await audit(trx, { tenantId: row.id, actor: audited.actor, action: 'tenant.create', detail: { slug: t.slug, ...audited.detail } });
+  return row;
+}
+
+/** True when `e` is PostgreSQL's unique violation: a concurrent request won a race on a unique index. */
+export const isUniqueViolation = (e: unknown): boolean => (e as { code?: string }).code === '23505';
+
+export async function getTenant(db: Db, tenantId: string): Promise<TenantRow> {
+  return db.selectFrom('tenants').selectAll().where('id', '=', tenantId).executeTakeFirstOrThrow();
+}
+
+export async function slugTaken(db: Db, slug: string): Promise<boolean> {
+  return (await db.selectFrom('tenants').select('id').where('slug', '=', slug).executeTakeFirst()) !== undefined;
+}
+
+/** The tenants holding `slug` or the Clerk owner, in one read (a race twin must be seen as "the same again"). */
+export async function findTenantsBySlugOrOwner(
+  db: Db,
+  slug: string,
+  owner: { clerkOrgId: string } | { clerkUserId: string },
+): Promise<TenantRow[]> {
+  return db
+    .selectFrom('tenants')
+    .selectAll()
+    .where((eb) =>
+      eb.or([
+        eb('slug', '=', slug),
+        'clerkOrgId' in owner ? eb('clerk_org_id', '=', owner.clerkOrgId) : eb('clerk_user_id', '=', owner.clerkUserId),
+      ]),
+    )
+    .execute();
+}
+
+export async function templateOfTenantFleet(db: Db, tenantId: string): Promise<string | null> {
+  const fleet = await db.selectFrom('fleets').select('template_id').where('tenant_id', '=', tenantId).executeTakeFirst();
+  return fleet?.template_id ?? null;
+}
 
 export async function findTenantBySlugOrId(db: Db, key: string): Promise<TenantWithFleet | undefined> {
   return baseQuery(db)

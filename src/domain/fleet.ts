@@ -1,15 +1,36 @@
+import type { Template, TemplateAgent } from './template.ts';
+
 /** Fleet statuses and the one state machine every status change goes through. No I/O here. */
 
 export const FLEET_STATUSES = ['pending', 'provisioning', 'active', 'error', 'suspended'] as const;
 export type FleetStatus = (typeof FLEET_STATUSES)[number];
 
+/** An agent as the seed's `agentSpecs` shows it. */
 export interface AgentSpec {
   name: string;
   role: string;
 }
 
-export interface GcpResources {
-  vmName: string | null;
+/**
+ * An agent of a fleet, copied from its template when the fleet is provisioned: the stored fleet is
+ * the truth for every step, so a template edited later (or different on another worker's host)
+ * never gives a fleet whose workspaces and config disagree.
+ */
+export type FleetAgent = TemplateAgent;
+
+/** The agents a fleet made from `template` stores. */
+export function fleetAgentsOf(template: Template): FleetAgent[] {
+  return template.agents.map(({ name, displayName, role, description, persona }) => ({ name, displayName, role, description, persona }));
+}
+
+/**
+ * The machine a fleet runs on, in its compute driver's own terms (a local directory has no zone).
+ * The API maps it to the seed's `gcpResources` field names at its edge.
+ */
+export interface MachineRecord {
+  /** The compute driver that made it (`local`). */
+  driver: string;
+  name: string;
   zone: string | null;
   ip: string | null;
 }

@@ -1,9 +1,9 @@
 import { z } from 'zod';
+import { repoName } from './repo-name.ts';
 
 /** The schema of a fleet template (templates/*.json); validated when templates are loaded. */
 
 export const AGENT_NAME = /^[a-z][a-z0-9-]{0,31}$/;
-export const REPO_SLUG = /^[A-Za-z0-9][A-Za-z0-9-]{0,38}\/[A-Za-z0-9._-]{1,100}$/;
 
 export const templateAgentSchema = z.object({
   name: z.string().regex(AGENT_NAME, 'lowercase letters, digits and dashes, starting with a letter'),
@@ -19,12 +19,7 @@ export const templateSchema = z
     name: z.string().min(1),
     description: z.string().min(1),
     agents: z.array(templateAgentSchema).min(1),
-    repos: z.array(
-      z
-        .string()
-        .regex(REPO_SLUG)
-        .refine((r) => !r.split('/').includes('..')),
-    ),
+    repos: z.array(repoName),
   })
   .superRefine((t, ctx) => {
     const seen = new Set<string>();

@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, realpathSync } from 'node:fs';
 import { delimiter, dirname, join } from 'node:path';
-import { TerminalError, TransientError } from '../pipeline/errors.ts';
+import { TerminalError, TransientError } from '../domain/step-errors.ts';
 
 /** The path of npm's `npm-cli.js`, found from this process' environment. */
 export function findNpmCli(): string {

@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { TerminalError, TransientError } from '../pipeline/errors.ts';
+import { TerminalError, TransientError } from '../domain/step-errors.ts';
 import { writeFileAtomic } from './atomic-write.ts';
 import { openclawEnv } from './env.ts';
 import { isHealthy, waitHealthy } from './health.ts';

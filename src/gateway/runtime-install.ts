@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { TerminalError } from '../pipeline/errors.ts';
+import { TerminalError } from '../domain/step-errors.ts';
 import { findNpmCli, runNpm } from './npm.ts';
 import { isRunning, processesWorkingUnder } from './pid.ts';
 import { EXPECTED, isComplete, MARKER, runtimeAt, runtimeDirName } from './runtime-layout.ts';

@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { TerminalError, TransientError } from '../pipeline/errors.ts';
+import { TerminalError, TransientError } from '../domain/step-errors.ts';
 import { acquireLock, type LockHandle } from './install-lock.ts';
 import { installRuntime, removeAbandonedTempDirs } from './runtime-install.ts';
 import { EXPECTED, isComplete, runtimeAt, runtimeDirName, type OpenclawRuntime } from './runtime-layout.ts';

@@ -1,17 +1,21 @@
 import { hostname } from 'node:os';
+import { listCheckpoints } from '../db/checkpoints.ts';
 import type { Db } from '../db/connection.ts';
+import { applyTransition } from '../db/fleet-transition.ts';
+import { getFleet } from '../db/fleets.ts';
 import { appendLog } from '../db/provision-log.ts';
-import { recordStepComplete } from '../db/step-complete.ts';
 import { claimRun, finishRun, heartbeatRun, LostRunError } from '../db/runs.ts';
+import { getSecrets } from '../db/secrets.ts';
+import { recordStepComplete } from '../db/step-complete.ts';
+import { getTenant } from '../db/tenants.ts';
+import { joinSettings, type StoredSettings } from '../domain/fleet-settings.ts';
+import { StepFailure, toError } from '../domain/step-errors.ts';
 import type { ProvisionStep } from '../domain/steps.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
-import { StepFailure, toError } from './errors.ts';
-import { loadFleetRequest } from './fleet-request.ts';
 import { injectFault } from './faults.ts';
 import type { PipelineSettings } from './settings.ts';
 import type { StepContext, StepDefinition, StepResult } from './step.ts';
-import { applyTransition } from './transitions.ts';
 import { runStepWithRetries } from './step-runner.ts';
 
 /**
@@ -51,13 +55,14 @@ export async function executeRun(deps: ExecutorDeps, runId: string): Promise<'do
   beat.unref();
 
   try {
-    const fleet = await db.selectFrom('fleets').selectAll().where('id', '=', run.fleet_id).executeTakeFirstOrThrow();
+    const fleet = await getFleet(db, run.fleet_id);
     // Independent reads, side by side on the pool.
-    const [tenant, request, checkpoints] = await Promise.all([
-      db.selectFrom('tenants').selectAll().where('id', '=', fleet.tenant_id).executeTakeFirstOrThrow(),
-      loadFleetRequest(db, settings.box, fleet),
-      db.selectFrom('step_checkpoints').select(['step', 'position', 'output']).where('fleet_id', '=', fleet.id).execute(),
+    const [tenant, secrets, checkpoints] = await Promise.all([
+      getTenant(db, fleet.tenant_id),
+      getSecrets(db, settings.box, fleet.id),
+      listCheckpoints(db, fleet.id),
     ]);
+    const request = joinSettings(fleet.repos, fleet.settings as StoredSettings, secrets);
     const outputs: StepContext['outputs'] = {};
     for (const c of checkpoints) outputs[c.step as ProvisionStep] = c.output;
 
@@ -120,7 +125,7 @@ export async function executeRun(deps: ExecutorDeps, runId: string): Promise<'do
         output: result.output,
         message: result.message,
         durationMs,
-        gcpResources: result.fleetUpdate?.gcpResources,
+        machine: result.fleetUpdate?.machine,
       };
       if (step.name === 'complete') {
         // The last step also ends the run and makes the fleet active: all in one commit.

@@ -1,4 +1,4 @@
-import { TerminalError, TransientError } from './errors.ts';
+import { TerminalError, TransientError } from '../domain/step-errors.ts';
 
 /**
  * Fault injection for the pipeline's tests (`FLEET_TEST_FAULTS=step:kind,…`; refused in

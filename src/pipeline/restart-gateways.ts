@@ -2,7 +2,9 @@ import type { Db } from '../db/connection.ts';
 import { ensureGatewayRunning } from '../gateway/process.ts';
 import { ensureOpenclawRuntime } from '../gateway/runtime.ts';
 import type { Logger } from '../observability/logger.ts';
-import { getSecrets } from '../secrets/store.ts';
+import { activeFleetMachines } from '../db/fleets.ts';
+import { getSecrets } from '../db/secrets.ts';
+import { SECRET } from '../domain/fleet-settings.ts';
 import type { PipelineSettings } from './settings.ts';
 import { gatewayOptions, type MachineOutput } from './steps/machine.ts';
 
@@ -12,19 +14,12 @@ import { gatewayOptions, type MachineOutput } from './steps/machine.ts';
  * the healthy ones. Failures are logged per fleet; one bad fleet does not stop the others.
  */
 export async function restartActiveGateways(db: Db, settings: PipelineSettings, log: Logger): Promise<number> {
-  const fleets = await db
-    .selectFrom('fleets')
-    .innerJoin('step_checkpoints', (j) =>
-      j.onRef('step_checkpoints.fleet_id', '=', 'fleets.id').on('step_checkpoints.step', '=', 'vm_create'),
-    )
-    .select(['fleets.id', 'step_checkpoints.output'])
-    .where('fleets.status', '=', 'active')
-    .execute();
+  const fleets = await activeFleetMachines(db);
   let started = 0;
   for (const fleet of fleets) {
-    const machine = fleet.output as unknown as MachineOutput;
+    const machine = fleet.machine as unknown as MachineOutput;
     try {
-      const { gateway_token: token } = await getSecrets(db, settings.box, fleet.id);
+      const { [SECRET.gatewayToken]: token } = await getSecrets(db, settings.box, fleet.id);
       if (!token) continue;
       const runtime = await ensureOpenclawRuntime({ cacheDir: settings.runtimeCacheDir });
       const res = await ensureGatewayRunning(gatewayOptions(machine, runtime, token));

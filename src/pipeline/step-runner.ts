@@ -1,4 +1,4 @@
-import { StepFailure, TerminalError } from './errors.ts';
+import { StepFailure, TerminalError } from '../domain/step-errors.ts';
 import type { StepContext, StepDefinition, StepResult } from './step.ts';
 
 const MAX_ATTEMPTS = 5;

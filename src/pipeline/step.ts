@@ -1,15 +1,13 @@
 import type { Db } from '../db/connection.ts';
+import type { FleetRow } from '../db/fleets.ts';
 import type { TenantRow } from '../db/tenants.ts';
-import type { FleetsTable } from '../db/schema.ts';
-import type { Selectable } from 'kysely';
+import type { MachineRecord } from '../domain/fleet.ts';
+import type { FleetRequest } from '../domain/fleet-settings.ts';
 import type { ProvisionStep } from '../domain/steps.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { PipelineSettings } from './settings.ts';
-import type { FleetRequest } from './fleet-request.ts';
 
 /** What a step gets to do its work, and what it gives back. */
-
-export type FleetRow = Selectable<FleetsTable>;
 
 export interface StepContext {
   db: Db;
@@ -32,7 +30,7 @@ export interface StepResult {
   /** Checkpointed: later steps and replays read it instead of running the step again. */
   output: Record<string, unknown>;
   /** Columns of the fleet to update when the step completes (in the same transaction). */
-  fleetUpdate?: { gcpResources?: { vmName: string; zone: string; ip: string }; dashboardUrl?: string };
+  fleetUpdate?: { machine?: MachineRecord; dashboardUrl?: string };
 }
 
 export interface StepDefinition {

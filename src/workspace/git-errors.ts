@@ -1,4 +1,4 @@
-import { type StepFailure, TerminalError, TransientError } from '../pipeline/errors.ts';
+import { type StepFailure, TerminalError, TransientError } from '../domain/step-errors.ts';
 
 /**
  * What a failed `git clone` means for the pipeline: a repository that is missing or out of the

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { REPO_SLUG } from '../domain/template.ts';
+import { repoNameProblem } from '../domain/repo-name.ts';
 import { ExecAbortedError, type ExecResult, type Host } from '../hosts/host.ts';
-import { TerminalError, TransientError } from '../pipeline/errors.ts';
+import { TerminalError, TransientError } from '../domain/step-errors.ts';
 import { classifyCloneFailure, redact } from './git-errors.ts';
 
 /**
@@ -38,13 +38,10 @@ export function repoUrl(baseUrl: string, repo: string): string {
   return `${baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`}${repo}.git`;
 }
 
-/** Refuses anything but `owner/name` (no `..`, no extra path parts): it becomes a URL and a path. */
+/** Refuses anything the input rule (domain/repo-name.ts) refuses: the name becomes a URL and a path. */
 export function assertRepoSlug(repo: string): void {
-  if (!REPO_SLUG.test(repo) || repo.split('/').some((p) => p === '.' || p === '..' || p.endsWith('.git'))) {
-    throw new TerminalError(
-      `'${repo}' is not a repository name of the form owner/name (letters, digits, '.', '_' and '-'; no trailing .git). Fix the repo list and retry.`,
-    );
-  }
+  const problem = repoNameProblem(repo);
+  if (problem) throw new TerminalError(`'${repo}' is not a repository name: it ${problem}. Fix the repo list and retry.`);
 }
 
 /**

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { checkConnectivity } from '../../src/connectivity/check.ts';
-import { TerminalError, TransientError } from '../../src/pipeline/errors.ts';
+import { TerminalError, TransientError } from '../../src/domain/step-errors.ts';
 import { startDiscordStandin, type DiscordStandin } from '../standins/discord-server.ts';
 import { startMissionControlStandin, type MissionControlStandin } from '../standins/mission-control-server.ts';
 import { AGENTS, CHANNELS, FAST, GUILD, botIdOf, expectNoSecrets, failureOf, fleetBots, standinBots, tokenOf } from './helpers.ts';

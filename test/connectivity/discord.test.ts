@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { checkDiscord, type CheckDiscordOptions } from '../../src/connectivity/discord.ts';
-import { TerminalError, TransientError } from '../../src/pipeline/errors.ts';
+import { TerminalError, TransientError } from '../../src/domain/step-errors.ts';
 import { startDiscordStandin, type DiscordStandinOptions, type DiscordStandin } from '../standins/discord-server.ts';
 import { AGENTS, CHANNELS, FAST, GUILD, botIdOf, expectNoSecrets, failureOf, fleetBots, standinBots, tokenOf } from './helpers.ts';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_POLICY, getWithRetry, type FetchLike, type GetRequest } from '../../src/connectivity/http.ts';
-import { TerminalError, TransientError } from '../../src/pipeline/errors.ts';
+import { TerminalError, TransientError } from '../../src/domain/step-errors.ts';
 import { expectNoSecrets, failureOf } from './helpers.ts';
 
 const SECRET = 'tok_abcdef0123456789';

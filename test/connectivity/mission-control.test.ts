@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { checkMissionControl, type CheckMissionControlOptions } from '../../src/connectivity/mission-control.ts';
-import { TerminalError, TransientError } from '../../src/pipeline/errors.ts';
+import { TerminalError, TransientError } from '../../src/domain/step-errors.ts';
 import {
   startMissionControlStandin,
   type MissionControlStandin,

@@ -5,7 +5,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { acquireLock } from '../../src/gateway/install-lock.ts';
-import { TerminalError } from '../../src/pipeline/errors.ts';
+import { TerminalError } from '../../src/domain/step-errors.ts';
 import { defaultRuntimeCacheDir, ensureOpenclawRuntime, runtimeDirName, runtimePackageJson } from '../../src/gateway/runtime.ts';
 import { NODE_RUNTIME_VERSION, OPENCLAW_VERSION, DISCORD_PLUGIN_VERSION } from '../../src/gateway/version.ts';
 import { scratchDir } from './helpers.ts';

@@ -104,7 +104,7 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
     templates,
     logger,
     metrics,
-    provisioning: {
+    services: {
       db: database.db,
       templates,
       queue,

@@ -3,7 +3,7 @@ import type { TestApp } from './app.ts';
 export type FleetBody = {
   status: string;
   dashboardUrl: string | null;
-  gcpResources: { vmName: string; zone: string; ip: string } | null;
+  gcpResources: { vmName: string; zone: string | null; ip: string } | null;
   provisionLog: Array<{ step: string; status: string; message: string | null; durationMs: number | null; createdAt: string }>;
   repos: string[];
   agentSpecs: Array<{ name: string; role: string }>;

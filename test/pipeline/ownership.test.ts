@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { claimRun, finishRun, insertRun, LostRunError, takeOrphanedRuns } from '../../src/db/runs.ts';
 import { recordStepComplete } from '../../src/db/step-complete.ts';
-import { createTenantWithFleet } from '../../src/db/tenant-create.ts';
+import { insertTenantWithFleet } from '../../src/db/tenants.ts';
 import { TemplateRegistry } from '../../src/templates/registry.ts';
 import { createTestDatabase, type TestDatabase } from '../harness/db.ts';
 
@@ -11,17 +11,13 @@ let fleetId: string;
 let tenantId: string;
 beforeAll(async () => {
   database = await createTestDatabase();
-  const r = await createTenantWithFleet(database.db, {
-    slug: 'own',
-    name: 'own',
-    plan: 'free',
-    clerkOrgId: 'org_own',
-    clerkUserId: null,
-    template: TemplateRegistry.load().get('solo-engineer')!,
-    actor: 't',
-  });
-  if (r.kind !== 'created') throw new Error('setup');
-  tenantId = r.tenant.id;
+  const tenant = await insertTenantWithFleet(
+    database.db,
+    { slug: 'own', name: 'own', plan: 'free', clerkOrgId: 'org_own', clerkUserId: null },
+    TemplateRegistry.load().get('solo-engineer')!,
+    { actor: 't', detail: {} },
+  );
+  tenantId = tenant.id;
   fleetId = (await database.db.selectFrom('fleets').select('id').where('tenant_id', '=', tenantId).executeTakeFirstOrThrow()).id;
 });
 afterAll(() => database.drop());

@@ -103,7 +103,7 @@ describe('provisioning end to end (local driver)', () => {
       expect(e.durationMs).toBeGreaterThanOrEqual(0);
       expect(e.message).toBeTruthy();
     }
-    expect(fleet.gcpResources).toEqual({ vmName: 'fleet-e2e', zone: 'local', ip: '127.0.0.1' });
+    expect(fleet.gcpResources).toEqual({ vmName: 'fleet-e2e', zone: null, ip: '127.0.0.1' });
     expect(fleet.dashboardUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
     const connectivity = fleet.provisionLog.find((e) => e.step === 'connectivity_check' && e.status === 'complete')!;
     expect(connectivity.message).toMatch(/Discord: 1 bot/);

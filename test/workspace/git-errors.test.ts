@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TerminalError, TransientError } from '../../src/pipeline/errors.ts';
+import { TerminalError, TransientError } from '../../src/domain/step-errors.ts';
 import { classifyCloneFailure, redact } from '../../src/workspace/git-errors.ts';
 
 /** Real stderr of failed clones, as git and the big forges print it. */

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExecAbortedError, type ExecOptions, type Host } from '../../src/hosts/host.ts';
 import { LocalHost } from '../../src/hosts/local-host.ts';
-import { TerminalError, TransientError } from '../../src/pipeline/errors.ts';
+import { TerminalError, TransientError } from '../../src/domain/step-errors.ts';
 import { cloneRepo, gitEnv } from '../../src/workspace/git.ts';
 import { makeBareRepos } from '../harness/git-repos.ts';
 import { type GitHttpServer, startGitHttpServer } from './http-git-server.ts';

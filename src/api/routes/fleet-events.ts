@@ -3,7 +3,8 @@ import { streamSSE } from 'hono/streaming';
 import { clerkOwnerOf } from '../../auth/principal.ts';
 import type { AppDeps, AppEnv } from '../context.ts';
 import { errorResponses, SECURITY_SESSION } from '../schemas.ts';
-import { readFleetView } from '../../db/fleet-view.ts';
+import { readFleetJson } from '../serialize.ts';
+import { eventsAfter, latestEventId } from '../../db/events.ts';
 import { findTenantForClerk } from '../../db/tenants.ts';
 
 const route = createRoute({
@@ -41,15 +42,8 @@ export function registerFleetEvents(app: OpenAPIHono<AppEnv>, deps: AppDeps): vo
       let cursor = Number(lastEventId ?? 0);
       if (lastEventId === undefined) {
         // A fresh client: the current state, then only what happens from now on.
-        const latest = tenantId
-          ? await deps.db
-              .selectFrom('fleet_events')
-              .select((eb) => eb.fn.max('id').as('id'))
-              .where('tenant_id', '=', tenantId)
-              .executeTakeFirst()
-          : undefined;
-        cursor = Number(latest?.id ?? 0);
-        const fleet = tenantId ? ((await readFleetView(deps.db, { tenantId }))?.fleet ?? null) : null;
+        cursor = tenantId ? await latestEventId(deps.db, tenantId) : 0;
+        const fleet = tenantId ? ((await readFleetJson(deps.db, { tenantId }))?.fleet ?? null) : null;
         await stream.writeSSE({ event: 'snapshot', id: String(cursor), data: JSON.stringify({ fleet }) });
       }
 
@@ -61,17 +55,9 @@ export function registerFleetEvents(app: OpenAPIHono<AppEnv>, deps: AppDeps): vo
             if (stream.aborted) return;
             tenantId ??= (await findTenantForClerk(deps.db, lookup))?.id;
             if (!tenantId) return;
-            const rows = await deps.db
-              .selectFrom('fleet_events')
-              .select(['id', 'type', 'data'])
-              .where('tenant_id', '=', tenantId)
-              .where('id', '>', String(cursor))
-              .orderBy('id')
-              .limit(1000)
-              .execute();
-            for (const r of rows) {
+            for (const r of await eventsAfter(deps.db, tenantId, cursor, 1000)) {
               await stream.writeSSE({ event: r.type, id: String(r.id), data: JSON.stringify(r.data) });
-              cursor = Number(r.id);
+              cursor = r.id;
             }
           })
           .catch(() => {});

@@ -36,7 +36,7 @@ describe('GET /api/fleet — the seed contract', () => {
         status: 'active',
         dashboard_url: 'https://dashboard.example.com',
         repos: JSON.stringify(['org/repo-a', 'org/repo-b']),
-        gcp_resources: JSON.stringify({ vmName: 'agent-fleet', zone: 'europe-west2-b', ip: '34.89.1.2' }),
+        machine: JSON.stringify({ driver: 'gcp', name: 'agent-fleet', zone: 'europe-west2-b', ip: '34.89.1.2' }),
         created_at: new Date('2026-03-18T09:00:00.000Z'),
         updated_at: new Date('2026-03-18T09:05:00.000Z'),
       })
@@ -146,7 +146,7 @@ describeSessionRouteSecurity({ method: 'GET', path: '/api/fleet' }, () => t, {
 
 describe('GET /api/fleet — cached reads stay correct', () => {
   it('sees a change written by another process (through its event) right after it commits', async () => {
-    const { applyTransition } = await import('../../pipeline/transitions.ts');
+    const { applyTransition } = await import('../../db/fleet-transition.ts');
     await t.createTenant({ tenantId: 'cache_co', name: 'Cache', clerkOrgId: 'org_cache' });
     const token = t.token({ userId: 'user_c', orgId: 'org_cache' });
     const status = async () => ((await getFleet(token)).fleet as { status: string }).status;

@@ -1,9 +1,8 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import type { AppDeps, AppEnv } from '../context.ts';
-import { errorResponses, SECURITY_SESSION } from '../schemas.ts';
-import { ProvisionBody } from '../../pipeline/fleet-request.ts';
-import { requestProvision } from '../../pipeline/provision-service.ts';
-import { acceptedBody, ProvisionAccepted, requireFleetAdmin, toApiError } from './provision-common.ts';
+import { provisionFleet } from '../../services/fleet/provision.ts';
+import { errorResponses, ProvisionRequestSchema, SECURITY_SESSION } from '../schemas.ts';
+import { acceptedBody, ProvisionAccepted } from './provision-common.ts';
 
 const route = createRoute({
   method: 'post',
@@ -17,7 +16,7 @@ const route = createRoute({
     '(what is left out is kept) and the run resumes at the earliest step they affect. In an organisation, only org:admin ' +
     'may provision.',
   security: SECURITY_SESSION,
-  request: { body: { required: false, content: { 'application/json': { schema: ProvisionBody } } } },
+  request: { body: { required: false, content: { 'application/json': { schema: ProvisionRequestSchema } } } },
   responses: {
     202: {
       description: 'Accepted: the run that is provisioning the fleet',
@@ -29,10 +28,7 @@ const route = createRoute({
 
 export function registerFleetProvision(app: OpenAPIHono<AppEnv>, deps: AppDeps): void {
   app.openapi(route, async (c) => {
-    const principal = c.get('principal');
-    requireFleetAdmin(principal);
-    const body = c.req.valid('json') ?? {};
-    const outcome = await requestProvision(deps.provisioning, { principal }, body, `user:${principal.userId}`).catch(toApiError);
+    const outcome = await provisionFleet(deps.services, { principal: c.get('principal') }, c.req.valid('json'));
     return c.json(await acceptedBody(deps, outcome), 202);
   });
 }

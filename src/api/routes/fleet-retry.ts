@@ -1,11 +1,8 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
-import { clerkOwnerOf } from '../../auth/principal.ts';
+import { retryFleet } from '../../services/fleet/retry.ts';
 import type { AppDeps, AppEnv } from '../context.ts';
-import { ApiError } from '../errors.ts';
 import { errorResponses, SECURITY_SESSION } from '../schemas.ts';
-import { findTenantForClerk } from '../../db/tenants.ts';
-import { requestRetry } from '../../pipeline/provision-service.ts';
-import { acceptedBody, ProvisionAccepted, requireFleetAdmin, toApiError } from './provision-common.ts';
+import { acceptedBody, ProvisionAccepted } from './provision-common.ts';
 
 const route = createRoute({
   method: 'post',
@@ -22,11 +19,7 @@ const route = createRoute({
 
 export function registerFleetRetry(app: OpenAPIHono<AppEnv>, deps: AppDeps): void {
   app.openapi(route, async (c) => {
-    const principal = c.get('principal');
-    requireFleetAdmin(principal);
-    const tenant = await findTenantForClerk(deps.db, clerkOwnerOf(principal));
-    if (!tenant) throw new ApiError('not_found', 'There is no fleet to retry: provision one first with POST /api/fleet/provision.');
-    const outcome = await requestRetry(deps.provisioning, tenant.id, `user:${principal.userId}`).catch(toApiError);
+    const outcome = await retryFleet(deps.services, { principal: c.get('principal') });
     return c.json(await acceptedBody(deps, outcome), 202);
   });
 }

@@ -1,11 +1,9 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import { provisionFleet } from '../../services/fleet/provision.ts';
+import { retryFleet } from '../../services/fleet/retry.ts';
 import type { AppDeps, AppEnv } from '../context.ts';
-import { ApiError } from '../errors.ts';
-import { errorResponses, SECURITY_PLATFORM } from '../schemas.ts';
-import { findTenantBySlugOrId } from '../../db/tenants.ts';
-import { ProvisionBody } from '../../pipeline/fleet-request.ts';
-import { requestProvision, requestRetry } from '../../pipeline/provision-service.ts';
-import { acceptedBody, ProvisionAccepted, toApiError } from './provision-common.ts';
+import { errorResponses, ProvisionRequestSchema, SECURITY_PLATFORM } from '../schemas.ts';
+import { acceptedBody, ProvisionAccepted } from './provision-common.ts';
 
 const params = z.object({ tenantId: z.string().min(1).max(100).openapi({ description: 'tenantId (slug) or tnt_… id' }) });
 
@@ -15,7 +13,7 @@ const provisionRoute = createRoute({
   tags: ['Platform'],
   summary: "Provision a tenant's fleet",
   security: SECURITY_PLATFORM,
-  request: { params, body: { required: false, content: { 'application/json': { schema: ProvisionBody } } } },
+  request: { params, body: { required: false, content: { 'application/json': { schema: ProvisionRequestSchema } } } },
   responses: {
     202: { description: 'Accepted', content: { 'application/json': { schema: ProvisionAccepted } } },
     ...errorResponses(400, 401, 404, 409),
@@ -37,18 +35,12 @@ const retryRoute = createRoute({
 
 export function registerTenantsProvision(app: OpenAPIHono<AppEnv>, deps: AppDeps): void {
   app.openapi(provisionRoute, async (c) => {
-    const { tenantId } = c.req.valid('param');
-    const tenant = await findTenantBySlugOrId(deps.db, tenantId);
-    if (!tenant) throw new ApiError('not_found', `No tenant '${tenantId}'.`);
-    const body = c.req.valid('json') ?? {};
-    const outcome = await requestProvision(deps.provisioning, { tenantId: tenant.id }, body, 'platform').catch(toApiError);
+    const caller = { platform: true as const, tenant: c.req.valid('param').tenantId };
+    const outcome = await provisionFleet(deps.services, caller, c.req.valid('json'));
     return c.json(await acceptedBody(deps, outcome), 202);
   });
   app.openapi(retryRoute, async (c) => {
-    const { tenantId } = c.req.valid('param');
-    const tenant = await findTenantBySlugOrId(deps.db, tenantId);
-    if (!tenant) throw new ApiError('not_found', `No tenant '${tenantId}'.`);
-    const outcome = await requestRetry(deps.provisioning, tenant.id, 'platform').catch(toApiError);
+    const outcome = await retryFleet(deps.services, { platform: true, tenant: c.req.valid('param').tenantId });
     return c.json(await acceptedBody(deps, outcome), 202);
   });
 }

@@ -1,8 +1,8 @@
 import path from 'node:path';
 import { renderOpenclawConfig } from '../../gateway/config.ts';
-import { getSecrets } from '../../secrets/store.ts';
+import { getSecrets } from '../../db/secrets.ts';
+import { SECRET } from '../../domain/fleet-settings.ts';
 import { renderWorkspaceFiles, writeWorkspaceFiles } from '../../workspace/files.ts';
-import { TerminalError } from '../errors.ts';
 import type { StepDefinition } from '../step.ts';
 import { hostOf, machineOf, OPENCLAW_CONFIG_REL, OPENCLAW_STATE_REL, workspaceRel } from './machine.ts';
 
@@ -13,13 +13,8 @@ export const agentConfig: StepDefinition = {
   async run(ctx) {
     const host = hostOf(ctx);
     const machine = machineOf(ctx);
-    const template = ctx.settings.templates.get(ctx.fleet.template_id);
-    if (!template) {
-      throw new TerminalError(
-        `Template '${ctx.fleet.template_id}' no longer exists on this server. Provision again with one of: ${ctx.settings.templates.ids().join(', ')}.`,
-      );
-    }
-    const team = template.agents;
+    // The agents stored with the fleet, not today's template file: every step sees the same team.
+    const team = ctx.fleet.agents;
     const discord = ctx.request.discord;
     for (const agent of team) {
       const files = renderWorkspaceFiles({
@@ -32,7 +27,7 @@ export const agentConfig: StepDefinition = {
       await writeWorkspaceFiles(host, workspaceRel(agent.name), files);
     }
 
-    const { gateway_token: token } = await getSecrets(ctx.db, ctx.settings.box, ctx.fleet.id);
+    const { [SECRET.gatewayToken]: token } = await getSecrets(ctx.db, ctx.settings.box, ctx.fleet.id);
     if (!token) throw new Error('the gateway token written by vm_create is missing');
     const config = renderOpenclawConfig({
       port: machine.gatewayPort,

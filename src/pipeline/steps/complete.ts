@@ -9,7 +9,7 @@ export const complete: StepDefinition = {
     const machine = machineOf(ctx);
     // The gateway's Control UI on the local driver.
     const dashboardUrl = `http://${machine.ip}:${machine.gatewayPort}/`;
-    const n = ctx.fleet.agent_specs.length;
+    const n = ctx.fleet.agents.length;
     return {
       message: `Fleet ready: ${n} agent${n > 1 ? 's' : ''} running; Control UI at ${dashboardUrl}`,
       output: { dashboardUrl },

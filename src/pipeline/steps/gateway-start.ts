@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { ensureGatewayRunning, gatewayPidfile, stopGateway } from '../../gateway/process.ts';
 import { ensureOpenclawRuntime } from '../../gateway/runtime.ts';
-import { getSecrets } from '../../secrets/store.ts';
+import { getSecrets } from '../../db/secrets.ts';
+import { SECRET } from '../../domain/fleet-settings.ts';
 import type { StepDefinition } from '../step.ts';
 import { gatewayOptions, hostOf, machineOf, OPENCLAW_CONFIG_REL } from './machine.ts';
 
@@ -30,7 +31,7 @@ export const gatewayStart: StepDefinition = {
         }
       },
     });
-    const { gateway_token: token } = await getSecrets(ctx.db, ctx.settings.box, ctx.fleet.id);
+    const { [SECRET.gatewayToken]: token } = await getSecrets(ctx.db, ctx.settings.box, ctx.fleet.id);
     if (!token) throw new Error('the gateway token written by vm_create is missing');
     // Provisioned again with new settings (a fixed bot token): a healthy gateway still runs the old
     // config, so restart it rather than leave it be.

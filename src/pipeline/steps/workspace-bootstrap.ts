@@ -8,7 +8,7 @@ export const workspaceBootstrap: StepDefinition = {
   timeoutMs: 15 * 60_000,
   async run(ctx) {
     const host = hostOf(ctx);
-    const agents = ctx.fleet.agent_specs;
+    const agents = ctx.fleet.agents;
     const repos = ctx.request.repos;
     let cloned = 0;
     for (const agent of agents) {

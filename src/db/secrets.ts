@@ -1,6 +1,6 @@
 import { type Kysely, sql, type Transaction } from 'kysely';
-import type { Database } from '../db/schema.ts';
-import type { SecretBox } from './secret-box.ts';
+import type { SecretBox } from '../secrets/secret-box.ts';
+import type { Database } from './schema.ts';
 
 /**
  * Encrypted per-fleet secrets (table fleet_secrets). Every function takes a database or a
@@ -64,7 +64,11 @@ export async function getSecrets(db: SecretsDb, box: SecretBox, fleetId: string)
   return Object.fromEntries(rows.map((r) => [r.name, box.open(r.ciphertext, secretContext(fleetId, r.name))]));
 }
 
-/** Deletes the named secrets of a fleet, or all of them when `names` is omitted. */
+/**
+ * Deletes the named secrets of a fleet, or all of them when `names` is omitted. Kept for
+ * deprovisioning (the lifecycle work destroys a fleet's secrets), tested with the others.
+ * @public
+ */
 export async function deleteSecrets(db: SecretsDb, fleetId: string, names?: string[]): Promise<void> {
   // An empty list means "none", not "all": `IN ()` is not valid SQL, and falling through would wipe everything.
   if (names && names.length === 0) return;

@@ -2,10 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../test/harness/db.ts';
-import { createTenantWithFleet } from '../db/tenant-create.ts';
+import { insertTenantWithFleet } from './tenants.ts';
 import { TemplateRegistry } from '../templates/registry.ts';
-import { SecretBox } from './secret-box.ts';
-import { deleteSecrets, getSecrets, putSecretIfAbsent, putSecrets } from './store.ts';
+import { SecretBox } from '../secrets/secret-box.ts';
+import { deleteSecrets, getSecrets, putSecretIfAbsent, putSecrets } from './secrets.ts';
 
 let database: TestDatabase;
 const fleets: string[] = [];
@@ -13,17 +13,13 @@ beforeAll(async () => {
   database = await createTestDatabase();
   const template = TemplateRegistry.load().get('solo-engineer')!;
   for (const slug of ['sec_a', 'sec_b', 'sec_c', 'sec_d']) {
-    const r = await createTenantWithFleet(database.db, {
-      slug,
-      name: slug,
-      plan: 'free',
-      clerkOrgId: `org_${slug.replace('_', '')}`,
-      clerkUserId: null,
+    const tenant = await insertTenantWithFleet(
+      database.db,
+      { slug, name: slug, plan: 'free', clerkOrgId: `org_${slug.replace('_', '')}`, clerkUserId: null },
       template,
-      actor: 't',
-    });
-    if (r.kind !== 'created') throw new Error('setup');
-    const f = await database.db.selectFrom('fleets').select('id').where('tenant_id', '=', r.tenant.id).executeTakeFirstOrThrow();
+      { actor: 't', detail: {} },
+    );
+    const f = await database.db.selectFrom('fleets').select('id').where('tenant_id', '=', tenant.id).executeTakeFirstOrThrow();
     fleets.push(f.id);
   }
 });

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
-import type { Db } from '../db/connection.ts';
-import { recordEvent } from '../db/events.ts';
+import type { Db } from './connection.ts';
+import { recordEvent } from './events.ts';
 import { type FleetAction, type FleetStatus, transition } from '../domain/fleet.ts';
 
 /**

@@ -1,0 +1,32 @@
+import type { Principal } from '../auth/principal.ts';
+import type { Db } from '../db/connection.ts';
+import type { RunQueue } from '../pipeline/queue.ts';
+import type { SecretBox } from '../secrets/secret-box.ts';
+import type { TemplateRegistry } from '../templates/registry.ts';
+
+/**
+ * What every verb needs, built once by the composition root (server.ts) and shared by every
+ * transport. Verbs record intent and enqueue; no provisioning work happens in them.
+ */
+export interface ServiceContext {
+  db: Db;
+  templates: TemplateRegistry;
+  queue: RunQueue;
+  box: SecretBox;
+  /** Called after commit with a new run, so a worker in this process starts it at once. */
+  offer?: (runId: string) => void;
+  /**
+   * Called after commit with the tenant whose fleet changed, so this replica's read cache never
+   * answers with the state from before a write it just made (other replicas learn by NOTIFY).
+   */
+  changed?: (tenantId: string) => void;
+}
+
+/**
+ * Who a verb acts for: a signed-in user (whose tenant follows from the session, never from the
+ * input) or the platform (which names the tenant: its `tenantId` slug or `tnt_…` id).
+ */
+export type Caller = { principal: Principal } | { platform: true; tenant: string };
+
+/** The audit log's `actor` for a caller. */
+export const actorOf = (caller: Caller): string => ('principal' in caller ? `user:${caller.principal.userId}` : 'platform');

@@ -1,0 +1,46 @@
+import { z } from 'zod';
+import { repoName } from '../../domain/repo-name.ts';
+import { AGENT_NAME } from '../../domain/template.ts';
+
+/**
+ * The body of a provision request, in plain zod (the API adds its OpenAPI name). Paths built from
+ * agent names and repos are refused here, before anything touches a disk.
+ */
+const snowflake = z.string().regex(/^\d{15,25}$/, 'must be a Discord id (digits)');
+const secretString = z
+  .string()
+  .min(1)
+  .max(500)
+  .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces');
+
+export const ProvisionInput = z
+  .object({
+    templateId: z.string().min(1).max(64).optional(),
+    repos: z.array(repoName).max(20).optional(),
+    discord: z
+      .object({
+        guildId: snowflake,
+        // The agents are bound to these channels: a Discord setup without one has nothing to bind.
+        channelIds: z.array(snowflake).min(1, 'give at least one channel for the agents').max(50),
+        bots: z
+          .array(
+            z.object({
+              agent: z.string().regex(AGENT_NAME, 'must be an agent name of the template'),
+              token: secretString,
+              applicationId: snowflake.optional(),
+            }),
+          )
+          .min(1)
+          .max(20),
+      })
+      .strict()
+      .optional(),
+    missionControl: z
+      .object({ url: z.url({ protocol: /^https?$/ }), token: secretString })
+      .strict()
+      .optional(),
+    gitToken: secretString.optional(),
+  })
+  .strict();
+
+export type ProvisionInput = z.infer<typeof ProvisionInput>;

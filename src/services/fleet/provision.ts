@@ -1,0 +1,106 @@
+import { dropCheckpointsFrom } from '../../db/checkpoints.ts';
+import { lockFleetOfTenant, updateFleetRequest } from '../../db/fleets.ts';
+import { activeRun } from '../../db/runs.ts';
+import { putSecrets } from '../../db/secrets.ts';
+import { isUniqueViolation } from '../../db/tenants.ts';
+import { canTransition, fleetAgentsOf, IllegalTransitionError } from '../../domain/fleet.ts';
+import { type StoredSettings, splitSettings } from '../../domain/fleet-settings.ts';
+import type { Template } from '../../domain/template.ts';
+import { firstStepAffected, stepPosition } from '../../pipeline/resume-point.ts';
+import { DEFAULT_TEMPLATE_ID } from '../../templates/registry.ts';
+import { actorOf, type Caller, type ServiceContext } from '../context.ts';
+import { parseInput, ServiceError } from '../errors.ts';
+import { ensureTenantForSession } from '../tenants/for-session.ts';
+import { assertMayChangeFleet, platformTenant } from './access.ts';
+import { ProvisionInput } from './provision-input.ts';
+import { announce, type RunOutcome, startRun } from './start-run.ts';
+
+/**
+ * Starts provisioning the caller's fleet (a session's tenant is created if needed; the platform
+ * names an existing tenant). While a run is active the same request answers with that run. On a
+ * fleet in `error` it is "fix the settings and provision again": stored settings are updated and
+ * the run resumes at the earliest step the change affects (or at the failed step).
+ */
+export async function provisionFleet(ctx: ServiceContext, caller: Caller, raw: ProvisionInput = {}): Promise<RunOutcome> {
+  const input = parseInput(ProvisionInput, raw);
+  if ('principal' in caller) assertMayChangeFleet(caller.principal);
+  const platformTenantId = 'principal' in caller ? undefined : await platformTenant(ctx.db, caller.tenant);
+  const templateFor = (current: string | undefined) => checkedTemplate(ctx, input, input.templateId ?? current ?? DEFAULT_TEMPLATE_ID);
+  const outcome = await retryOnTenantRace(() =>
+    ctx.db.transaction().execute(async (trx) => {
+      // A new tenant's fleet starts from the requested template (validated first: a bad request
+      // rolls back, leaving no tenant behind).
+      const tenantId =
+        'principal' in caller ? await ensureTenantForSession(trx, caller.principal, templateFor(undefined)) : platformTenantId!;
+      const fleet = await lockFleetOfTenant(trx, tenantId);
+      if (!fleet) throw new ServiceError('not_found', `Tenant ${tenantId} has no fleet.`);
+      const running = await activeRun(trx, fleet.id);
+      if (running) return { kind: 'already-running' as const, fleetId: fleet.id, tenantId, run: running };
+      const template = templateFor(fleet.template_id);
+      const again = fleet.status === 'error';
+      if (!again && !canTransition(fleet.status, 'provision')) {
+        throw new ServiceError('illegal_transition', new IllegalTransitionError('provision', fleet.status).message);
+      }
+      const { settings, secrets } = splitSettings(input);
+      // Provisioning a failed fleet again: what the request leaves out keeps its stored value, and
+      // the steps that depend on what it changes run again (see resume-point.ts).
+      const repos = again ? (input.repos ?? fleet.repos) : (input.repos ?? template.repos);
+      const stored = (fleet.settings ?? {}) as StoredSettings;
+      await updateFleetRequest(trx, fleet.id, {
+        templateId: template.id,
+        agents: fleetAgentsOf(template),
+        repos,
+        settings: again ? { ...stored, ...settings } : settings,
+      });
+      await putSecrets(trx, ctx.box, fleet.id, secrets);
+      if (again) {
+        const from = firstStepAffected({
+          template: template.id !== fleet.template_id,
+          repos: JSON.stringify(repos) !== JSON.stringify(fleet.repos),
+          gitToken: input.gitToken !== undefined,
+          discord: input.discord !== undefined,
+          missionControl: input.missionControl !== undefined,
+        });
+        if (from) await dropCheckpointsFrom(trx, fleet.id, stepPosition(from));
+      }
+      return startRun(trx, ctx, {
+        fleetId: fleet.id,
+        tenantId,
+        action: again ? 'retry' : 'provision',
+        actor: actorOf(caller),
+        detail: { templateId: template.id, repos: input.repos ?? template.repos },
+      });
+    }),
+  );
+  return announce(ctx, outcome);
+}
+
+/** The template a request asks for, checked against the bots it binds. */
+function checkedTemplate(ctx: ServiceContext, input: ProvisionInput, id: string): Template {
+  const template = ctx.templates.get(id);
+  if (!template) {
+    throw new ServiceError('invalid_input', `templateId: unknown template '${id}'; known: ${ctx.templates.ids().join(', ')}`, 'templateId');
+  }
+  for (const bot of input.discord?.bots ?? []) {
+    if (!template.agents.some((a) => a.name === bot.agent)) {
+      throw new ServiceError(
+        'invalid_input',
+        `discord.bots: '${bot.agent}' is not an agent of template ${template.id} (${template.agents.map((a) => a.name).join(', ')})`,
+        'discord.bots',
+      );
+    }
+  }
+  return template;
+}
+
+/** Two first requests of a new tenant race on its unique Clerk id: the loser tries again and finds it. */
+async function retryOnTenantRace<T>(fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (isUniqueViolation(e) && attempt < 3) continue;
+      throw e;
+    }
+  }
+}
