@@ -48,3 +48,39 @@ describe('loadConfig', () => {
     expect(loadConfig({ DATABASE_URL: '', CLERK_JWT_KEY: ' ' }).databaseUrl).toBeUndefined();
   });
 });
+
+describe('loadConfig: every setting is checked here', () => {
+  const problemsOf = (env: NodeJS.ProcessEnv): string[] => {
+    try {
+      loadConfig(env);
+      return [];
+    } catch (e) {
+      return (e as ConfigError).problems;
+    }
+  };
+
+  it('refuses step names and fault kinds it does not know, naming the variable and the known ones', () => {
+    expect(problemsOf({ FLEET_STEP_TIMEOUTS: 'gateway_start=1000,gatway_start=5' })).toEqual([
+      expect.stringMatching(/^FLEET_STEP_TIMEOUTS: unknown step 'gatway_start'; steps: vm_create, .*complete$/),
+    ]);
+    const faults = problemsOf({ FLEET_TEST_FAULTS: 'vm_create:explode,nostep:throw' });
+    expect(faults).toHaveLength(2);
+    expect(faults.join('\n')).toMatch(/FLEET_TEST_FAULTS: unknown fault 'explode'; faults: throw, transient, hang, kill/);
+    expect(faults.join('\n')).toMatch(/FLEET_TEST_FAULTS: unknown step 'nostep'/);
+    expect(loadConfig({ FLEET_STEP_TIMEOUTS: 'gateway_start=600000' }).pipeline.stepTimeouts).toEqual({ gateway_start: 600000 });
+  });
+
+  it('refuses the stand-in gateway in production, like fault injection', () => {
+    const problems = problemsOf({ NODE_ENV: 'production', FLEET_GATEWAY_COMMAND: '/tmp/standin.mjs' });
+    expect(problems).toContain('FLEET_GATEWAY_COMMAND: the stand-in gateway is for tests and is refused in production');
+    expect(loadConfig({ FLEET_GATEWAY_COMMAND: 'test/gateway/standin-gateway.mjs' }).pipeline.gatewayCommand).toMatch(
+      /^\/.*\/test\/gateway\/standin-gateway\.mjs$/,
+    );
+  });
+
+  it('puts the runtime cache in FLEET_RUNTIME_CACHE_DIR, else XDG_CACHE_HOME/agent-fleet, else ~/.cache/agent-fleet', () => {
+    expect(loadConfig({ FLEET_RUNTIME_CACHE_DIR: '/a', XDG_CACHE_HOME: '/b' }).pipeline.runtimeCacheDir).toBe('/a');
+    expect(loadConfig({ XDG_CACHE_HOME: '/b' }).pipeline.runtimeCacheDir).toBe('/b/agent-fleet');
+    expect(loadConfig({}).pipeline.runtimeCacheDir).toMatch(/\/\.cache\/agent-fleet$/);
+  });
+});

@@ -1,4 +1,6 @@
+import os from 'node:os';
 import path from 'node:path';
+import { PROVISION_STEPS } from './domain/steps.ts';
 import { z } from 'zod';
 
 /**
@@ -16,6 +18,16 @@ const optionalNonEmpty = z
   .string()
   .optional()
   .transform((s) => (s === undefined || s.trim() === '' ? undefined : s));
+
+const isStep = (s: string): boolean => (PROVISION_STEPS as readonly string[]).includes(s);
+const FAULT_KINDS = ['throw', 'transient', 'hang', 'kill'];
+
+/** `$FLEET_RUNTIME_CACHE_DIR`, else `$XDG_CACHE_HOME/agent-fleet`, else `~/.cache/agent-fleet`. */
+function runtimeCacheDir(env: { FLEET_RUNTIME_CACHE_DIR?: string; XDG_CACHE_HOME?: string }): string {
+  if (env.FLEET_RUNTIME_CACHE_DIR) return path.resolve(env.FLEET_RUNTIME_CACHE_DIR);
+  if (env.XDG_CACHE_HOME) return path.join(path.resolve(env.XDG_CACHE_HOME), 'agent-fleet');
+  return path.join(os.homedir(), '.cache', 'agent-fleet');
+}
 
 export const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -40,7 +52,6 @@ export const envSchema = z.object({
       .regex(/^[0-9a-f]{64}$/i, 'must be 64 hex characters (32 bytes)')
       .optional(),
   ),
-  FLEET_PUBLIC_URL: optionalNonEmpty.pipe(z.url().optional()),
   FLEET_GIT_BASE_URL: z.url().default('https://github.com/'),
   FLEET_DISCORD_API_URL: z.url().default('https://discord.com/api/v10'),
   FLEET_RUNTIME_CACHE_DIR: optionalNonEmpty,
@@ -51,18 +62,31 @@ export const envSchema = z.object({
     z
       .string()
       .regex(/^(\w+=\d+)(,\w+=\d+)*$/, 'must look like step=ms,step=ms')
-      .transform(
-        (s) =>
-          Object.fromEntries(
-            s
-              .split(',')
-              .map((kv) => kv.split('='))
-              .map(([k, v]) => [k, Number(v)]),
-          ) as Record<string, number>,
-      )
+      .transform((s) => Object.fromEntries(s.split(',').map((kv) => [kv.split('=')[0]!, Number(kv.split('=')[1])])))
+      .superRefine((timeouts, ctx) => {
+        for (const step of Object.keys(timeouts)) {
+          if (!isStep(step)) ctx.addIssue({ code: 'custom', message: `unknown step '${step}'; steps: ${PROVISION_STEPS.join(', ')}` });
+        }
+      })
       .optional(),
   ),
-  FLEET_TEST_FAULTS: optionalNonEmpty,
+  FLEET_TEST_FAULTS: optionalNonEmpty.pipe(
+    z
+      .string()
+      .regex(/^(\w+:\w+)(,\w+:\w+)*$/, 'must look like step:kind,step:kind')
+      .superRefine((s, ctx) => {
+        for (const [step, kind] of s.split(',').map((p) => p.split(':'))) {
+          if (!isStep(step!)) ctx.addIssue({ code: 'custom', message: `unknown step '${step}'; steps: ${PROVISION_STEPS.join(', ')}` });
+          if (!FAULT_KINDS.includes(kind!))
+            ctx.addIssue({ code: 'custom', message: `unknown fault '${kind}'; faults: ${FAULT_KINDS.join(', ')}` });
+        }
+      })
+      .optional(),
+  ),
+  // Test-only: a Node script run instead of the real gateway (test/gateway/standin-gateway.mjs).
+  FLEET_GATEWAY_COMMAND: optionalNonEmpty,
+  // Where the OpenClaw runtime is installed, default below (runtimeCacheDir).
+  XDG_CACHE_HOME: optionalNonEmpty,
   FLEET_GATEWAY_OFFLINE: z.enum(['0', '1']).default('0'),
 });
 
@@ -91,6 +115,8 @@ function crossCheck(source: NodeJS.ProcessEnv): string[] {
       if (!set(name)) problems.push(`${name}: is required when NODE_ENV=production`);
     }
     if (set('FLEET_TEST_FAULTS')) problems.push('FLEET_TEST_FAULTS: fault injection is for tests and is refused in production');
+    if (set('FLEET_GATEWAY_COMMAND'))
+      problems.push('FLEET_GATEWAY_COMMAND: the stand-in gateway is for tests and is refused in production');
   }
   return problems;
 }
@@ -108,11 +134,12 @@ export interface Config {
   clerk: { jwtKey: string; publishableKey: string; secretKey: string | undefined; authorizedParties: string[] | undefined } | undefined;
   platformToken: string | undefined;
   secretsKey: string | undefined;
-  publicUrl: string | undefined;
   pipeline: {
     gitBaseUrl: string;
     discordApiUrl: string;
-    runtimeCacheDir: string | undefined;
+    runtimeCacheDir: string;
+    /** Test-only: a Node script that stands in for the gateway. */
+    gatewayCommand: string | undefined;
     workers: number;
     heartbeatSeconds: number;
     staleAfterSeconds: number;
@@ -158,11 +185,11 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
         : undefined,
     platformToken: env.FLEET_PLATFORM_TOKEN,
     secretsKey: env.FLEET_SECRETS_KEY,
-    publicUrl: env.FLEET_PUBLIC_URL,
     pipeline: {
       gitBaseUrl: env.FLEET_GIT_BASE_URL.endsWith('/') ? env.FLEET_GIT_BASE_URL : `${env.FLEET_GIT_BASE_URL}/`,
       discordApiUrl: env.FLEET_DISCORD_API_URL.replace(/\/$/, ''),
-      runtimeCacheDir: env.FLEET_RUNTIME_CACHE_DIR,
+      runtimeCacheDir: runtimeCacheDir(env),
+      gatewayCommand: env.FLEET_GATEWAY_COMMAND ? path.resolve(env.FLEET_GATEWAY_COMMAND) : undefined,
       workers: env.FLEET_WORKERS,
       heartbeatSeconds: env.FLEET_HEARTBEAT_SECONDS,
       staleAfterSeconds: env.FLEET_STALE_AFTER_SECONDS,

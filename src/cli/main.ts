@@ -21,7 +21,7 @@ export const loadCliConfig = () => {
     throw e;
   }
 };
-export const cliLogger = (level?: string) => createLogger(level ?? process.env.LOG_LEVEL ?? 'info');
+export const cliLogger = (level: string) => createLogger(level);
 export const parsePositiveInt = (v: string) => {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive integer');

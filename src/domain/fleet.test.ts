@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { canTransition, FLEET_STATUSES, IllegalTransitionError, transition } from './fleet.ts';
 
 describe('fleet state machine', () => {
-  it('follows the lifecycle of DESIGN.md', () => {
+  it('follows the fleet lifecycle (docs/architecture.md)', () => {
     expect(transition('pending', 'provision')).toBe('provisioning');
     expect(transition('provisioning', 'succeed')).toBe('active');
     expect(transition('provisioning', 'fail')).toBe('error');

@@ -92,18 +92,6 @@ export async function validateOpenclawConfig(runtime: OpenclawRuntime, options: 
   return { valid: parsed.valid, issues: parsed.issues ?? [], warnings: parsed.warnings ?? [] };
 }
 
-/** Throws a TerminalError listing every problem when the config does not validate. */
-export async function assertValidOpenclawConfig(runtime: OpenclawRuntime, options: RunCliOptions): Promise<ValidationResult> {
-  const result = await validateOpenclawConfig(runtime, options);
-  if (!result.valid) {
-    const list = result.issues.map((issue) => `${issue.path}: ${issue.message}`).join('; ');
-    throw new TerminalError(
-      `The gateway config ${options.configPath} is invalid (${list}). This is a bug in the fleet's settings or in agent-fleet; fix the settings and retry.`,
-    );
-  }
-  return result;
-}
-
 /**
  * `openclaw health --json`: the running gateway's own report over its authenticated WebSocket
  * (loaded plugins and their errors, channels and accounts with running/connected/lastError,

@@ -14,7 +14,7 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TerminalError, TransientError } from '../domain/step-errors.ts';
-import { writeFileAtomic } from './atomic-write.ts';
+import { writeFileAtomic } from '../hosts/atomic-write.ts';
 import { runOpenclaw, tail } from './cli.ts';
 import type { OpenclawRuntime } from './runtime.ts';
 import { DISCORD_PLUGIN_PACKAGE, DISCORD_PLUGIN_VERSION } from './version.ts';

@@ -9,7 +9,7 @@ import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TerminalError, TransientError } from '../domain/step-errors.ts';
-import { writeFileAtomic } from './atomic-write.ts';
+import { writeFileAtomic } from '../hosts/atomic-write.ts';
 import { openclawEnv } from './env.ts';
 import { isHealthy, waitHealthy } from './health.ts';
 import { isRunning, processCommandLine } from './pid.ts';
@@ -71,7 +71,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<{ pid:
     await log.close(); // the child has its own copy of the descriptor
   }
   const pidfile = gatewayPidfile(options.configPath);
-  await writeFileAtomic(pidfile, `${pid}\n`, { mode: 0o644 });
+  await writeFileAtomic(pidfile, `${pid}\n`, 0o644);
   return { pid, pidfile };
 }
 

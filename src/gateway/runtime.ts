@@ -8,7 +8,6 @@
  */
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { TerminalError, TransientError } from '../domain/step-errors.ts';
 import { acquireLock, type LockHandle } from './install-lock.ts';
@@ -20,17 +19,16 @@ export { runtimeDirName } from './runtime-layout.ts';
 export { runtimePackageJson } from './runtime-install.ts';
 
 export interface EnsureRuntimeOptions {
-  cacheDir?: string;
+  /** Where runtimes are installed (config: FLEET_RUNTIME_CACHE_DIR and its defaults). */
+  cacheDir: string;
+  /**
+   * Test-only (config: FLEET_GATEWAY_COMMAND): a Node script run with the current Node instead of
+   * the real gateway, e.g. test/gateway/standin-gateway.mjs; nothing is installed.
+   */
+  standinCommand?: string;
   log?: (message: string) => void;
   /** Upper bound for one npm run and for waiting on another installer. Default 20 minutes. */
   timeoutMs?: number;
-}
-
-/** `$FLEET_RUNTIME_CACHE_DIR`, else `$XDG_CACHE_HOME/agent-fleet`, else `~/.cache/agent-fleet`. */
-export function defaultRuntimeCacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.FLEET_RUNTIME_CACHE_DIR) return resolve(env.FLEET_RUNTIME_CACHE_DIR);
-  if (env.XDG_CACHE_HOME) return join(resolve(env.XDG_CACHE_HOME), 'agent-fleet');
-  return join(homedir(), '.cache', 'agent-fleet');
 }
 
 /** The runtime's `{command, args}` for `openclaw <args…>`. */
@@ -44,15 +42,10 @@ const inFlight = new Map<string, Promise<OpenclawRuntime>>();
 /**
  * Returns the pinned runtime, installing it first if this machine does not have it yet. Safe to
  * call from many processes at once: one installs, the others wait for it.
- *
- * Test-only override: when `FLEET_GATEWAY_COMMAND` is set (a path to a Node script, e.g.
- * test/gateway/standin-gateway.mjs), nothing is installed and the "runtime" runs that script with
- * the current Node. Never set it in production.
  */
-export async function ensureOpenclawRuntime(options: EnsureRuntimeOptions = {}): Promise<OpenclawRuntime> {
-  const standin = process.env.FLEET_GATEWAY_COMMAND;
-  if (standin) return standinRuntime(standin);
-  const dir = join(options.cacheDir ?? defaultRuntimeCacheDir(), runtimeDirName());
+export async function ensureOpenclawRuntime(options: EnsureRuntimeOptions): Promise<OpenclawRuntime> {
+  if (options.standinCommand) return standinRuntime(options.standinCommand);
+  const dir = join(options.cacheDir, runtimeDirName());
   let pending = inFlight.get(dir);
   if (pending === undefined) {
     pending = ensureInstalled(dir, options).finally(() => inFlight.delete(dir));

@@ -28,7 +28,7 @@ export interface Host {
   /** Absolute path of `rel` inside the host's root; throws for absolute paths and `..`. */
   resolve(rel: string): string;
   mkdirp(rel: string): Promise<void>;
-  /** Writes through a temp file in the same directory, fsync, then rename: readers see old or new, never half. */
+  /** Writes through a temp file, fsync, then rename: readers see old or new, never half. Mode default 0600. */
   writeFileAtomic(rel: string, data: string | Buffer, mode?: number): Promise<void>;
   readFile(rel: string): Promise<string>;
   exists(rel: string): Promise<boolean>;

@@ -1,7 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
+import { writeFileAtomic } from './atomic-write.ts';
 import { type ExecOptions, type ExecResult, type Host, PathEscapeError } from './host.ts';
 import { runProcess } from './local-exec.ts';
 
@@ -73,29 +73,8 @@ export class LocalHost implements Host {
     await fs.mkdir(await this.resolveReal(rel), { recursive: true });
   }
 
-  async writeFileAtomic(rel: string, data: string | Buffer, mode = 0o644): Promise<void> {
-    const full = await this.resolveReal(rel);
-    const dir = path.dirname(full);
-    await fs.mkdir(dir, { recursive: true });
-    // Same directory as the target, so the rename is atomic (same filesystem); dot-named so
-    // nothing that scans the directory mistakes it for a real file.
-    const tmp = path.join(dir, `.${path.basename(full)}.${randomBytes(6).toString('hex')}.tmp`);
-    try {
-      // 'wx' + mode at creation: a file meant to be 0600 is never readable by others, not even briefly.
-      const handle = await fs.open(tmp, 'wx', mode);
-      try {
-        await handle.writeFile(data);
-        await handle.chmod(mode); // open's mode is filtered by the umask; the caller asked for exactly `mode`.
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      await fs.rename(tmp, full);
-    } catch (e) {
-      await fs.rm(tmp, { force: true });
-      throw e;
-    }
-    await syncDir(dir);
+  async writeFileAtomic(rel: string, data: string | Buffer, mode?: number): Promise<void> {
+    await writeFileAtomic(await this.resolveReal(rel), data, mode);
   }
 
   async readFile(rel: string): Promise<string> {
@@ -151,14 +130,3 @@ export class LocalHost implements Host {
 }
 
 /** fsync a directory so a rename in it survives a power cut; some filesystems refuse, which is fine. */
-async function syncDir(dir: string): Promise<void> {
-  let handle: fs.FileHandle | undefined;
-  try {
-    handle = await fs.open(dir, 'r');
-    await handle.sync();
-  } catch {
-    // EISDIR/EINVAL/EPERM on filesystems without directory fsync: the rename is still atomic.
-  } finally {
-    await handle?.close();
-  }
-}

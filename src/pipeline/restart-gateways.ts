@@ -21,7 +21,7 @@ export async function restartActiveGateways(db: Db, settings: PipelineSettings, 
     try {
       const { [SECRET.gatewayToken]: token } = await getSecrets(db, settings.box, fleet.id);
       if (!token) continue;
-      const runtime = await ensureOpenclawRuntime({ cacheDir: settings.runtimeCacheDir });
+      const runtime = await ensureOpenclawRuntime({ cacheDir: settings.runtimeCacheDir, standinCommand: settings.gatewayCommand });
       const res = await ensureGatewayRunning(gatewayOptions(machine, runtime, token));
       if (res.restarted) {
         started++;

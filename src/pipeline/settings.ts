@@ -8,7 +8,9 @@ export interface PipelineSettings {
   dataDir: string;
   /** fleets/<tenant slug>/ of the local driver live here. */
   fleetsDir: string;
-  runtimeCacheDir: string | undefined;
+  runtimeCacheDir: string;
+  /** Test-only stand-in gateway script (FLEET_GATEWAY_COMMAND). */
+  gatewayCommand: string | undefined;
   gitBaseUrl: string;
   discordApiUrl: string;
   heartbeatMs: number;
@@ -30,6 +32,7 @@ export function pipelineSettings(config: Config, box: SecretBox, templates: Temp
     dataDir: config.dataDir,
     fleetsDir: path.join(config.dataDir, 'fleets'),
     runtimeCacheDir: config.pipeline.runtimeCacheDir,
+    gatewayCommand: config.pipeline.gatewayCommand,
     gitBaseUrl: config.pipeline.gitBaseUrl,
     discordApiUrl: config.pipeline.discordApiUrl,
     heartbeatMs: config.pipeline.heartbeatSeconds * 1000,

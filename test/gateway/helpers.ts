@@ -2,6 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { loadConfig } from '../../src/config.ts';
 
 /** A fresh scratch dir under $TMPDIR (tests here never write elsewhere). */
 export function scratchDir(prefix: string): string {
@@ -23,4 +24,10 @@ export async function freePort(from = 19000, to = 19499): Promise<number> {
     if (free) return port;
   }
   throw new Error(`no free port in ${from}–${to}`);
+}
+
+/** The runtime cache dir the product would use with this environment (config.ts decides it). */
+export function configuredRuntimeCacheDir(): string {
+  const { FLEET_RUNTIME_CACHE_DIR, XDG_CACHE_HOME } = process.env;
+  return loadConfig({ FLEET_RUNTIME_CACHE_DIR, XDG_CACHE_HOME }).pipeline.runtimeCacheDir;
 }

@@ -11,15 +11,15 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeFileAtomic } from '../../src/gateway/atomic-write.ts';
+import { writeFileAtomic } from '../../src/hosts/atomic-write.ts';
 import { openclawHealth, runOpenclaw, parseJsonOutput, validateOpenclawConfig } from '../../src/gateway/cli.ts';
 import { renderOpenclawConfig, type OpenclawConfigInput } from '../../src/gateway/config.ts';
 import { probe } from '../../src/gateway/health.ts';
 import { ensureDiscordPlugin, installedDiscordPluginVersion } from '../../src/gateway/plugins.ts';
 import { ensureGatewayRunning, gatewayPidfile, isHealthy, stopGateway } from '../../src/gateway/process.ts';
-import { defaultRuntimeCacheDir, ensureOpenclawRuntime, type OpenclawRuntime } from '../../src/gateway/runtime.ts';
+import { ensureOpenclawRuntime, type OpenclawRuntime } from '../../src/gateway/runtime.ts';
 import { DISCORD_PLUGIN_VERSION, OPENCLAW_VERSION } from '../../src/gateway/version.ts';
-import { freePort, scratchDir } from './helpers.ts';
+import { configuredRuntimeCacheDir, freePort, scratchDir } from './helpers.ts';
 
 const enabled = process.env.FLEET_TEST_OPENCLAW === '1';
 const MINUTE = 60_000;
@@ -34,8 +34,9 @@ describe.skipIf(!enabled)('the real OpenClaw gateway', () => {
   beforeAll(async () => {
     delete process.env.FLEET_GATEWAY_COMMAND; // this file is about the real thing
     const began = Date.now();
-    runtime = await ensureOpenclawRuntime({ log: (m) => console.log(`[runtime] ${m}`) });
-    console.log(`[runtime] ${runtime.dir} ready after ${((Date.now() - began) / 1000).toFixed(1)} s (cache ${defaultRuntimeCacheDir()})`);
+    const cacheDir = configuredRuntimeCacheDir();
+    runtime = await ensureOpenclawRuntime({ cacheDir, log: (m) => console.log(`[runtime] ${m}`) });
+    console.log(`[runtime] ${runtime.dir} ready after ${((Date.now() - began) / 1000).toFixed(1)} s (cache ${cacheDir})`);
     root = scratchDir('real');
     const agents = ['popashot', 'cantona'].map((id, i) => {
       const workspace = join(root, 'workspaces', id);

@@ -22,17 +22,10 @@ const PROCESS_TS = fileURLToPath(new URL('../../src/gateway/process.ts', import.
 const TOKEN = 'tok_process_test_0123456789';
 
 let runtime: OpenclawRuntime;
-const previousCommand = process.env.FLEET_GATEWAY_COMMAND;
 const started: string[] = []; // pidfiles to clean up
 
 beforeAll(async () => {
-  process.env.FLEET_GATEWAY_COMMAND = STANDIN;
-  runtime = await ensureOpenclawRuntime();
-});
-
-afterAll(() => {
-  if (previousCommand === undefined) delete process.env.FLEET_GATEWAY_COMMAND;
-  else process.env.FLEET_GATEWAY_COMMAND = previousCommand;
+  runtime = await ensureOpenclawRuntime({ cacheDir: scratchDir('cache'), standinCommand: STANDIN });
 });
 
 afterEach(async () => {
@@ -89,12 +82,13 @@ describe('startGateway', () => {
       `import { startGateway } from ${JSON.stringify(PROCESS_TS)};\n` +
         `import { ensureOpenclawRuntime } from ${JSON.stringify(PROCESS_TS.replace('process.ts', 'runtime.ts'))};\n` +
         `const o = JSON.parse(process.env.OPTIONS);\n` +
-        `const { pid } = await startGateway({ ...o, runtime: await ensureOpenclawRuntime() });\n` +
+        `const runtime = await ensureOpenclawRuntime({ cacheDir: process.env.CACHE_DIR, standinCommand: process.env.STANDIN });\n` +
+        `const { pid } = await startGateway({ ...o, runtime });\n` +
         `console.log(pid);\n`,
     );
     const { runtime: _runtime, ...plain } = options;
     const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', script], {
-      env: { ...process.env, OPTIONS: JSON.stringify(plain) },
+      env: { ...process.env, OPTIONS: JSON.stringify(plain), CACHE_DIR: scratchDir('cache'), STANDIN },
     });
     const pid = Number(stdout.trim());
     await waitHealthy({ port: options.port, timeoutMs: 10_000, pid });

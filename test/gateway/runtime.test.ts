@@ -6,15 +6,9 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { acquireLock } from '../../src/gateway/install-lock.ts';
 import { TerminalError } from '../../src/domain/step-errors.ts';
-import { defaultRuntimeCacheDir, ensureOpenclawRuntime, runtimeDirName, runtimePackageJson } from '../../src/gateway/runtime.ts';
+import { ensureOpenclawRuntime, runtimeDirName, runtimePackageJson } from '../../src/gateway/runtime.ts';
 import { NODE_RUNTIME_VERSION, OPENCLAW_VERSION, DISCORD_PLUGIN_VERSION } from '../../src/gateway/version.ts';
 import { scratchDir } from './helpers.ts';
-
-const previousCommand = process.env.FLEET_GATEWAY_COMMAND;
-afterEach(() => {
-  if (previousCommand === undefined) delete process.env.FLEET_GATEWAY_COMMAND;
-  else process.env.FLEET_GATEWAY_COMMAND = previousCommand;
-});
 
 /** A pid that belonged to a process which has exited. */
 async function deadPid(): Promise<number> {
@@ -34,14 +28,6 @@ function fakeCompleteRuntime(dir: string): void {
     JSON.stringify({ openclaw: OPENCLAW_VERSION, node: NODE_RUNTIME_VERSION, discord: DISCORD_PLUGIN_VERSION }),
   );
 }
-
-describe('defaultRuntimeCacheDir', () => {
-  it('prefers FLEET_RUNTIME_CACHE_DIR, then XDG_CACHE_HOME, then ~/.cache', () => {
-    expect(defaultRuntimeCacheDir({ FLEET_RUNTIME_CACHE_DIR: '/a', XDG_CACHE_HOME: '/b', HOME: '/h' })).toBe('/a');
-    expect(defaultRuntimeCacheDir({ XDG_CACHE_HOME: '/b' })).toBe('/b/agent-fleet');
-    expect(defaultRuntimeCacheDir({})).toMatch(/\/\.cache\/agent-fleet$/);
-  });
-});
 
 describe('runtimePackageJson', () => {
   it('pins exact versions and decides every install script explicitly', () => {
@@ -88,9 +74,9 @@ describe('ensureOpenclawRuntime', () => {
   });
 
   it('uses the stand-in script when FLEET_GATEWAY_COMMAND is set, and says so when it is missing', async () => {
-    process.env.FLEET_GATEWAY_COMMAND = '/nonexistent/standin.mjs';
-    await expect(ensureOpenclawRuntime()).rejects.toThrow(TerminalError);
-    await expect(ensureOpenclawRuntime()).rejects.toThrow(/FLEET_GATEWAY_COMMAND points to \/nonexistent\/standin\.mjs/);
+    const options = { cacheDir: scratchDir('cache'), standinCommand: '/nonexistent/standin.mjs' };
+    await expect(ensureOpenclawRuntime(options)).rejects.toThrow(TerminalError);
+    await expect(ensureOpenclawRuntime(options)).rejects.toThrow(/FLEET_GATEWAY_COMMAND points to \/nonexistent\/standin\.mjs/);
   });
 });
 

@@ -69,7 +69,11 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
   const database = await createTestDatabase();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fleet-test-app-'));
   const keys = ensureDevKeys(dataDir);
-  const config = loadConfig({ NODE_ENV: 'test', FLEET_DATA_DIR: dataDir, LOG_LEVEL: 'silent', ...opts.env });
+  // The stand-in gateway and the runtime cache follow the test process's environment (the files
+  // that use the stand-in set FLEET_GATEWAY_COMMAND there); everything else is the test's own.
+  const { FLEET_GATEWAY_COMMAND, FLEET_RUNTIME_CACHE_DIR, XDG_CACHE_HOME } = process.env;
+  const inherited = { FLEET_GATEWAY_COMMAND, FLEET_RUNTIME_CACHE_DIR, XDG_CACHE_HOME };
+  const config = loadConfig({ NODE_ENV: 'test', FLEET_DATA_DIR: dataDir, LOG_LEVEL: 'silent', ...inherited, ...opts.env });
   const logger = opts.logSink ? createLogger('trace', opts.logSink) : createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
   const templates = TemplateRegistry.load();
   const box = new SecretBox(randomBytes(32));

@@ -4,7 +4,7 @@ import { mintSessionToken } from '../../src/auth/dev-issuer.ts';
 import type { TestApp } from './app.ts';
 
 /**
- * The common security cases, run on a route with one call (STYLE.md). Tenant routes: no
+ * The common security cases, run on a route with one call, so no route goes without them. Tenant routes: no
  * credentials, malformed, foreign-key and expired tokens are 401 in the error envelope; the
  * route-specific "another tenant's data" and "not allowed" cases are passed in.
  */

@@ -9,6 +9,7 @@ import { createTestApp, type TestApp } from '../harness/app.ts';
 import { makeBareRepos } from '../harness/git-repos.ts';
 import { completeCounts, waitForFleet } from '../harness/wait.ts';
 import { type MissionControlStandin, startMissionControlStandin } from '../standins/mission-control-server.ts';
+import { configuredRuntimeCacheDir } from '../gateway/helpers.ts';
 
 /**
  * One provisioning end to end with the REAL OpenClaw gateway (npm run test:openclaw): the pinned
@@ -27,7 +28,7 @@ describe.skipIf(!enabled)('provisioning with the real OpenClaw gateway', () => {
   beforeAll(async () => {
     delete process.env.FLEET_GATEWAY_COMMAND;
     // Install (or find) the runtime before the clock of the provisioning test starts.
-    await ensureOpenclawRuntime({ log: (m) => console.log(`[runtime] ${m}`) });
+    await ensureOpenclawRuntime({ cacheDir: configuredRuntimeCacheDir(), log: (m) => console.log(`[runtime] ${m}`) });
     mc = await startMissionControlStandin({ token: MC_TOKEN });
     t = await createTestApp({
       workers: { concurrency: 1 },
@@ -67,7 +68,7 @@ describe.skipIf(!enabled)('provisioning with the real OpenClaw gateway', () => {
 
     const ready = await fetch(`${fleet.dashboardUrl}readyz`);
     expect(ready.status).toBe(200);
-    const runtime = await ensureOpenclawRuntime();
+    const runtime = await ensureOpenclawRuntime({ cacheDir: configuredRuntimeCacheDir() });
     const root = path.join(t.dataDir, 'fleets', 'real');
     const { command, args } = openclawCommand(runtime, ['config', 'validate']);
     const out = execFileSync(command, args, {

@@ -23,6 +23,7 @@ export const gatewayStart: StepDefinition = {
     let installing = false;
     const runtime = await ensureOpenclawRuntime({
       cacheDir: ctx.settings.runtimeCacheDir,
+      standinCommand: ctx.settings.gatewayCommand,
       log: (message) => {
         ctx.log.info({ message }, 'openclaw runtime');
         if (!installing) {
