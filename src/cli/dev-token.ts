@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { ensureDevKeys, mintSessionToken } from '../auth/dev-issuer.ts';
-import { loadCliConfig, parsePositiveInt } from './main.ts';
+import { loadCliConfig, parsePositiveInt } from './common.ts';
 
 export function registerDevToken(program: Command): void {
   const dev = program.command('dev').description('development helpers (dev sign-in only)');

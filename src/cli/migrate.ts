@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { openDatabase } from '../runtime/database.ts';
-import { cliLogger, loadCliConfig } from './main.ts';
+import { cliLogger, loadCliConfig } from './common.ts';
 
 export function registerMigrate(program: Command): void {
   program

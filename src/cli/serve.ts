@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { startServer } from '../server.ts';
-import { cliLogger, loadCliConfig } from './main.ts';
+import { cliLogger, loadCliConfig } from './common.ts';
 import { ensureDataDirSecret, makePlatformToken } from '../runtime/dev-secrets.ts';
 
 export function registerServe(program: Command): void {

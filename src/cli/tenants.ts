@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { listTenants } from '../db/tenants.ts';
 import { openDatabase } from '../runtime/database.ts';
-import { cliLogger, loadCliConfig } from './main.ts';
+import { cliLogger, loadCliConfig } from './common.ts';
 
 export function registerTenants(program: Command): void {
   program

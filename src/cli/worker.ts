@@ -3,7 +3,7 @@ import { Metrics } from '../observability/metrics.ts';
 import { LOCAL_STEPS } from '../pipeline/steps/index.ts';
 import { startWorker } from '../pipeline/worker.ts';
 import { startCore } from '../runtime/core.ts';
-import { cliLogger, loadCliConfig, parsePositiveInt } from './main.ts';
+import { cliLogger, loadCliConfig, parsePositiveInt } from './common.ts';
 
 export function registerWorker(program: Command): void {
   program

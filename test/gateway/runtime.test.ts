@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { acquireLock } from '../../src/gateway/install-lock.ts';
 import { TerminalError } from '../../src/domain/step-errors.ts';
 import { ensureOpenclawRuntime, runtimeDirName, runtimePackageJson } from '../../src/gateway/runtime.ts';

@@ -16,11 +16,11 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 
 const argv = process.argv.slice(2);
-const option = (name) => {
+const option = (/** @type {string} */ name) => {
   const i = argv.indexOf(name);
   return i >= 0 ? argv[i + 1] : undefined;
 };
-const log = (message) => process.stdout.write(`${new Date().toISOString()} [standin-gateway] ${message}\n`);
+const log = (/** @type {string} */ message) => process.stdout.write(`${new Date().toISOString()} [standin-gateway] ${message}\n`);
 
 function readConfig() {
   const path = process.env.OPENCLAW_CONFIG_PATH;
@@ -28,7 +28,7 @@ function readConfig() {
   try {
     return { path, config: JSON.parse(readFileSync(path, 'utf8')) };
   } catch (error) {
-    return { path, error: error.message };
+    return { path, error: /** @type {Error} */ (error).message };
   }
 }
 
@@ -66,7 +66,7 @@ async function health() {
     const agents = Object.keys(config?.agents?.entries ?? {}).map((agentId) => ({ agentId }));
     process.stdout.write(`${JSON.stringify({ ok: ready.ready === true, plugins: { loaded: [], errors: [] }, channels: {}, agents })}\n`);
   } catch (error) {
-    process.stderr.write(`gateway not reachable on port ${port}: ${error.message}\n`);
+    process.stderr.write(`gateway not reachable on port ${port}: ${/** @type {Error} */ (error).message}\n`);
     process.exitCode = 1;
   }
 }
@@ -86,6 +86,7 @@ function runGateway() {
   }
   const startedAt = Date.now();
   let ready = false;
+  /** @param {import('node:http').ServerResponse} res @param {number} status @param {unknown} body */
   const json = (res, status, body) => {
     res.writeHead(status, { 'content-type': 'application/json' });
     res.end(JSON.stringify(body));
@@ -122,7 +123,7 @@ function runGateway() {
     },
     Number(process.env.FLEET_STANDIN_LISTEN_DELAY_MS ?? 200),
   );
-  const stop = (signal) => {
+  const stop = (/** @type {string} */ signal) => {
     log(`received ${signal}; shutting down`);
     server.close(() => process.exit(0));
     setTimeout(() => process.exit(0), 1000).unref();
