@@ -53,7 +53,7 @@ try {
   const template = templates.get('solo-engineer')!;
   const box = new SecretBox(randomBytes(32));
   const config = loadConfig({ FLEET_DATA_DIR: path.join(dir, 'app'), LOG_LEVEL: 'warn' });
-  const settings = pipelineSettings(config, box, templates);
+  const settings = pipelineSettings(config, box);
   const queue = await RunQueue.start(pg.url, log);
   const events = await EventHub.start(pg.url, log);
 

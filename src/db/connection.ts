@@ -23,11 +23,14 @@ export function createDb(url: string, options: { max?: number } = {}): { db: Db;
   return { db, pool };
 }
 
-/** Applies every pending migration; throws with the failing migration's name. (`any`: it works on any schema.) */
+/**
+ * Applies every pending migration (or those up to `upTo`, for tests of a migration); throws with the
+ * failing migration's name. (`any`: it works on any schema.)
+ */
 // biome-ignore lint/suspicious/noExplicitAny: the migrator runs before (and regardless of) our schema types
-export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
+export async function migrateToLatest(db: Kysely<any>, upTo?: string): Promise<string[]> {
   const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
-  const { error, results } = await migrator.migrateToLatest();
+  const { error, results } = upTo === undefined ? await migrator.migrateToLatest() : await migrator.migrateTo(upTo);
   const failed = results?.find((r) => r.status === 'Error');
   if (error) {
     throw new Error(`Database migration ${failed?.migrationName ?? ''} failed: ${String(error)}`, { cause: error });

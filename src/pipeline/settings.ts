@@ -1,7 +1,6 @@
 import path from 'node:path';
 import type { Config } from '../config.ts';
 import type { SecretBox } from '../secrets/secret-box.ts';
-import type { TemplateRegistry } from '../templates/registry.ts';
 
 /** What the pipeline needs from the configuration, resolved once. */
 export interface PipelineSettings {
@@ -19,10 +18,13 @@ export interface PipelineSettings {
   faults: Map<string, string>;
   gatewayOffline: boolean;
   box: SecretBox;
-  templates: TemplateRegistry;
 }
 
-export function pipelineSettings(config: Config, box: SecretBox, templates: TemplateRegistry): PipelineSettings {
+/**
+ * No template registry here on purpose: steps read the agents stored with the fleet, so a template
+ * file edited (or different on another worker's host) cannot change a fleet half-way.
+ */
+export function pipelineSettings(config: Config, box: SecretBox): PipelineSettings {
   const faults = new Map<string, string>();
   for (const pair of (config.pipeline.faults ?? '').split(',').filter(Boolean)) {
     const [step, kind] = pair.split(':');
@@ -41,6 +43,5 @@ export function pipelineSettings(config: Config, box: SecretBox, templates: Temp
     faults,
     gatewayOffline: config.pipeline.gatewayOffline,
     box,
-    templates,
   };
 }

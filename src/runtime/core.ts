@@ -33,7 +33,7 @@ export async function startCore(config: Config, logger: Logger, opts: { attach: 
       box,
       queue,
       events,
-      settings: pipelineSettings(config, box, templates),
+      settings: pipelineSettings(config, box),
       close: async () => {
         await events.close();
         await queue.stop();

@@ -77,7 +77,7 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
   const logger = opts.logSink ? createLogger('trace', opts.logSink) : createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
   const templates = TemplateRegistry.load();
   const box = new SecretBox(randomBytes(32));
-  const settings = pipelineSettings(config, box, templates);
+  const settings = pipelineSettings(config, box);
   const queue = await RunQueue.start(database.url, logger);
   const events = await EventHub.start(database.url, logger);
   const metrics = new Metrics({ fleetsByStatus: () => countFleetsByStatus(database.db) });

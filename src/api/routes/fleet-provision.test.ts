@@ -1,0 +1,106 @@
+import { describe, expect, it } from 'vitest';
+import type { TestApp } from '../../../test/harness/app.ts';
+import { describeSessionRouteSecurity } from '../../../test/harness/security.ts';
+import { useStandinApp } from '../../../test/harness/standin-app.ts';
+
+/**
+ * POST /api/fleet/provision at the HTTP edge: what it accepts, what it refuses and for whom. The
+ * runs it starts are followed to the end in test/pipeline/provision.e2e.test.ts. No workers run
+ * here: the answer is the recorded intent.
+ */
+const app = useStandinApp({});
+const GUILD = '111111111111111111';
+const CHANNELS = ['222222222222222222'];
+const admin = (t: TestApp, org: string) => t.token({ userId: 'user_admin', orgId: org, orgRole: 'admin' });
+const provision = (t: TestApp, token: string, json: unknown = {}) => t.request('/api/fleet/provision', { method: 'POST', token, json });
+
+describe('POST /api/fleet/provision', () => {
+  it("202 with the queued run and the caller's new pending → provisioning fleet, its agents copied from the template", async () => {
+    const t = app();
+    const res = await provision(t, admin(t, 'org_prov_ok'), { templateId: 'solo-engineer', repos: ['acme/api'] });
+    expect(res.status).toBe(202);
+    const body = (await res.json()) as { runId: string; started: boolean; fleet: { status: string; repos: string[]; agentSpecs: unknown } };
+    expect(body).toMatchObject({ ok: true, started: true, runId: expect.stringMatching(/^run_/) });
+    expect(body.fleet).toMatchObject({ status: 'provisioning', repos: ['acme/api'], agentSpecs: [{ name: 'cantona', role: 'engineer' }] });
+    const stored = await t.database.db
+      .selectFrom('fleets')
+      .select('agents')
+      .where('id', 'in', t.database.db.selectFrom('provision_runs').select('fleet_id').where('id', '=', body.runId))
+      .executeTakeFirstOrThrow();
+    expect(stored.agents).toEqual([
+      expect.objectContaining({ name: 'cantona', displayName: 'Cantona', role: 'engineer', persona: expect.any(String) }),
+    ]);
+  });
+
+  it.each([
+    [{ repos: ['../etc/passwd'] }, 'repos.0', /owner\/name/],
+    [{ repos: ['acme/..'] }, 'repos.0', /must not start with '\.'/],
+    [{ repos: ['acme/.git'] }, 'repos.0', /must not start with '\.'/],
+    [{ repos: ['acme/.hidden'] }, 'repos.0', /must not start with '\.'/],
+    // Accepted before, then failed in workspace_bootstrap: the clone rule and the input rule are one now.
+    [{ repos: ['acme/foo.git'] }, 'repos.0', /leave out the trailing \.git/],
+    [{ repos: ['/abs/path'] }, 'repos.0', /owner\/name/],
+    [{ discord: { guildId: GUILD, channelIds: CHANNELS, bots: [{ agent: '../evil', token: 'x' }] } }, 'discord.bots.0.agent', /agent name/],
+    [
+      { discord: { guildId: GUILD, channelIds: CHANNELS, bots: [{ agent: 'nobody', token: 'x' }] } },
+      'discord.bots',
+      /not an agent of template/,
+    ],
+    [{ discord: { guildId: 'general', channelIds: CHANNELS, bots: [{ agent: 'cantona', token: 'x' }] } }, 'discord.guildId', /Discord id/],
+    [
+      { discord: { guildId: GUILD, channelIds: [], bots: [{ agent: 'cantona', token: 'x' }] } },
+      'discord.channelIds',
+      /at least one channel/,
+    ],
+    [{ missionControl: { url: 'ftp://x', token: 't' } }, 'missionControl.url', /./],
+    [{ templateId: 'nope' }, 'templateId', /unknown template 'nope'; known: /],
+    [{ surprise: 1 }, '', /./],
+  ])('400 for %j, naming the field, and no tenant is created', async (json, field, message) => {
+    const t = app();
+    const res = await provision(t, admin(t, 'org_invalid'), json);
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as { error: { code: string; message: string; details?: { field?: string } } };
+    expect(body.error.code).toBe('invalid_input');
+    expect(body.error.message).toMatch(message);
+    if (field) expect(body.error.details?.field).toBe(field);
+    expect(await t.request('/api/fleet', { token: admin(t, 'org_invalid') }).then((r) => r.json())).toEqual({ ok: true, fleet: null });
+  });
+
+  it('409 naming the allowed status when the fleet is active', async () => {
+    const t = app();
+    expect((await t.createTenant({ tenantId: 'prov_active', name: 'Active', clerkOrgId: 'org_provactive' })).status).toBe(201);
+    await t.database.db
+      .updateTable('fleets')
+      .set({ status: 'active' })
+      .where('tenant_id', 'in', t.database.db.selectFrom('tenants').select('id').where('slug', '=', 'prov_active'))
+      .execute();
+    const res = await provision(t, admin(t, 'org_provactive'));
+    expect(res.status).toBe(409);
+    expect(((await res.json()) as { error: { code: string; message: string } }).error).toMatchObject({
+      code: 'illegal_transition',
+      message: "Cannot provision a fleet that is 'active': provision is only allowed when the fleet is 'pending'.",
+    });
+  });
+});
+
+describeSessionRouteSecurity({ method: 'POST', path: '/api/fleet/provision', json: {} }, app, {
+  forbidden: async (t) => {
+    const member = t.token({ userId: 'user_member', orgId: 'org_members_only', orgRole: 'member' });
+    const res = await t.request('/api/fleet/provision', { method: 'POST', token: member, json: {} });
+    expect(res.status).toBe(403);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('forbidden');
+    expect(await (await t.request('/api/fleet', { token: member })).json()).toEqual({ ok: true, fleet: null });
+  },
+  otherTenant: async (t) => {
+    // Provisioning acts on the caller's own tenant only: another org's fleet is untouched.
+    expect((await t.createTenant({ tenantId: 'prov_victim', name: 'Victim', clerkOrgId: 'org_provvictim' })).status).toBe(201);
+    const before = await (await t.request('/api/tenants/prov_victim', { platform: true })).json();
+    const res = await t.request('/api/fleet/provision?tenantId=prov_victim', {
+      method: 'POST',
+      token: t.token({ userId: 'user_x', orgId: 'org_other', orgRole: 'admin' }),
+      json: { templateId: 'solo-engineer' },
+    });
+    expect(res.status).toBe(202);
+    expect(await (await t.request('/api/tenants/prov_victim', { platform: true })).json()).toEqual(before);
+  },
+});

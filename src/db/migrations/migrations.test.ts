@@ -1,0 +1,66 @@
+import { randomBytes } from 'node:crypto';
+import { sql } from 'kysely';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inject } from 'vitest';
+import { TemplateRegistry } from '../../templates/registry.ts';
+import { createDb, type Db, migrateToLatest } from '../connection.ts';
+
+/** Migrations run on a database holding data of the version before them. */
+const admin = inject('adminDatabaseUrl');
+const name = `fleet_migr_${randomBytes(5).toString('hex')}`;
+let db: Db;
+
+const adminQuery = async (text: string) => {
+  const c = new pg.Client(admin);
+  await c.connect();
+  try {
+    await c.query(text);
+  } finally {
+    await c.end();
+  }
+};
+
+beforeAll(async () => {
+  await adminQuery(`CREATE DATABASE ${name}`);
+  const url = new URL(admin);
+  url.pathname = `/${name}`;
+  db = createDb(url.toString(), { max: 2 }).db;
+});
+afterAll(async () => {
+  await db.destroy();
+  await adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+});
+
+describe('0002_fleet_agents_and_machine', () => {
+  it("copies each fleet's agents from its template, keeps unknown ones, and moves gcp_resources to a driver-terms machine", async () => {
+    await migrateToLatest(db, '0001_initial');
+    await sql`
+      INSERT INTO tenants (id, slug, name, plan, kind, clerk_org_id) VALUES
+        ('tnt_a', 'a', 'A', 'free', 'org', 'org_a'), ('tnt_b', 'b', 'B', 'free', 'org', 'org_b');
+      INSERT INTO fleets (id, tenant_id, status, template_id, agent_specs, repos, gcp_resources) VALUES
+        ('flt_a', 'tnt_a', 'active', 'solo-engineer', '[{"name":"cantona","role":"engineer"}]', '[]',
+         '{"vmName":"fleet-a","zone":"local","ip":"127.0.0.1"}'),
+        ('flt_b', 'tnt_b', 'pending', 'gone-template', '[{"name":"ghost","role":"ops"}]', '[]', NULL);
+    `.execute(db);
+
+    expect(await migrateToLatest(db)).toEqual(['0002_fleet_agents_and_machine']);
+
+    const rows = await db.selectFrom('fleets').select(['id', 'agents', 'machine']).orderBy('id').execute();
+    const cantona = TemplateRegistry.load().get('solo-engineer')!.agents[0]!;
+    expect(rows[0]).toEqual({
+      id: 'flt_a',
+      agents: [
+        { name: 'cantona', displayName: cantona.displayName, role: 'engineer', description: cantona.description, persona: cantona.persona },
+      ],
+      machine: { driver: 'local', name: 'fleet-a', zone: null, ip: '127.0.0.1' },
+    });
+    expect(rows[1]).toEqual({
+      id: 'flt_b',
+      agents: [
+        { name: 'ghost', displayName: 'ghost', role: 'ops', description: 'The ops of this fleet.', persona: expect.stringMatching(/ops/) },
+      ],
+      machine: null,
+    });
+  });
+});
