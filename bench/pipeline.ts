@@ -73,7 +73,7 @@ try {
     }),
   }));
   const worker = await startWorker({ db, steps, settings, log, queue, concurrency: 4 });
-  const service: ServiceContext = { db, templates, queue, box, offer: (runId: string) => worker.offer(runId) };
+  const service: ServiceContext = { db, templates, queue, box, computeDriver: 'local', offer: (runId: string) => worker.offer(runId) };
 
   const tenants: string[] = [];
   for (let i = 0; i < RUNS; i++) {
@@ -196,7 +196,7 @@ async function measureSse(database: typeof db, hub: EventHub, reg: TemplateRegis
     templates: reg,
     logger: log,
     metrics: new Metrics(),
-    services: { db: database, templates: reg, queue: undefined as never, box: undefined as never },
+    services: { db: database, templates: reg, queue: undefined as never, box: undefined as never, computeDriver: 'local' },
     events: hub,
     fleetCache: new FleetViewCache(database, hub),
   });

@@ -84,3 +84,45 @@ describe('loadConfig: every setting is checked here', () => {
     expect(loadConfig({}).pipeline.runtimeCacheDir).toMatch(/\/\.cache\/agent-fleet$/);
   });
 });
+
+describe('loadConfig: the compute driver', () => {
+  it('defaults to the local driver with no GCP settings', () => {
+    expect(loadConfig({}).compute).toEqual({ driver: 'local', gcp: undefined });
+  });
+
+  it('with FLEET_COMPUTE=gcp, lists the missing project and credentials and every bad value together', () => {
+    let problems: string[] = [];
+    try {
+      loadConfig({ FLEET_COMPUTE: 'gcp', FLEET_SSH_PORT: 'twenty-two', FLEET_GCP_ZONES: 'mars-1' });
+    } catch (e) {
+      problems = (e as ConfigError).problems;
+    }
+    const names = problems.map((p) => p.split(':')[0]);
+    expect(names).toEqual(expect.arrayContaining(['FLEET_SSH_PORT', 'FLEET_GCP_ZONES', 'FLEET_GCP_PROJECT', 'FLEET_GCP_ACCESS_TOKEN']));
+    expect(() => loadConfig({ FLEET_COMPUTE: 'aws' })).toThrow(/FLEET_COMPUTE/);
+  });
+
+  it('takes the GCP settings, with zones as a list in the order given', () => {
+    const c = loadConfig({
+      FLEET_COMPUTE: 'gcp',
+      FLEET_GCP_PROJECT: 'acme-fleets',
+      FLEET_GCP_ZONES: 'europe-west2-b, europe-west2-c',
+      FLEET_GCP_ACCESS_TOKEN: 'ya29.token',
+      FLEET_GCP_API_ENDPOINT: 'http://127.0.0.1:8123',
+    });
+    expect(c.compute).toEqual({
+      driver: 'gcp',
+      gcp: {
+        project: 'acme-fleets',
+        zones: ['europe-west2-b', 'europe-west2-c'],
+        machineType: 'e2-standard-2',
+        image: 'projects/debian-cloud/global/images/family/debian-12',
+        network: 'global/networks/default',
+        apiEndpoint: 'http://127.0.0.1:8123',
+        accessToken: 'ya29.token',
+        sshUser: 'fleet',
+        sshPort: 22,
+      },
+    });
+  });
+});

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PROVISION_STEPS } from './domain/steps.ts';
@@ -18,6 +19,9 @@ const optionalNonEmpty = z
   .string()
   .optional()
   .transform((s) => (s === undefined || s.trim() === '' ? undefined : s));
+
+// Where `gcloud auth application-default login` leaves Application Default Credentials.
+const GCLOUD_ADC_FILE = path.join(os.homedir(), '.config', 'gcloud', 'application_default_credentials.json');
 
 const isStep = (s: string): boolean => (PROVISION_STEPS as readonly string[]).includes(s);
 const FAULT_KINDS = ['throw', 'transient', 'hang', 'kill'];
@@ -88,6 +92,33 @@ export const envSchema = z.object({
   // Where the OpenClaw runtime is installed, default below (runtimeCacheDir).
   XDG_CACHE_HOME: optionalNonEmpty,
   FLEET_GATEWAY_OFFLINE: z.enum(['0', '1']).default('0'),
+  // Where new fleets' machines are made. A fleet keeps the driver it was created with.
+  FLEET_COMPUTE: z.enum(['local', 'gcp']).default('local'),
+  FLEET_GCP_PROJECT: optionalNonEmpty.pipe(
+    z
+      .string()
+      .regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, 'must be a Google Cloud project id')
+      .optional(),
+  ),
+  FLEET_GCP_ZONES: z
+    .string()
+    .default('europe-west2-b')
+    .pipe(csv)
+    .pipe(z.array(z.string().regex(/^[a-z]+-[a-z]+\d+-[a-z]$/, 'must be zones like europe-west2-b')).min(1, 'name at least one zone')),
+  FLEET_GCP_MACHINE_TYPE: z
+    .string()
+    .regex(/^[a-z0-9-]+$/)
+    .default('e2-standard-2'),
+  FLEET_GCP_IMAGE: z.string().min(1).default('projects/debian-cloud/global/images/family/debian-12'),
+  FLEET_GCP_NETWORK: z.string().min(1).default('global/networks/default'),
+  FLEET_GCP_API_ENDPOINT: optionalNonEmpty.pipe(z.url({ protocol: /^https?$/ }).optional()),
+  FLEET_GCP_ACCESS_TOKEN: optionalNonEmpty,
+  GOOGLE_APPLICATION_CREDENTIALS: optionalNonEmpty,
+  FLEET_SSH_USER: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_-]{0,31}$/, 'must be a Linux user name')
+    .default('fleet'),
+  FLEET_SSH_PORT: z.coerce.number().int().min(1).max(65535).default(22),
 });
 
 /**
@@ -108,6 +139,15 @@ function crossCheck(source: NodeJS.ProcessEnv): string[] {
           `${name}: ${production ? 'is required when NODE_ENV=production (dev sign-in is disabled in production)' : 'is required when any Clerk setting is given'}`,
         );
       }
+    }
+  }
+  if (source.FLEET_COMPUTE === 'gcp') {
+    if (!set('FLEET_GCP_PROJECT')) problems.push('FLEET_GCP_PROJECT: is required when FLEET_COMPUTE=gcp');
+    if (!set('FLEET_GCP_ACCESS_TOKEN') && !set('GOOGLE_APPLICATION_CREDENTIALS') && !fs.existsSync(GCLOUD_ADC_FILE)) {
+      problems.push(
+        'FLEET_GCP_ACCESS_TOKEN: FLEET_COMPUTE=gcp needs credentials: Application Default Credentials (GOOGLE_APPLICATION_CREDENTIALS, ' +
+          'or `gcloud auth application-default login`) or a bearer token in FLEET_GCP_ACCESS_TOKEN',
+      );
     }
   }
   if (production) {
@@ -149,6 +189,25 @@ export interface Config {
     /** Gateways make no outbound calls of their own (model catalog refresh): air-gapped hosts, tests. */
     gatewayOffline: boolean;
   };
+  compute: {
+    /** The driver new fleets get. */
+    driver: 'local' | 'gcp';
+    gcp: GcpConfig | undefined;
+  };
+}
+
+export interface GcpConfig {
+  project: string;
+  zones: string[];
+  machineType: string;
+  image: string;
+  network: string;
+  /** `https://compute.googleapis.com` unless set (a stand-in in tests). */
+  apiEndpoint: string | undefined;
+  /** A fixed bearer token; without it, Application Default Credentials. */
+  accessToken: string | undefined;
+  sshUser: string;
+  sshPort: number;
 }
 
 export class ConfigError extends Error {
@@ -162,7 +221,7 @@ export class ConfigError extends Error {
 export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   const parsed = envSchema.safeParse(source);
   const problems = [
-    ...(parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join('.') || '(environment)'}: ${i.message}`)),
+    ...(parsed.success ? [] : parsed.error.issues.map((i) => `${String(i.path[0] ?? '(environment)')}: ${i.message}`)),
     ...crossCheck(source),
   ];
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
@@ -196,6 +255,24 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       stepTimeouts: env.FLEET_STEP_TIMEOUTS ?? {},
       faults: env.FLEET_TEST_FAULTS,
       gatewayOffline: env.FLEET_GATEWAY_OFFLINE === '1',
+    },
+    compute: {
+      driver: env.FLEET_COMPUTE,
+      // Also set (and checked) without FLEET_COMPUTE=gcp when a project is named: fleets created on
+      // GCP keep working after the default changes back to local.
+      gcp: env.FLEET_GCP_PROJECT
+        ? {
+            project: env.FLEET_GCP_PROJECT,
+            zones: env.FLEET_GCP_ZONES,
+            machineType: env.FLEET_GCP_MACHINE_TYPE,
+            image: env.FLEET_GCP_IMAGE,
+            network: env.FLEET_GCP_NETWORK,
+            apiEndpoint: env.FLEET_GCP_API_ENDPOINT,
+            accessToken: env.FLEET_GCP_ACCESS_TOKEN,
+            sshUser: env.FLEET_SSH_USER,
+            sshPort: env.FLEET_SSH_PORT,
+          }
+        : undefined,
     },
   };
 }

@@ -51,6 +51,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       templates: core.templates,
       queue: core.queue,
       box: core.box,
+      computeDriver: config.compute.driver,
       offer: (runId) => worker?.offer(runId),
       changed: (id) => fleetCache.invalidate(id),
     },

@@ -2,6 +2,7 @@ import { Kysely, type Migration, Migrator, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import * as initial from './migrations/0001_initial.ts';
 import * as fleetAgentsAndMachine from './migrations/0002_fleet_agents_and_machine.ts';
+import * as fleetComputeDriver from './migrations/0003_fleet_compute_driver.ts';
 import type { Database } from './schema.ts';
 
 export type Db = Kysely<Database>;
@@ -13,6 +14,7 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
 const migrations: Record<string, Migration> = {
   '0001_initial': initial,
   '0002_fleet_agents_and_machine': fleetAgentsAndMachine,
+  '0003_fleet_compute_driver': fleetComputeDriver,
 };
 
 export function createDb(url: string, options: { max?: number } = {}): { db: Db; pool: pg.Pool } {

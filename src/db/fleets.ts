@@ -1,5 +1,5 @@
 import type { Selectable } from 'kysely';
-import type { FleetAgent } from '../domain/fleet.ts';
+import type { ComputeDriverName, FleetAgent } from '../domain/fleet.ts';
 import type { StoredSettings } from '../domain/fleet-settings.ts';
 import type { Db } from './connection.ts';
 import type { FleetsTable } from './schema.ts';
@@ -19,11 +19,14 @@ export async function lockFleetOfTenant(trx: Db, tenantId: string): Promise<Flee
   return trx.selectFrom('fleets').selectAll().where('tenant_id', '=', tenantId).forUpdate().executeTakeFirst();
 }
 
-/** What a provision request decides about a fleet: its template's agents, its repos, its settings. */
+/**
+ * What a provision request decides about a fleet: its template's agents, its repos, its settings,
+ * and, on the first provision only, the compute driver it keeps for life.
+ */
 export async function updateFleetRequest(
   trx: Db,
   fleetId: string,
-  r: { templateId: string; agents: FleetAgent[]; repos: string[]; settings: StoredSettings },
+  r: { templateId: string; agents: FleetAgent[]; repos: string[]; settings: StoredSettings; computeDriver?: ComputeDriverName },
 ): Promise<void> {
   await trx
     .updateTable('fleets')
@@ -32,20 +35,28 @@ export async function updateFleetRequest(
       agents: JSON.stringify(r.agents),
       repos: JSON.stringify(r.repos),
       settings: JSON.stringify(r.settings),
+      ...(r.computeDriver ? { compute_driver: r.computeDriver } : {}),
     })
     .where('id', '=', fleetId)
     .execute();
 }
 
 /** Active fleets with the output of their vm_create step: the machines whose gateways must run. */
-export async function activeFleetMachines(db: Db): Promise<Array<{ id: string; machine: Record<string, unknown> }>> {
+export async function activeFleetMachines(
+  db: Db,
+): Promise<Array<{ id: string; driver: ComputeDriverName; machine: Record<string, unknown> }>> {
   const rows = await db
     .selectFrom('fleets')
     .innerJoin('step_checkpoints', (j) =>
       j.onRef('step_checkpoints.fleet_id', '=', 'fleets.id').on('step_checkpoints.step', '=', 'vm_create'),
     )
-    .select(['fleets.id', 'step_checkpoints.output'])
+    .select(['fleets.id', 'fleets.compute_driver', 'step_checkpoints.output'])
     .where('fleets.status', '=', 'active')
     .execute();
-  return rows.map((r) => ({ id: r.id, machine: r.output }));
+  return rows.map((r) => ({ id: r.id, driver: r.compute_driver, machine: r.output }));
+}
+
+/** Pins the SSH host key seen at first contact with the fleet's machine, at once (not with a step). */
+export async function pinSshHostKey(db: Db, fleetId: string, fingerprint: string): Promise<void> {
+  await db.updateTable('fleets').set({ ssh_host_key: fingerprint }).where('id', '=', fleetId).where('ssh_host_key', 'is', null).execute();
 }

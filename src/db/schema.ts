@@ -1,5 +1,5 @@
 import type { ColumnType, Generated, JSONColumnType } from 'kysely';
-import type { FleetAgent, FleetStatus, MachineRecord } from '../domain/fleet.ts';
+import type { ComputeDriverName, FleetAgent, FleetStatus, MachineRecord } from '../domain/fleet.ts';
 
 /** Row types of the tables in migrations/, as Kysely sees them. */
 
@@ -27,6 +27,8 @@ export interface FleetsTable {
   agents: JSONColumnType<FleetAgent[]>;
   repos: JSONColumnType<string[]>;
   machine: JSONColumnType<MachineRecord | null, string | null, string | null>;
+  compute_driver: ColumnType<ComputeDriverName, ComputeDriverName | undefined, ComputeDriverName>;
+  ssh_host_key: ColumnType<string | null, string | null | undefined, string | null>;
   settings: JSONColumnType<Record<string, unknown>, string | undefined, string>;
   created_at: Timestamp;
   updated_at: Timestamp;

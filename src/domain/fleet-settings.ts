@@ -34,6 +34,8 @@ export const SECRET = {
   gatewayToken: 'gateway_token',
   missionControlToken: 'mission_control_token',
   gitToken: 'git_token',
+  /** The fleet's SSH private key (OpenSSH format), for machines reached over SSH; the public half is derived. */
+  sshPrivateKey: 'ssh_private_key',
   discordBotToken: (agent: string) => `discord_bot_token:${agent}`,
 } as const;
 

@@ -23,13 +23,16 @@ export function fleetAgentsOf(template: Template): FleetAgent[] {
   return template.agents.map(({ name, displayName, role, description, persona }) => ({ name, displayName, role, description, persona }));
 }
 
+/** The compute drivers a fleet can be made with (src/compute). */
+export type ComputeDriverName = 'local' | 'gcp';
+
 /**
  * The machine a fleet runs on, in its compute driver's own terms (a local directory has no zone).
  * The API maps it to the seed's `gcpResources` field names at its edge.
  */
 export interface MachineRecord {
-  /** The compute driver that made it (`local`). */
-  driver: string;
+  /** The compute driver that made it. */
+  driver: ComputeDriverName;
   name: string;
   zone: string | null;
   ip: string | null;

@@ -3,12 +3,10 @@
  * installs, the authenticated health report. Each runs the runtime's Node on openclaw.mjs with the
  * environment from env.ts and is bounded by a timeout (the CLI loads ~300 MB of JS: 2–5 s here).
  */
-import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, open, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { TerminalError, TransientError } from '../domain/step-errors.ts';
-import { openclawEnv, type OpenclawEnvOptions } from './env.ts';
+import { ExecTimeoutError, type Host } from '../hosts/host.ts';
+import { openclawEnv } from './env.ts';
 import { openclawCommand, type OpenclawRuntime } from './runtime.ts';
 
 export interface CliResult {
@@ -17,60 +15,61 @@ export interface CliResult {
   stderr: string;
 }
 
-export interface RunCliOptions extends OpenclawEnvOptions {
+export interface RunCliOptions {
+  /** openclaw.json and the state dir, relative to the machine root. */
+  configRel: string;
+  stateRel: string;
+  /** HOME of the command (absolute on the machine). */
+  home: string;
+  token?: string;
+  extra?: Record<string, string | undefined>;
   timeoutMs?: number;
 }
 
 /**
- * Runs `openclaw <args>` and resolves with its exit code and output (it does not throw on code ≠ 0).
- * Output goes to files, not pipes: the CLI ends with process.exit(), and Node's writes to a pipe
- * are asynchronous, so a large JSON report written to a pipe arrives empty or cut (a file is
- * written synchronously).
+ * Runs `openclaw <args>` on the machine and resolves with its exit code and output (it does not
+ * throw on code ≠ 0). Output goes to files, not pipes: the CLI ends with process.exit(), and
+ * Node's writes to a pipe are asynchronous, so a large JSON report written to a pipe arrives empty
+ * or cut (a file is written synchronously). `sh` only redirects: the arguments reach openclaw as
+ * they are.
  */
-export async function runOpenclaw(runtime: OpenclawRuntime, args: string[], options: RunCliOptions): Promise<CliResult> {
+export async function runOpenclaw(host: Host, runtime: OpenclawRuntime, args: string[], options: RunCliOptions): Promise<CliResult> {
   const { command, args: argv } = openclawCommand(runtime, args);
   const timeoutMs = options.timeoutMs ?? 120_000;
-  // spawn() reports a missing cwd as ENOENT of the command itself; make sure it exists.
-  await mkdir(options.stateDir, { recursive: true });
-  const scratch = await mkdtemp(join(tmpdir(), 'fleet-openclaw-cli-'));
-  const out = await open(join(scratch, 'stdout'), 'w+');
-  const err = await open(join(scratch, 'stderr'), 'w+');
+  await host.mkdirp(options.stateRel);
+  const scratch = `${options.stateRel}/.cli-${randomBytes(6).toString('hex')}`;
+  const env = openclawEnv(runtime, {
+    configPath: host.resolve(options.configRel),
+    stateDir: host.resolve(options.stateRel),
+    home: options.home,
+    token: options.token,
+    extra: { ...options.extra, FLEET_CLI_OUT: host.resolve(`${scratch}.out`), FLEET_CLI_ERR: host.resolve(`${scratch}.err`) },
+  });
   try {
-    const code = await new Promise<number | null>((resolve, reject) => {
-      const child = spawn(command, argv, {
-        cwd: options.stateDir,
-        env: openclawEnv(runtime, options),
-        stdio: ['ignore', out.fd, err.fd],
-        detached: true, // own process group: a timeout also stops the npm it may have started
-      });
-      const timer = setTimeout(() => {
-        try {
-          process.kill(-child.pid!, 'SIGKILL');
-        } catch {
-          // already gone
+    const result = await host
+      .exec('/bin/sh', ['-c', 'exec "$0" "$@" >"$FLEET_CLI_OUT" 2>"$FLEET_CLI_ERR"', command, ...argv], {
+        cwd: options.stateRel,
+        env,
+        timeoutMs,
+      })
+      .catch((error: unknown) => {
+        if (error instanceof ExecTimeoutError) {
+          throw new TransientError(
+            `\`openclaw ${args.join(' ')}\` did not finish within ${Math.round(timeoutMs / 1000)} s; it will be retried.`,
+          );
         }
-        reject(
-          new TransientError(`\`openclaw ${args.join(' ')}\` did not finish within ${Math.round(timeoutMs / 1000)} s; it will be retried.`),
-        );
-      }, timeoutMs);
-      child.on('error', (error) => {
-        clearTimeout(timer);
-        reject(
-          new TerminalError(`Could not run openclaw (${command}): ${error.message}. Reinstall the runtime by deleting ${runtime.dir}.`, {
+        throw new TerminalError(
+          `Could not run openclaw (${command}): ${(error as Error).message}. Reinstall the runtime by deleting ${runtime.dir}.`,
+          {
             cause: error,
-          }),
+          },
         );
       });
-      child.on('close', (exitCode) => {
-        clearTimeout(timer);
-        resolve(exitCode);
-      });
-    });
-    return { code, stdout: await readFile(join(scratch, 'stdout'), 'utf8'), stderr: await readFile(join(scratch, 'stderr'), 'utf8') };
+    const read = (rel: string) => host.readFile(rel).catch(() => '');
+    return { code: result.code, stdout: await read(`${scratch}.out`), stderr: (await read(`${scratch}.err`)) + result.stderr };
   } finally {
-    await out.close();
-    await err.close();
-    await rm(scratch, { recursive: true, force: true });
+    await host.remove(`${scratch}.out`).catch(() => undefined);
+    await host.remove(`${scratch}.err`).catch(() => undefined);
   }
 }
 
@@ -81,8 +80,8 @@ export interface ValidationResult {
 }
 
 /** `openclaw config validate --json` on the config at `options.configPath`. */
-export async function validateOpenclawConfig(runtime: OpenclawRuntime, options: RunCliOptions): Promise<ValidationResult> {
-  const result = await runOpenclaw(runtime, ['config', 'validate', '--json'], options);
+export async function validateOpenclawConfig(host: Host, runtime: OpenclawRuntime, options: RunCliOptions): Promise<ValidationResult> {
+  const result = await runOpenclaw(host, runtime, ['config', 'validate', '--json'], options);
   const parsed = parseJsonOutput(result.stdout) as Partial<ValidationResult> | undefined;
   if (parsed === undefined || typeof parsed.valid !== 'boolean') {
     throw new TerminalError(
@@ -99,10 +98,11 @@ export async function validateOpenclawConfig(runtime: OpenclawRuntime, options: 
  * says whether Discord is really up. Needs the gateway token.
  */
 export async function openclawHealth(
+  host: Host,
   runtime: OpenclawRuntime,
   options: RunCliOptions & { token: string },
 ): Promise<Record<string, unknown>> {
-  const result = await runOpenclaw(runtime, ['health', '--json'], { timeoutMs: 60_000, ...options });
+  const result = await runOpenclaw(host, runtime, ['health', '--json'], { timeoutMs: 60_000, ...options });
   const parsed = parseJsonOutput(result.stdout);
   if (result.code !== 0 || parsed === undefined || typeof parsed !== 'object' || parsed === null) {
     throw new TransientError(

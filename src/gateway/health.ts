@@ -1,13 +1,13 @@
 /**
- * The gateway's unauthenticated health endpoints on 127.0.0.1: `/healthz` (the process is up and
+ * The gateway's unauthenticated health endpoints on 127.0.0.1 of its machine (asked through the Host): `/healthz` (the process is up and
  * serving HTTP: `{"ok":true,"status":"live"}`) and `/readyz` (startup finished:
  * `{"ready":true,"failing":[]}`). Ready comes a few seconds after live. Neither says whether a
  * channel plugin (Discord) works — see `openclawHealth` in cli.ts for that.
  */
-import { request } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TerminalError, TransientError } from '../domain/step-errors.ts';
-import { isRunning } from './pid.ts';
+import { HostHttpError, type Host } from '../hosts/host.ts';
+import { GATEWAY_SERVICE } from './service.ts';
 
 export interface ProbeAnswer {
   path: string;
@@ -18,30 +18,20 @@ export interface ProbeAnswer {
   error?: string;
 }
 
-/** One GET on 127.0.0.1:port; never throws. */
-export function probe(port: number, path: '/healthz' | '/readyz', timeoutMs = 2000): Promise<ProbeAnswer> {
-  return new Promise((resolve) => {
-    const req = request({ host: '127.0.0.1', port, path, method: 'GET', timeout: timeoutMs }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        if (text.length < 64_000) text += chunk;
-      });
-      res.on('end', () => {
-        let body: unknown = text;
-        try {
-          body = JSON.parse(text);
-        } catch {
-          // not JSON: keep the text for the error message
-        }
-        resolve({ path, status: res.statusCode, body });
-      });
-      res.on('error', (error) => resolve({ path, error: error.message }));
-    });
-    req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
-    req.on('error', (error) => resolve({ path, error: (error as NodeJS.ErrnoException).code ?? error.message }));
-    req.end();
-  });
+/** One GET on 127.0.0.1:port, made from the machine itself; never throws. */
+export async function probe(host: Host, port: number, path: '/healthz' | '/readyz', timeoutMs = 2000): Promise<ProbeAnswer> {
+  try {
+    const answer = await host.request(port, path, { timeoutMs });
+    let body: unknown = answer.body;
+    try {
+      body = JSON.parse(answer.body);
+    } catch {
+      // not JSON: keep the text for the error message
+    }
+    return { path, status: answer.status, body };
+  } catch (error) {
+    return { path, error: error instanceof HostHttpError ? error.reason : (error as Error).message };
+  }
 }
 
 function isLive(answer: ProbeAnswer): boolean {
@@ -53,8 +43,8 @@ function isReady(answer: ProbeAnswer): boolean {
 }
 
 /** True when the gateway on `port` is both live and ready. */
-export async function isHealthy(port: number): Promise<boolean> {
-  return isLive(await probe(port, '/healthz')) && isReady(await probe(port, '/readyz'));
+export async function isHealthy(host: Host, port: number): Promise<boolean> {
+  return isLive(await probe(host, port, '/healthz')) && isReady(await probe(host, port, '/readyz'));
 }
 
 export interface WaitHealthyOptions {
@@ -63,8 +53,8 @@ export interface WaitHealthyOptions {
   intervalMs?: number;
   /** Named in the timeout message so the user knows where to look. */
   logFile?: string;
-  /** When given, stop waiting as soon as this process is gone (it crashed during startup). */
-  pid?: number;
+  /** When true, stop waiting as soon as the gateway service is gone (it crashed during startup). */
+  watchService?: boolean;
   /** Stops the wait (the step was cancelled or timed out); rejects with the signal's reason. */
   signal?: AbortSignal;
 }
@@ -74,7 +64,7 @@ export interface WaitHealthyOptions {
  * with a TransientError on timeout (with the last answer and the log file) and a TerminalError
  * when the watched process exits first.
  */
-export async function waitHealthy(options: WaitHealthyOptions): Promise<{ ms: number }> {
+export async function waitHealthy(host: Host, options: WaitHealthyOptions): Promise<{ ms: number }> {
   const started = Date.now();
   const deadline = started + options.timeoutMs;
   const where = options.logFile ? ` See the gateway log ${options.logFile}.` : '';
@@ -85,11 +75,11 @@ export async function waitHealthy(options: WaitHealthyOptions): Promise<{ ms: nu
   ] as const) {
     for (;;) {
       options.signal?.throwIfAborted();
-      last = await probe(options.port, path);
+      last = await probe(host, options.port, path);
       if (ok(last)) break;
-      if (options.pid !== undefined && !isRunning(options.pid)) {
+      if (options.watchService && !(await host.serviceStatus(GATEWAY_SERVICE)).running) {
         throw new TerminalError(
-          `The gateway (pid ${options.pid}) exited during startup before ${path} answered.${where} ` +
+          `The gateway exited during startup before ${path} answered.${where} ` +
             'Fix what the log reports (often the config or a port already in use) and retry.',
         );
       }

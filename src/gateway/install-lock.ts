@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { link, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isRunning, processStartTime } from './pid.ts';
+import { isRunning, processStartTime } from '../hosts/proc.ts';
 
 interface LockOwner {
   pid: number;

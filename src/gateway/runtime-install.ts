@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { TerminalError } from '../domain/step-errors.ts';
 import { findNpmCli, runNpm } from './npm.ts';
-import { isRunning, processesWorkingUnder } from './pid.ts';
+import { isRunning, processesWorkingUnder } from '../hosts/proc.ts';
 import { EXPECTED, isComplete, MARKER, runtimeAt, runtimeDirName } from './runtime-layout.ts';
 import { DISCORD_PLUGIN_PACKAGE, DISCORD_PLUGIN_VERSION, NODE_RUNTIME_PACKAGE, NODE_RUNTIME_VERSION, OPENCLAW_VERSION } from './version.ts';
 

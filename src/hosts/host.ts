@@ -1,6 +1,9 @@
 /**
- * A machine the pipeline works on: the local host today, an SSH host for GCP VMs later. Paths are
- * relative to the machine's root and may not leave it; the same step code runs on either host.
+ * A machine the pipeline works on: this host (LocalHost, the local driver) or a VM reached over
+ * SSH (SshHost, the GCP driver). Paths are relative to the machine's root and may not leave it;
+ * the same step code runs on either host. Everything the gateway needs goes through here (files,
+ * commands, long-lived services, HTTP from the machine itself), so src/gateway never touches fs,
+ * spawn, /proc or 127.0.0.1 of the control plane directly.
  */
 export interface ExecResult {
   stdout: string;
@@ -24,8 +27,43 @@ export interface ExecOptions {
   signal?: AbortSignal;
 }
 
+/** A long-lived process on the machine that outlives the worker (and the SSH connection) that started it. */
+export interface ServiceSpec {
+  /** Unique on the machine: lowercase letters, digits and dashes (e.g. `openclaw-gateway`). */
+  name: string;
+  /** Absolute path of the program on the machine. */
+  command: string;
+  args: string[];
+  /** The service's whole environment: nothing is inherited (build it from an allow-list). */
+  env: Record<string, string>;
+  /** Working directory, relative to the host's root. */
+  cwd: string;
+  /** stdout and stderr are appended here (relative to the root; created mode 0600). */
+  logFile: string;
+}
+
+export interface ServiceStatus {
+  running: boolean;
+  /** The service's main pid while it runs. */
+  pid?: number;
+}
+
+export interface StopResult {
+  /** False when there was nothing running to stop. */
+  stopped: boolean;
+  pid?: number;
+  /** True when SIGTERM was not enough within the grace period and it was killed. */
+  killed?: boolean;
+}
+
+/** An HTTP answer received by the machine itself (bodies are cut at 1 MiB). */
+export interface HttpAnswer {
+  status: number;
+  body: string;
+}
+
 export interface Host {
-  /** Absolute path of `rel` inside the host's root; throws for absolute paths and `..`. */
+  /** Absolute path of `rel` inside the host's root (as the machine sees it); throws for absolute paths and `..`. */
   resolve(rel: string): string;
   mkdirp(rel: string): Promise<void>;
   /** Writes through a temp file, fsync, then rename: readers see old or new, never half. Mode default 0600. */
@@ -41,6 +79,52 @@ export interface Host {
   exec(cmd: string, args: string[], opts: ExecOptions): Promise<ExecResult>;
   /** True when something accepts TCP connections on `port` (seen from the machine itself). */
   isPortOpen(port: number, host?: string): Promise<boolean>;
+  /**
+   * Starts `spec` detached from this process, in its own process group (a systemd unit where the
+   * machine runs systemd for us, else a process with a pidfile the host keeps outside the
+   * service's reach). Resolves once the process exists; a service of that name that runs already
+   * is an error (stop it first). Rejects with ServiceStartError when it cannot be started.
+   */
+  startService(spec: ServiceSpec): Promise<{ pid: number }>;
+  /**
+   * Stops the named service and everything in its process group: SIGTERM, SIGKILL after
+   * `graceMs` (default 15 s). Idempotent. Never signals a process the host did not start as that
+   * service (pid reuse is checked).
+   */
+  stopService(name: string, opts?: { graceMs?: number }): Promise<StopResult>;
+  serviceStatus(name: string): Promise<ServiceStatus>;
+  /**
+   * An HTTP request made from the machine itself to 127.0.0.1:`port` (over SSH through a forwarded
+   * connection, so no port has to be open to the control plane). Rejects on connection failure or
+   * timeout (HostHttpError) with the reason.
+   */
+  request(
+    port: number,
+    path: string,
+    opts: { timeoutMs: number; method?: 'GET' | 'POST'; headers?: Record<string, string> },
+  ): Promise<HttpAnswer>;
+  /** Releases what the host holds (an SSH connection); services keep running. */
+  close(): Promise<void>;
+}
+
+/** A service could not be started: the program is missing, not executable, or the name is taken. */
+export class ServiceStartError extends Error {
+  constructor(name: string, reason: string) {
+    super(`could not start service ${name}: ${reason}`);
+    this.name = 'ServiceStartError';
+  }
+}
+
+/** An HTTP request from the machine got no answer (refused, reset, timed out). */
+export class HostHttpError extends Error {
+  constructor(
+    readonly port: number,
+    readonly reason: 'refused' | 'timeout' | 'reset' | 'other',
+    detail: string,
+  ) {
+    super(`no HTTP answer from 127.0.0.1:${port} on the machine (${reason}: ${detail})`);
+    this.name = 'HostHttpError';
+  }
 }
 
 /** A command ran past its `timeoutMs` and was killed, with everything it started. */

@@ -1,9 +1,24 @@
 import fs from 'node:fs/promises';
+import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { writeFileAtomic } from './atomic-write.ts';
-import { type ExecOptions, type ExecResult, type Host, PathEscapeError } from './host.ts';
+import {
+  type ExecOptions,
+  type ExecResult,
+  type Host,
+  type HttpAnswer,
+  HostHttpError,
+  PathEscapeError,
+  type ServiceSpec,
+  type ServiceStatus,
+  type StopResult,
+} from './host.ts';
 import { runProcess } from './local-exec.ts';
+import { LocalServices } from './local-services.ts';
+
+/** Bodies of answers from the machine are cut here: a health probe never needs more. */
+const MAX_BODY_CHARS = 1 << 20;
 
 /**
  * The local driver's host: a directory on this machine stands for the machine. Every path is
@@ -13,9 +28,12 @@ import { runProcess } from './local-exec.ts';
  */
 export class LocalHost implements Host {
   readonly root: string;
+  private readonly services: LocalServices;
 
   constructor(root: string) {
     this.root = path.resolve(root);
+    // Service records live beside the machine (…/.services/<machine>/), out of its processes' reach.
+    this.services = new LocalServices(path.join(path.dirname(this.root), '.services', path.basename(this.root)));
   }
 
   resolve(rel: string): string {
@@ -127,6 +145,45 @@ export class LocalHost implements Host {
       socket.once('error', () => done(false));
     });
   }
-}
 
-/** fsync a directory so a rename in it survives a power cut; some filesystems refuse, which is fine. */
+  async startService(spec: ServiceSpec): Promise<{ pid: number }> {
+    const [cwd, logFile] = await Promise.all([this.resolveReal(spec.cwd), this.resolveReal(spec.logFile)]);
+    return this.services.start({ ...spec, cwd, logFile });
+  }
+
+  stopService(name: string, opts: { graceMs?: number } = {}): Promise<StopResult> {
+    return this.services.stop(name, opts.graceMs);
+  }
+
+  serviceStatus(name: string): Promise<ServiceStatus> {
+    return this.services.status(name);
+  }
+
+  request(
+    port: number,
+    urlPath: string,
+    opts: { timeoutMs: number; method?: 'GET' | 'POST'; headers?: Record<string, string> },
+  ): Promise<HttpAnswer> {
+    return new Promise((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port, path: urlPath, method: opts.method ?? 'GET', headers: opts.headers }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          if (body.length < MAX_BODY_CHARS) body += chunk;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: body.slice(0, MAX_BODY_CHARS) }));
+        res.on('error', (e) => reject(new HostHttpError(port, 'reset', e.message)));
+      });
+      req.setTimeout(opts.timeoutMs, () => req.destroy(new HostHttpError(port, 'timeout', `no answer within ${opts.timeoutMs} ms`)));
+      req.on('error', (e: NodeJS.ErrnoException) => {
+        if (e instanceof HostHttpError) reject(e);
+        else if (e.code === 'ECONNREFUSED') reject(new HostHttpError(port, 'refused', e.message));
+        else if (e.code === 'ECONNRESET') reject(new HostHttpError(port, 'reset', e.message));
+        else reject(new HostHttpError(port, 'other', e.message));
+      });
+      req.end();
+    });
+  }
+
+  async close(): Promise<void> {}
+}

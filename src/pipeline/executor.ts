@@ -16,6 +16,7 @@ import type { Metrics } from '../observability/metrics.ts';
 import { injectFault } from './faults.ts';
 import type { PipelineSettings } from './settings.ts';
 import type { StepContext, StepDefinition, StepResult } from './step.ts';
+import { RunMachine } from './run-machine.ts';
 import { runStepWithRetries } from './step-runner.ts';
 
 /**
@@ -54,6 +55,7 @@ export async function executeRun(deps: ExecutorDeps, runId: string): Promise<'do
   }, settings.heartbeatMs);
   beat.unref();
 
+  let machine: RunMachine | undefined;
   try {
     const fleet = await getFleet(db, run.fleet_id);
     // Independent reads, side by side on the pool.
@@ -65,6 +67,7 @@ export async function executeRun(deps: ExecutorDeps, runId: string): Promise<'do
     const request = joinSettings(fleet.repos, fleet.settings as StoredSettings, secrets);
     const outputs: StepContext['outputs'] = {};
     for (const c of checkpoints) outputs[c.step as ProvisionStep] = c.output;
+    machine = new RunMachine({ db, box: settings.box, drivers: settings.drivers, fleetId: fleet.id, driverName: fleet.compute_driver });
 
     for (const [position, step] of deps.steps.entries()) {
       const done = checkpoints.find((c) => c.step === step.name);
@@ -84,6 +87,7 @@ export async function executeRun(deps: ExecutorDeps, runId: string): Promise<'do
         request,
         outputs,
         settings,
+        machine,
         signal: ownership.signal,
         log: log.child({ step: step.name }),
         progress: (message) => appendLog(db, { ...entry, status: 'running', message, durationMs: null }),
@@ -145,6 +149,7 @@ export async function executeRun(deps: ExecutorDeps, runId: string): Promise<'do
     return 'done';
   } finally {
     clearInterval(beat);
+    await machine?.close().catch((err: unknown) => log.warn({ err }, 'closing the machine connection failed'));
   }
 }
 

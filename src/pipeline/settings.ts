@@ -1,6 +1,10 @@
 import path from 'node:path';
 import type { Config } from '../config.ts';
+import type { ComputeDriver } from '../compute/driver.ts';
+import { LocalDriver } from '../compute/local.ts';
+import type { ComputeDriverName } from '../domain/fleet.ts';
 import type { SecretBox } from '../secrets/secret-box.ts';
+import { FaultPlan } from './faults.ts';
 
 /** What the pipeline needs from the configuration, resolved once. */
 export interface PipelineSettings {
@@ -15,24 +19,31 @@ export interface PipelineSettings {
   heartbeatMs: number;
   staleAfterSeconds: number;
   stepTimeouts: Record<string, number>;
-  faults: Map<string, string>;
+  faults: FaultPlan;
   gatewayOffline: boolean;
   box: SecretBox;
+  /** The compute drivers this process can work with; a fleet uses the one it was created with. */
+  drivers: Partial<Record<ComputeDriverName, ComputeDriver>>;
 }
 
 /**
  * No template registry here on purpose: steps read the agents stored with the fleet, so a template
  * file edited (or different on another worker's host) cannot change a fleet half-way.
  */
-export function pipelineSettings(config: Config, box: SecretBox): PipelineSettings {
-  const faults = new Map<string, string>();
+export function pipelineSettings(
+  config: Config,
+  box: SecretBox,
+  drivers: Partial<Record<ComputeDriverName, ComputeDriver>> = {},
+): PipelineSettings {
+  const fleetsDir = path.join(config.dataDir, 'fleets');
+  const faults = new FaultPlan();
   for (const pair of (config.pipeline.faults ?? '').split(',').filter(Boolean)) {
     const [step, kind] = pair.split(':');
     if (step && kind) faults.set(step, kind);
   }
   return {
     dataDir: config.dataDir,
-    fleetsDir: path.join(config.dataDir, 'fleets'),
+    fleetsDir,
     runtimeCacheDir: config.pipeline.runtimeCacheDir,
     gatewayCommand: config.pipeline.gatewayCommand,
     gitBaseUrl: config.pipeline.gitBaseUrl,
@@ -43,5 +54,6 @@ export function pipelineSettings(config: Config, box: SecretBox): PipelineSettin
     faults,
     gatewayOffline: config.pipeline.gatewayOffline,
     box,
+    drivers: { local: new LocalDriver(fleetsDir), ...drivers },
   };
 }

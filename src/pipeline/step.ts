@@ -5,6 +5,7 @@ import type { MachineRecord } from '../domain/fleet.ts';
 import type { FleetRequest } from '../domain/fleet-settings.ts';
 import type { ProvisionStep } from '../domain/steps.ts';
 import type { Logger } from '../observability/logger.ts';
+import type { RunMachine } from './run-machine.ts';
 import type { PipelineSettings } from './settings.ts';
 
 /** What a step gets to do its work, and what it gives back. */
@@ -18,6 +19,8 @@ export interface StepContext {
   /** Outputs of the steps before this one (from their checkpoints). */
   outputs: Partial<Record<ProvisionStep, Record<string, unknown>>>;
   settings: PipelineSettings;
+  /** The fleet's compute driver and the run's one host on its machine. */
+  machine: RunMachine;
   signal: AbortSignal;
   log: Logger;
   /** Reports progress inside a long step ("installing the OpenClaw runtime…"). */

@@ -1,5 +1,6 @@
 import type { Principal } from '../auth/principal.ts';
 import type { Db } from '../db/connection.ts';
+import type { ComputeDriverName } from '../domain/fleet.ts';
 import type { RunQueue } from '../pipeline/queue.ts';
 import type { SecretBox } from '../secrets/secret-box.ts';
 import type { TemplateRegistry } from '../templates/registry.ts';
@@ -13,6 +14,8 @@ export interface ServiceContext {
   templates: TemplateRegistry;
   queue: RunQueue;
   box: SecretBox;
+  /** The compute driver a fleet gets at its first provision (FLEET_COMPUTE); it keeps it for life. */
+  computeDriver: ComputeDriverName;
   /** Called after commit with a new run, so a worker in this process starts it at once. */
   offer?: (runId: string) => void;
   /**

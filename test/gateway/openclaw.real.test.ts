@@ -8,15 +8,14 @@
  * checks, telemetry and the hosted model catalog off and without Discord (with Discord configured
  * it would dial discord.com), so it talks to nothing but loopback.
  */
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { homedir } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeFileAtomic } from '../../src/hosts/atomic-write.ts';
 import { openclawHealth, runOpenclaw, parseJsonOutput, validateOpenclawConfig } from '../../src/gateway/cli.ts';
 import { renderOpenclawConfig, type OpenclawConfigInput } from '../../src/gateway/config.ts';
 import { probe } from '../../src/gateway/health.ts';
 import { ensureDiscordPlugin, installedDiscordPluginVersion } from '../../src/gateway/plugins.ts';
-import { ensureGatewayRunning, gatewayPidfile, isHealthy, stopGateway } from '../../src/gateway/process.ts';
+import { ensureGatewayRunning, isHealthy, stopGateway } from '../../src/gateway/process.ts';
+import { LocalHost } from '../../src/hosts/local-host.ts';
 import { ensureOpenclawRuntime, type OpenclawRuntime } from '../../src/gateway/runtime.ts';
 import { DISCORD_PLUGIN_VERSION, OPENCLAW_VERSION } from '../../src/gateway/version.ts';
 import { configuredRuntimeCacheDir, freePort, scratchDir } from './helpers.ts';
@@ -27,9 +26,11 @@ const TOKEN = 'tok_real_gateway_0123456789abcdef';
 
 describe.skipIf(!enabled)('the real OpenClaw gateway', () => {
   let runtime: OpenclawRuntime;
-  let root: string;
+  let host: LocalHost;
   let input: OpenclawConfigInput;
-  const pidfiles: string[] = [];
+  // The runtime's downloads are in this user's npm cache: plugin installs reuse them.
+  const home = homedir();
+  const STATE = 'openclaw/state';
 
   beforeAll(async () => {
     delete process.env.FLEET_GATEWAY_COMMAND; // this file is about the real thing
@@ -37,42 +38,43 @@ describe.skipIf(!enabled)('the real OpenClaw gateway', () => {
     const cacheDir = configuredRuntimeCacheDir();
     runtime = await ensureOpenclawRuntime({ cacheDir, log: (m) => console.log(`[runtime] ${m}`) });
     console.log(`[runtime] ${runtime.dir} ready after ${((Date.now() - began) / 1000).toFixed(1)} s (cache ${cacheDir})`);
-    root = scratchDir('real');
-    const agents = ['popashot', 'cantona'].map((id, i) => {
-      const workspace = join(root, 'workspaces', id);
-      mkdirSync(workspace, { recursive: true }); // the gateway does not create workspaces
-      return {
+    host = new LocalHost(scratchDir('real'));
+    const agents = [];
+    for (const [i, id] of ['popashot', 'cantona'].entries()) {
+      await host.mkdirp(`workspaces/${id}`); // the gateway does not create workspaces
+      agents.push({
         id,
         name: id[0]!.toUpperCase() + id.slice(1),
         role: i === 0 ? 'orchestrator' : 'engineer',
-        workspace,
-        agentDir: join(root, 'openclaw', 'agents', id),
-      };
-    });
-    input = { port: await freePort(), token: TOKEN, stateDir: join(root, 'openclaw', 'state'), agents, offline: true };
+        workspace: host.resolve(`workspaces/${id}`),
+        agentDir: host.resolve(`openclaw/agents/${id}`),
+      });
+    }
+    input = { port: await freePort(), token: TOKEN, stateDir: host.resolve(STATE), agents, offline: true };
   }, 40 * MINUTE);
 
   afterAll(async () => {
-    for (const pidfile of pidfiles) await stopGateway(pidfile);
+    await stopGateway(host);
   });
 
+  /** Writes a config under openclaw/ and gives its path relative to the machine root. */
   const write = async (name: string, config: unknown) => {
-    const path = join(root, 'openclaw', name);
-    await writeFileAtomic(path, JSON.stringify(config, null, 2));
-    return path;
+    const rel = `openclaw/${name}`;
+    await host.writeFileAtomic(rel, JSON.stringify(config, null, 2));
+    return rel;
   };
+  const cli = (configRel: string, stateRel = STATE) => ({ configRel, stateRel, home });
 
   it('runs the pinned versions', async () => {
     expect(runtime.kind).toBe('openclaw');
-    const result = await runOpenclaw(runtime, ['--version'], { configPath: join(root, 'none.json'), stateDir: root });
+    const result = await runOpenclaw(host, runtime, ['--version'], cli('none.json', '.'));
     expect(result.stdout).toContain(`OpenClaw ${OPENCLAW_VERSION}`);
   });
 
   it(
     'accepts the rendered config for two agents, with and without Discord',
     async () => {
-      const stateDir = input.stateDir!;
-      const plain = await validateOpenclawConfig(runtime, { configPath: await write('plain.json', renderOpenclawConfig(input)), stateDir });
+      const plain = await validateOpenclawConfig(host, runtime, cli(await write('plain.json', renderOpenclawConfig(input))));
       expect(plain).toEqual({ valid: true, issues: [], warnings: [] });
 
       const discord = renderOpenclawConfig({
@@ -86,7 +88,7 @@ describe.skipIf(!enabled)('the real OpenClaw gateway', () => {
           ],
         },
       });
-      const withDiscord = await validateOpenclawConfig(runtime, { configPath: await write('discord.json', discord), stateDir });
+      const withDiscord = await validateOpenclawConfig(host, runtime, cli(await write('discord.json', discord)));
       expect(withDiscord.issues).toEqual([]);
       expect(withDiscord.valid).toBe(true);
       // The only warning: the plugin is not installed in this state dir (ensureDiscordPlugin does it).
@@ -99,7 +101,7 @@ describe.skipIf(!enabled)('the real OpenClaw gateway', () => {
     'refuses unknown keys, so the renderer must stay within the schema',
     async () => {
       const config = { ...renderOpenclawConfig(input), notAnOpenclawKey: true };
-      const result = await validateOpenclawConfig(runtime, { configPath: await write('bad.json', config), stateDir: input.stateDir! });
+      const result = await validateOpenclawConfig(host, runtime, cli(await write('bad.json', config)));
       expect(result.valid).toBe(false);
       expect(result.issues).toEqual([expect.objectContaining({ path: '<root>', message: expect.stringContaining('notAnOpenclawKey') })]);
     },
@@ -109,24 +111,16 @@ describe.skipIf(!enabled)('the real OpenClaw gateway', () => {
   it(
     'starts the gateway, which becomes live and ready, reports both agents, is left alone, and stops',
     async () => {
-      const configPath = await write('openclaw.json', renderOpenclawConfig(input));
-      pidfiles.push(gatewayPidfile(configPath));
-      const options = {
-        runtime,
-        configPath,
-        stateDir: input.stateDir!,
-        port: input.port,
-        token: TOKEN,
-        logFile: join(root, 'openclaw', 'gateway.log'),
-      };
+      const configRel = await write('openclaw.json', renderOpenclawConfig(input));
+      const options = { runtime, configRel, stateRel: STATE, logRel: 'openclaw/gateway.log', port: input.port, token: TOKEN, home };
 
-      const first = await ensureGatewayRunning({ ...options, timeoutMs: 4 * MINUTE });
+      const first = await ensureGatewayRunning(host, { ...options, timeoutMs: 4 * MINUTE });
       console.log(`[gateway] pid ${first.pid} live and ready on 127.0.0.1:${input.port} after ${((first.ms ?? 0) / 1000).toFixed(1)} s`);
       expect(first.restarted).toBe(true);
-      expect(await probe(input.port, '/healthz')).toMatchObject({ status: 200, body: { ok: true, status: 'live' } });
-      expect(await probe(input.port, '/readyz')).toMatchObject({ status: 200, body: { ready: true, failing: [] } });
+      expect(await probe(host, input.port, '/healthz')).toMatchObject({ status: 200, body: { ok: true, status: 'live' } });
+      expect(await probe(host, input.port, '/readyz')).toMatchObject({ status: 200, body: { ready: true, failing: [] } });
 
-      const health = (await openclawHealth(runtime, { configPath, stateDir: input.stateDir!, token: TOKEN })) as any;
+      const health = (await openclawHealth(host, runtime, { ...cli(configRel), token: TOKEN })) as any;
       console.log(
         `[gateway] openclaw health: plugins ${health.plugins?.loaded?.length} loaded, errors ${JSON.stringify(health.plugins?.errors)}`,
       );
@@ -135,11 +129,11 @@ describe.skipIf(!enabled)('the real OpenClaw gateway', () => {
       expect(health.defaultAgentId).toBe('popashot');
       expect(health.plugins.errors).toEqual([]);
 
-      expect(await ensureGatewayRunning({ ...options, timeoutMs: MINUTE })).toEqual({ restarted: false, pid: first.pid });
+      expect(await ensureGatewayRunning(host, { ...options, timeoutMs: MINUTE })).toEqual({ restarted: false, pid: first.pid });
 
-      const stopped = await stopGateway(gatewayPidfile(configPath));
+      const stopped = await stopGateway(host);
       expect(stopped).toMatchObject({ stopped: true, pid: first.pid, killed: false });
-      expect(await isHealthy(input.port)).toBe(false);
+      expect(await isHealthy(host, input.port)).toBe(false);
     },
     8 * MINUTE,
   );
@@ -147,17 +141,16 @@ describe.skipIf(!enabled)('the real OpenClaw gateway', () => {
   it(
     'installs the pinned Discord plugin into a state dir as a trusted official plugin, once',
     async () => {
-      const stateDir = join(root, 'discord-state');
+      const stateRel = 'discord-state';
       const began = Date.now();
-      expect(await ensureDiscordPlugin({ runtime, stateDir, log: (m) => console.log(`[plugin] ${m}`) })).toEqual({ installed: true });
-      console.log(`[plugin] installed in ${((Date.now() - began) / 1000).toFixed(1)} s`);
-      expect(await installedDiscordPluginVersion(stateDir)).toBe(DISCORD_PLUGIN_VERSION);
-      expect(await ensureDiscordPlugin({ runtime, stateDir })).toEqual({ installed: false });
-
-      const inspect = await runOpenclaw(runtime, ['plugins', 'inspect', 'discord', '--json'], {
-        configPath: join(root, 'openclaw', 'discord.json'),
-        stateDir,
+      expect(await ensureDiscordPlugin(host, { runtime, stateRel, home, log: (m) => console.log(`[plugin] ${m}`) })).toEqual({
+        installed: true,
       });
+      console.log(`[plugin] installed in ${((Date.now() - began) / 1000).toFixed(1)} s`);
+      expect(await installedDiscordPluginVersion(host, stateRel)).toBe(DISCORD_PLUGIN_VERSION);
+      expect(await ensureDiscordPlugin(host, { runtime, stateRel, home })).toEqual({ installed: false });
+
+      const inspect = await runOpenclaw(host, runtime, ['plugins', 'inspect', 'discord', '--json'], cli('openclaw/discord.json', stateRel));
       const report = parseJsonOutput(inspect.stdout) as any;
       expect(report.plugin).toMatchObject({ id: 'discord', version: DISCORD_PLUGIN_VERSION, status: 'loaded' });
       expect(report.plugin.trust ?? report.install).toMatchObject({ reason: 'trusted-official', installSource: 'npm' });

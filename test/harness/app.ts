@@ -20,7 +20,8 @@ import type { StepDefinition } from '../../src/pipeline/step.ts';
 import { LOCAL_STEPS } from '../../src/pipeline/steps/index.ts';
 import { type RunningWorker, startWorker } from '../../src/pipeline/worker.ts';
 import { SecretBox } from '../../src/secrets/secret-box.ts';
-import { gatewayPidfile, stopGateway } from '../../src/gateway/process.ts';
+import { stopGateway } from '../../src/gateway/process.ts';
+import { LocalHost } from '../../src/hosts/local-host.ts';
 
 export const PLATFORM_TOKEN = 'fpt_test_platform_token_0123456789';
 
@@ -49,9 +50,8 @@ export interface TestApp {
 export async function stopFleetGateways(dataDir: string): Promise<void> {
   const fleets = path.join(dataDir, 'fleets');
   if (!fs.existsSync(fleets)) return;
-  for (const slug of fs.readdirSync(fleets)) {
-    const pidfile = gatewayPidfile(path.join(fleets, slug, 'openclaw/openclaw.json'));
-    if (fs.existsSync(pidfile)) await stopGateway(pidfile).catch(() => undefined);
+  for (const slug of fs.readdirSync(fleets).filter((n) => !n.startsWith('.'))) {
+    await stopGateway(new LocalHost(path.join(fleets, slug))).catch(() => undefined);
   }
 }
 
@@ -113,6 +113,7 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
       templates,
       queue,
       box,
+      computeDriver: config.compute.driver,
       offer: (runId) => worker?.offer(runId),
       changed: (id) => fleetCache.invalidate(id),
     },

@@ -4,7 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openclawCommand, ensureOpenclawRuntime } from '../../src/gateway/runtime.ts';
-import { stopGateway, gatewayPidfile } from '../../src/gateway/process.ts';
+import { stopGateway } from '../../src/gateway/process.ts';
+import { LocalHost } from '../../src/hosts/local-host.ts';
 import { createTestApp, type TestApp } from '../harness/app.ts';
 import { makeBareRepos } from '../harness/git-repos.ts';
 import { completeCounts, waitForFleet } from '../harness/wait.ts';
@@ -38,7 +39,7 @@ describe.skipIf(!enabled)('provisioning with the real OpenClaw gateway', () => {
 
   afterAll(async () => {
     const root = path.join(t.dataDir, 'fleets', 'real');
-    await stopGateway(gatewayPidfile(path.join(root, 'openclaw/openclaw.json'))).catch(() => undefined);
+    await stopGateway(new LocalHost(root)).catch(() => undefined);
     await t.close();
     await mc.close();
     fs.rmSync(scratch, { recursive: true, force: true });

@@ -3,6 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GATEWAY_SERVICE } from '../../src/gateway/service.ts';
+import { LocalHost } from '../../src/hosts/local-host.ts';
 import { createTestApp, type TestApp } from '../harness/app.ts';
 import { makeBareRepos } from '../harness/git-repos.ts';
 import { completeCounts, waitForFleet } from '../harness/wait.ts';
@@ -171,8 +173,9 @@ describe('fixing a bad setting and provisioning again', () => {
     expect(error.step).toBe('connectivity_check');
     expect(error.message).toMatch(/Discord bot token for .*cantona.* was rejected \(401\)/);
     expect(error.message).not.toContain('wrong-token');
-    const pidfile = path.join(t.dataDir, 'fleets', 'fixit', 'openclaw/gateway.pid');
-    const firstPid = fs.readFileSync(pidfile, 'utf8').trim();
+    const machine = new LocalHost(path.join(t.dataDir, 'fleets', 'fixit'));
+    const firstPid = (await machine.serviceStatus(GATEWAY_SERVICE)).pid;
+    expect(firstPid).toBeGreaterThan(0);
 
     // "Reset the token … and provision again": only the Discord block is sent; repos are kept.
     const again = await provision(token, { discord: discordBody(BOT_TOKEN) });
@@ -190,7 +193,9 @@ describe('fixing a bad setting and provisioning again', () => {
     });
     const restart = fixed.provisionLog.filter((e) => e.step === 'gateway_start' && e.status === 'complete').at(-1)!;
     expect(restart.message).toMatch(/restarted with its new configuration/);
-    expect(fs.readFileSync(pidfile, 'utf8').trim()).not.toBe(firstPid);
+    const { running, pid } = await machine.serviceStatus(GATEWAY_SERVICE);
+    expect(running).toBe(true);
+    expect(pid).not.toBe(firstPid);
     const config = fs.readFileSync(path.join(t.dataDir, 'fleets', 'fixit', 'openclaw/openclaw.json'), 'utf8');
     expect(config).toContain(BOT_TOKEN);
     expect(config).not.toContain('wrong-token');

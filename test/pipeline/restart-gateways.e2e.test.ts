@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { gatewayPidfile, isHealthy, stopGateway } from '../../src/gateway/process.ts';
+import { isHealthy, stopGateway } from '../../src/gateway/process.ts';
+import { LocalHost } from '../../src/hosts/local-host.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { restartActiveGateways } from '../../src/pipeline/restart-gateways.ts';
 import { useStandinApp } from '../harness/standin-app.ts';
@@ -15,13 +16,14 @@ describe('restarting the gateways of active fleets when fleet serve starts again
     await t.request('/api/fleet/provision', { method: 'POST', token, json: { templateId: 'solo-engineer' } });
     const fleet = await waitForFleet(t, token, ['active']);
     const port = Number(new URL(fleet.dashboardUrl!).port);
-    expect(await isHealthy(port)).toBe(true);
+    const host = new LocalHost(path.join(t.dataDir, 'fleets/user_restart'));
+    expect(await isHealthy(host, port)).toBe(true);
 
-    await stopGateway(gatewayPidfile(path.join(t.dataDir, 'fleets/user_restart/openclaw/openclaw.json')));
-    expect(await isHealthy(port)).toBe(false);
+    await stopGateway(host);
+    expect(await isHealthy(host, port)).toBe(false);
     const log = createLogger('silent');
     expect(await restartActiveGateways(t.database.db, t.settings, log)).toBe(1);
-    expect(await isHealthy(port)).toBe(true);
+    expect(await isHealthy(host, port)).toBe(true);
     expect(await restartActiveGateways(t.database.db, t.settings, log)).toBe(0);
   });
 });

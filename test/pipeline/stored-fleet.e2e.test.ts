@@ -46,7 +46,7 @@ describe('steps work from the stored fleet, not the live template', () => {
       const fleet = await waitForFleet(t, token, ['active', 'error']);
       expect(fleet.status).toBe('active');
       expect(fleet.agentSpecs).toEqual([{ name: 'keeper', role: 'engineer' }]);
-      const [slug] = fs.readdirSync(path.join(t.dataDir, 'fleets'));
+      const [slug] = fs.readdirSync(path.join(t.dataDir, 'fleets')).filter((n) => !n.startsWith('.'));
       const root = path.join(t.dataDir, 'fleets', slug!);
       expect(fs.readdirSync(path.join(root, 'workspaces'))).toEqual(['keeper']);
       expect(fs.readFileSync(path.join(root, 'workspaces/keeper/SOUL.md'), 'utf8')).toContain('Calm, brief and exact');

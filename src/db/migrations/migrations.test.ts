@@ -44,7 +44,7 @@ describe('0002_fleet_agents_and_machine', () => {
         ('flt_b', 'tnt_b', 'pending', 'gone-template', '[{"name":"ghost","role":"ops"}]', '[]', NULL);
     `.execute(db);
 
-    expect(await migrateToLatest(db)).toEqual(['0002_fleet_agents_and_machine']);
+    expect(await migrateToLatest(db, '0002_fleet_agents_and_machine')).toEqual(['0002_fleet_agents_and_machine']);
 
     const rows = await db.selectFrom('fleets').select(['id', 'agents', 'machine']).orderBy('id').execute();
     const cantona = TemplateRegistry.load().get('solo-engineer')!.agents[0]!;
@@ -62,5 +62,16 @@ describe('0002_fleet_agents_and_machine', () => {
       ],
       machine: null,
     });
+  });
+});
+
+describe('0003_fleet_compute_driver', () => {
+  it('gives every existing fleet the local driver and no pinned host key', async () => {
+    expect(await migrateToLatest(db)).toEqual(['0003_fleet_compute_driver']);
+    const rows = await db.selectFrom('fleets').select(['id', 'compute_driver', 'ssh_host_key']).orderBy('id').execute();
+    expect(rows).toEqual([
+      { id: 'flt_a', compute_driver: 'local', ssh_host_key: null },
+      { id: 'flt_b', compute_driver: 'local', ssh_host_key: null },
+    ]);
   });
 });

@@ -1,4 +1,3 @@
-import path from 'node:path';
 import { renderOpenclawConfig } from '../../gateway/config.ts';
 import { getSecrets } from '../../db/secrets.ts';
 import { SECRET } from '../../domain/fleet-settings.ts';
@@ -11,7 +10,7 @@ export const agentConfig: StepDefinition = {
   name: 'agent_config',
   timeoutMs: 60_000,
   async run(ctx) {
-    const host = hostOf(ctx);
+    const host = await hostOf(ctx);
     const machine = machineOf(ctx);
     // The agents stored with the fleet, not today's template file: every step sees the same team.
     const team = ctx.fleet.agents;
@@ -32,14 +31,14 @@ export const agentConfig: StepDefinition = {
     const config = renderOpenclawConfig({
       port: machine.gatewayPort,
       token,
-      stateDir: path.join(machine.root, OPENCLAW_STATE_REL),
+      stateDir: host.resolve(OPENCLAW_STATE_REL),
       offline: ctx.settings.gatewayOffline,
       agents: team.map((a) => ({
         id: a.name,
         name: a.displayName,
         role: a.role,
-        workspace: path.join(machine.root, workspaceRel(a.name)),
-        agentDir: path.join(machine.root, 'openclaw/agents', a.name),
+        workspace: host.resolve(workspaceRel(a.name)),
+        agentDir: host.resolve(`openclaw/agents/${a.name}`),
       })),
       discord: discord
         ? {

@@ -7,7 +7,7 @@ export const complete: StepDefinition = {
   timeoutMs: 30_000,
   async run(ctx) {
     const machine = machineOf(ctx);
-    // The gateway's Control UI on the local driver.
+    // The gateway's Control UI, where the machine is reachable (loopback locally, the VM's external IP).
     const dashboardUrl = `http://${machine.ip}:${machine.gatewayPort}/`;
     const n = ctx.fleet.agents.length;
     return {

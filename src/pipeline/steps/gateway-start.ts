@@ -1,11 +1,10 @@
 import { createHash } from 'node:crypto';
-import path from 'node:path';
-import { ensureGatewayRunning, gatewayPidfile, stopGateway } from '../../gateway/process.ts';
-import { ensureOpenclawRuntime } from '../../gateway/runtime.ts';
 import { getSecrets } from '../../db/secrets.ts';
 import { SECRET } from '../../domain/fleet-settings.ts';
+import { ensureGatewayRunning, stopGateway } from '../../gateway/process.ts';
 import type { StepDefinition } from '../step.ts';
-import { gatewayOptions, hostOf, machineOf, OPENCLAW_CONFIG_REL } from './machine.ts';
+import { gatewaySpec, hostOf, machineOf, OPENCLAW_CONFIG_REL } from './machine.ts';
+import { runtimeFor } from './runtime.ts';
 
 // The hash of the openclaw.json the running gateway was started with.
 const STARTED_WITH_REL = 'openclaw/gateway.config.sha256';
@@ -21,30 +20,30 @@ export const gatewayStart: StepDefinition = {
   async run(ctx) {
     const machine = machineOf(ctx);
     let installing = false;
-    const runtime = await ensureOpenclawRuntime({
-      cacheDir: ctx.settings.runtimeCacheDir,
-      standinCommand: ctx.settings.gatewayCommand,
-      log: (message) => {
-        ctx.log.info({ message }, 'openclaw runtime');
-        if (!installing) {
-          installing = true;
-          void ctx.progress('Installing the OpenClaw runtime on this machine (first provision only: a few minutes; later fleets reuse it)');
-        }
-      },
+    const runtime = await runtimeFor(machine, ctx.settings, (message) => {
+      ctx.log.info({ message }, 'openclaw runtime');
+      if (!installing) {
+        installing = true;
+        void ctx.progress('Installing the OpenClaw runtime on this machine (first provision only: a few minutes; later fleets reuse it)');
+      }
     });
     const { [SECRET.gatewayToken]: token } = await getSecrets(ctx.db, ctx.settings.box, ctx.fleet.id);
     if (!token) throw new Error('the gateway token written by vm_create is missing');
     // Provisioned again with new settings (a fixed bot token): a healthy gateway still runs the old
     // config, so restart it rather than leave it be.
-    const host = hostOf(ctx);
+    const host = await hostOf(ctx);
     const configHash = createHash('sha256')
       .update(await host.readFile(OPENCLAW_CONFIG_REL))
       .digest('hex');
     const startedWith = (await host.exists(STARTED_WITH_REL)) ? (await host.readFile(STARTED_WITH_REL)).trim() : undefined;
     const configChanged = startedWith !== undefined && startedWith !== configHash;
-    if (configChanged) await stopGateway(gatewayPidfile(path.join(machine.root, OPENCLAW_CONFIG_REL)));
+    if (configChanged) await stopGateway(host);
     const started = performance.now();
-    const res = await ensureGatewayRunning(gatewayOptions(machine, runtime, token, ctx.signal));
+    const res = await ensureGatewayRunning(host, {
+      ...gatewaySpec(machine, host, runtime, token),
+      timeoutMs: 5 * 60_000,
+      signal: ctx.signal,
+    });
     await host.writeFileAtomic(STARTED_WITH_REL, `${configHash}\n`);
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
     return {

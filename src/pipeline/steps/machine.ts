@@ -1,24 +1,19 @@
-import path from 'node:path';
-import type { EnsureGatewayOptions } from '../../gateway/process.ts';
+import os from 'node:os';
+import type { Machine } from '../../compute/driver.ts';
+import type { GatewaySpec } from '../../gateway/process.ts';
 import type { OpenclawRuntime } from '../../gateway/runtime.ts';
-import { LocalHost } from '../../hosts/local-host.ts';
+import type { Host } from '../../hosts/host.ts';
 import type { StepContext } from '../step.ts';
 
-/** The machine vm_create allocated, as later steps need it. */
-export interface MachineOutput {
-  vmName: string;
-  root: string;
-  ip: string;
-  gatewayPort: number;
-}
-
-export function machineOf(ctx: StepContext): MachineOutput {
-  const out = ctx.outputs.vm_create as MachineOutput | undefined;
+/** The machine vm_create made, as later steps need it (checkpoints from before drivers were local). */
+export function machineOf(ctx: Pick<StepContext, 'outputs'>): Machine {
+  const out = ctx.outputs.vm_create as (Omit<Machine, 'driver'> & { driver?: Machine['driver'] }) | undefined;
   if (!out) throw new Error('vm_create has no checkpoint; it must complete before this step');
-  return out;
+  return { ...out, driver: out.driver ?? 'local' } as Machine;
 }
 
-export const hostOf = (ctx: StepContext) => new LocalHost(machineOf(ctx).root);
+/** The run's host on the fleet's machine (one per run; the executor closes it). */
+export const hostOf = (ctx: StepContext): Promise<Host> => ctx.machine.host(machineOf(ctx));
 
 /** Workspace of an agent, relative to the machine root. */
 export const workspaceRel = (agent: string) => `workspaces/${agent}`;
@@ -26,21 +21,22 @@ export const OPENCLAW_CONFIG_REL = 'openclaw/openclaw.json';
 export const OPENCLAW_STATE_REL = 'openclaw/state';
 export const GATEWAY_LOG_REL = 'openclaw/gateway.log';
 
+/**
+ * HOME of the openclaw processes: on the local driver the control plane's own (its npm cache holds
+ * the runtime's downloads, which plugin installs reuse); on a VM a directory of the fleet's.
+ */
+export const openclawHome = (machine: Machine, host: Host): string =>
+  machine.driver === 'local' ? os.homedir() : host.resolve('openclaw/home');
+
 /** The gateway of a machine, as ensureGatewayRunning wants it (used by gateway_start and restarts). */
-export function gatewayOptions(
-  machine: MachineOutput,
-  runtime: OpenclawRuntime,
-  token: string,
-  signal?: AbortSignal,
-): EnsureGatewayOptions {
+export function gatewaySpec(machine: Machine, host: Host, runtime: OpenclawRuntime, token: string): GatewaySpec {
   return {
     runtime,
-    configPath: path.join(machine.root, OPENCLAW_CONFIG_REL),
-    stateDir: path.join(machine.root, OPENCLAW_STATE_REL),
+    configRel: OPENCLAW_CONFIG_REL,
+    stateRel: OPENCLAW_STATE_REL,
+    logRel: GATEWAY_LOG_REL,
     port: machine.gatewayPort,
     token,
-    logFile: path.join(machine.root, GATEWAY_LOG_REL),
-    timeoutMs: 5 * 60_000,
-    signal,
+    home: openclawHome(machine, host),
   };
 }

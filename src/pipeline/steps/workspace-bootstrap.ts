@@ -7,7 +7,7 @@ export const workspaceBootstrap: StepDefinition = {
   name: 'workspace_bootstrap',
   timeoutMs: 15 * 60_000,
   async run(ctx) {
-    const host = hostOf(ctx);
+    const host = await hostOf(ctx);
     const agents = ctx.fleet.agents;
     const repos = ctx.request.repos;
     let cloned = 0;

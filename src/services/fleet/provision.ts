@@ -51,6 +51,8 @@ export async function provisionFleet(ctx: ServiceContext, caller: Caller, raw: P
         agents: fleetAgentsOf(template),
         repos,
         settings: again ? { ...stored, ...settings } : settings,
+        // A fleet keeps the driver of its first provision, whatever the default becomes later.
+        computeDriver: fleet.status === 'pending' ? ctx.computeDriver : undefined,
       });
       await putSecrets(trx, ctx.box, fleet.id, secrets);
       if (again) {

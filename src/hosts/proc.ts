@@ -1,7 +1,7 @@
 /**
- * Process liveness on this host, used by the install lock (runtime) and the gateway pidfile
- * (process). Both outlive the process that wrote them, so "is that pid still the same process?"
- * has to survive pid reuse and zombies.
+ * Process liveness on this host, used by the runtime install lock and LocalHost's services. Both
+ * outlive the process that wrote them, so "is that pid still the same process?" has to survive pid
+ * reuse and zombies.
  */
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
@@ -29,15 +29,6 @@ export function isRunning(pid: number): boolean {
  */
 export function processStartTime(pid: number): number | undefined {
   return readProcStat(pid)?.startTime;
-}
-
-/** The command line of a process (argv joined by spaces), or undefined without /proc. */
-export function processCommandLine(pid: number): string | undefined {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
-  } catch {
-    return undefined;
-  }
 }
 
 function readProcStat(pid: number): { state: string; startTime: number } | undefined {

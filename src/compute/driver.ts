@@ -1,0 +1,71 @@
+import type { ComputeDriverName, MachineRecord } from '../domain/fleet.ts';
+import type { Host } from '../hosts/host.ts';
+
+/**
+ * The compute-driver seam: every step and the restart/reconcile code make, reach, stop and delete
+ * machines through this interface, never through a driver's own API. A fleet keeps the driver it
+ * was created with (`fleets.compute_driver`).
+ */
+
+/** A fleet's machine as its driver made it: checkpointed by vm_create, enough to reach it again. */
+export type Machine = LocalMachine | GcpMachine;
+
+interface MachineBase {
+  vmName: string;
+  /** Where the fleet lives on the machine (absolute, as the machine sees it). */
+  root: string;
+  /** How the control plane and the Control UI reach it. */
+  ip: string;
+  gatewayPort: number;
+}
+
+export interface LocalMachine extends MachineBase {
+  driver: 'local';
+}
+
+export interface GcpMachine extends MachineBase {
+  driver: 'gcp';
+  zone: string;
+  sshUser: string;
+  sshPort: number;
+}
+
+export interface CreateMachineRequest {
+  tenantSlug: string;
+  fleetId: string;
+  /** The fleet's SSH public key (OpenSSH format), for drivers reached over SSH. */
+  sshPublicKey: string;
+  /** A progress line for the provision log ("zone … has no capacity; trying …"). */
+  log(line: string): void;
+  signal: AbortSignal;
+}
+
+export type MachineState = 'running' | 'starting' | 'stopping' | 'stopped' | 'missing';
+
+/** What reaching a machine's host needs besides the machine itself. */
+export interface HostAccess {
+  /** The fleet's SSH private key (OpenSSH format). */
+  sshPrivateKey: string;
+  /** The machine's SSH host key fingerprint pinned at first contact, if any. */
+  pinnedHostKey: string | undefined;
+  /** Stores the fingerprint seen at first contact, before anything else happens on the machine. */
+  pinHostKey(fingerprint: string): Promise<void>;
+}
+
+export interface ComputeDriver {
+  readonly name: ComputeDriverName;
+  /** Makes the tenant's machine, or adopts the one already made for this fleet: idempotent. */
+  createMachine(req: CreateMachineRequest): Promise<Machine>;
+  describe(machine: Machine): Promise<{ state: MachineState; ip: string | null }>;
+  stop(machine: Machine): Promise<void>;
+  start(machine: Machine): Promise<void>;
+  /** Deletes the machine and everything on it; a machine already gone is success. */
+  delete(machine: Machine): Promise<void>;
+  /** A host for the machine; the caller closes it (services keep running). */
+  openHost(machine: Machine, access: HostAccess): Promise<Host>;
+}
+
+/** The machine as the fleet row stores it: the driver's own terms, nothing secret. */
+export function machineRecord(m: Machine): MachineRecord {
+  return { driver: m.driver, name: m.vmName, zone: m.driver === 'gcp' ? m.zone : null, ip: m.ip };
+}

@@ -1,0 +1,2 @@
+/** The gateway's service name on its machine (one gateway per machine). */
+export const GATEWAY_SERVICE = 'openclaw-gateway';
