@@ -8,8 +8,8 @@ import { createDb, migrateToLatest } from '../src/db/connection.ts';
 import { startEmbeddedPostgres } from '../src/db/embedded.ts';
 
 /**
- * One PostgreSQL for the whole run — `DATABASE_URL` when set, otherwise an embedded cluster in a
- * temp dir — with a migrated template database that every test file clones (test/harness/db.ts).
+ * One PostgreSQL for the whole run — `TEST_DATABASE_URL` when set, otherwise an embedded cluster in
+ * a temp dir — with a migrated template database that every test file clones (test/harness/db.ts).
  */
 export const TEMPLATE_DB = 'fleet_test_template';
 
@@ -21,7 +21,9 @@ declare module 'vitest' {
 }
 
 export default async function setup(project: TestProject) {
-  let adminUrl = process.env.TEST_DATABASE_URL ?? process.env.DATABASE_URL;
+  // Never DATABASE_URL: the tests create and drop databases, which must not happen on the
+  // application's server by accident (a developer's shell often has it set).
+  let adminUrl = process.env.TEST_DATABASE_URL;
   let stop: (() => Promise<void>) | undefined;
   let dir: string | undefined;
   if (!adminUrl) {

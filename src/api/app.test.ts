@@ -1,7 +1,6 @@
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, PLATFORM_TOKEN, type TestApp } from '../../test/harness/app.ts';
-import { describeSessionRouteSecurity } from '../../test/harness/security.ts';
 import { createLogger } from '../observability/logger.ts';
 
 let t: TestApp;
@@ -10,24 +9,7 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-describe('operations endpoints', () => {
-  it('/healthz and /readyz answer without auth', async () => {
-    expect(await (await t.request('/healthz')).json()).toEqual({ ok: true });
-    expect(await (await t.request('/readyz')).json()).toEqual({ ok: true });
-  });
-
-  it('/metrics counts requests by route pattern and status, and fleets by status', async () => {
-    await t.createTenant({ tenantId: 'metric_co', name: 'M', clerkOrgId: 'org_metric' });
-    await t.request('/api/tenants/metric_co', { platform: true });
-    await t.request('/api/fleet');
-    const text = await (await t.request('/metrics')).text();
-    expect(text).toMatch(/fleet_http_requests_total\{method="GET",route="\/api\/tenants\/:tenantId",status="200"\} 1/);
-    expect(text).toMatch(/fleet_http_requests_total\{method="GET",route="\/api\/fleet",status="401"\} 1/);
-    expect(text).toMatch(/fleet_http_request_duration_seconds_bucket\{le="0.005",method="POST",route="\/api\/tenants",status="201"\}/);
-    expect(text).toMatch(/fleet_fleets\{status="pending"\} 1/);
-    expect(text).toMatch(/fleet_fleets\{status="active"\} 0/);
-  });
-
+describe('the app around every route', () => {
   it('answers unknown routes with the error envelope and a request id header', async () => {
     const res = await t.request('/api/nothing-here', { headers: { 'x-request-id': 'trace-abc.123' } });
     expect(res.status).toBe(404);
@@ -87,18 +69,6 @@ describe('OpenAPI document and reference page', () => {
     expect(html).not.toMatch(/<script/);
   });
 });
-
-describe('GET /api/templates', () => {
-  it('lists the templates with their agents', async () => {
-    const res = await t.request('/api/templates', { token: t.token({ userId: 'user_t' }) });
-    const body = (await res.json()) as { templates: Array<{ id: string; agents: unknown[] }> };
-    expect(body.templates.map((x) => [x.id, x.agents.length])).toEqual([
-      ['solo-engineer', 1],
-      ['standard-7-agent', 7],
-    ]);
-  });
-});
-describeSessionRouteSecurity({ method: 'GET', path: '/api/templates' }, () => t);
 
 describe('logging', () => {
   it('never writes credentials, whatever object is logged', () => {

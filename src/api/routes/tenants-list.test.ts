@@ -70,49 +70,4 @@ describe('GET /api/tenants', () => {
   });
 });
 
-describe('GET /api/tenants/{tenantId}', () => {
-  it('shows one tenant by tenantId or id, with its fleet', async () => {
-    const res = await t.request('/api/tenants/solo', { platform: true });
-    expect(res.status).toBe(200);
-    const body = (await res.json()) as { tenant: { id: string; tenantId: string }; fleet: { status: string; agentSpecs: unknown[] } };
-    expect(body.tenant.tenantId).toBe('solo');
-    expect(body.fleet.status).toBe('active');
-    const byId = await t.request(`/api/tenants/${body.tenant.id}`, { platform: true });
-    expect(((await byId.json()) as { tenant: { tenantId: string } }).tenant.tenantId).toBe('solo');
-  });
-  it('404 for an unknown tenant', async () => {
-    const res = await t.request('/api/tenants/nobody_here', { platform: true });
-    expect(res.status).toBe(404);
-    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('not_found');
-  });
-});
-
 describePlatformRouteSecurity({ method: 'GET', path: '/api/tenants' }, () => t);
-describePlatformRouteSecurity({ method: 'GET', path: '/api/tenants/solo' }, () => t);
-
-describePlatformRouteSecurity({ method: 'POST', path: '/api/tenants/solo/provision', json: {} }, () => t);
-describePlatformRouteSecurity({ method: 'POST', path: '/api/tenants/solo/retry' }, () => t);
-
-describe('POST /api/tenants/{tenantId}/provision and /retry', () => {
-  it('404 for an unknown tenant; 409 to retry a fleet that is not in error', async () => {
-    expect((await t.request('/api/tenants/ghost/provision', { method: 'POST', platform: true, json: {} })).status).toBe(404);
-    const res = await t.request('/api/tenants/org_tenant_0/retry', { method: 'POST', platform: true });
-    expect(res.status).toBe(409);
-    expect(((await res.json()) as { error: { code: string; message: string } }).error).toMatchObject({
-      code: 'illegal_transition',
-      message: "Cannot retry a fleet that is 'pending': retry is only allowed when the fleet is 'error'.",
-    });
-  });
-
-  it('starts a run for a pending tenant (no worker here, so it stays queued) and answers the same run again', async () => {
-    const first = await t.request('/api/tenants/org_tenant_2/provision', { method: 'POST', platform: true, json: { repos: ['acme/api'] } });
-    expect(first.status).toBe(202);
-    const a = (await first.json()) as { runId: string; started: boolean; fleet: { status: string; repos: string[] } };
-    expect(a).toMatchObject({ started: true, fleet: { status: 'provisioning', repos: ['acme/api'] } });
-    const again = (await (await t.request('/api/tenants/org_tenant_2/provision', { method: 'POST', platform: true })).json()) as {
-      runId: string;
-      started: boolean;
-    };
-    expect(again).toMatchObject({ runId: a.runId, started: false });
-  });
-});

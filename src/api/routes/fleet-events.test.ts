@@ -1,8 +1,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { TestApp } from '../harness/app.ts';
-import { useStandinApp } from '../harness/standin-app.ts';
-import { SseReader } from '../harness/sse.ts';
-import { waitForFleet } from '../harness/wait.ts';
+import type { TestApp } from '../../../test/harness/app.ts';
+import { useStandinApp } from '../../../test/harness/standin-app.ts';
+import { SseReader } from '../../../test/harness/sse.ts';
+import { waitForFleet } from '../../../test/harness/wait.ts';
+import { describeSessionRouteSecurity } from '../../../test/harness/security.ts';
 
 const app = useStandinApp({ workers: { concurrency: 1 } });
 let t: TestApp;
@@ -46,14 +47,31 @@ describe('GET /api/fleet/events', () => {
     await waitForFleet(t, token, ['active']);
   });
 
-  it("never streams another tenant's events", async () => {
+  it("never streams another tenant's events, to a caller that has a fleet of its own", async () => {
+    // The listener's tenant exists (a pending fleet), so the stream's tenant filter is what keeps
+    // the other tenant's run out; its own provision afterwards is the barrier that proves delivery.
+    expect((await t.createTenant({ tenantId: 'quiet_co', name: 'Quiet', clerkOrgId: 'org_quiet' })).status).toBe(201);
     const mine = t.token({ userId: 'user_quiet', orgId: 'org_quiet', orgRole: 'admin' });
-    const stream = new SseReader(await t.request('/api/fleet/events', { token: mine, headers: { 'last-event-id': '0' } }));
+    const stream = new SseReader(await t.request('/api/fleet/events', { token: mine }));
+    const [snapshot] = await stream.until((e) => e.length >= 1);
+    expect(JSON.parse(snapshot!.data).fleet).toMatchObject({ status: 'pending' });
+
     const other = t.token({ userId: 'user_loud', orgId: 'org_loud', orgRole: 'admin' });
     await t.request('/api/fleet/provision', { method: 'POST', token: other, json: { templateId: 'solo-engineer' } });
     await waitForFleet(t, other, ['active']);
-    await expect(stream.until((e) => e.length > 0, 1500)).rejects.toThrow(/not met/);
+
+    const res = await t.request('/api/fleet/provision', { method: 'POST', token: mine, json: { templateId: 'solo-engineer' } });
+    const { runId } = (await res.json()) as { runId: string };
+    const events = await stream.until((e) => e.some((x) => x.event === 'status' && JSON.parse(x.data).status === 'active'), 30_000);
     await stream.close();
+    const live = events.slice(1);
+    // The first live event is the listener's own: nothing of the other run came before it.
+    expect(live[0]).toMatchObject({ event: 'status' });
+    expect(JSON.parse(live[0]!.data)).toMatchObject({ status: 'provisioning', from: 'pending' });
+    expect(live.filter((e) => e.event === 'status').map((e) => JSON.parse(e.data).status)).toEqual(['provisioning', 'active']);
+    const logs = live.filter((e) => e.event === 'log').map((e) => JSON.parse(e.data) as { runId: string });
+    expect(logs.length).toBeGreaterThanOrEqual(12);
+    expect(new Set(logs.map((l) => l.runId))).toEqual(new Set([runId]));
   });
 
   it('400 for a malformed Last-Event-ID', async () => {
@@ -61,3 +79,5 @@ describe('GET /api/fleet/events', () => {
     expect(res.status).toBe(400);
   });
 });
+
+describeSessionRouteSecurity({ method: 'GET', path: '/api/fleet/events' }, app);
