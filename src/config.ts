@@ -142,6 +142,9 @@ function crossCheck(source: NodeJS.ProcessEnv): string[] {
     }
   }
   if (source.FLEET_COMPUTE === 'gcp') {
+    // The settings below are checked already so that a deployment can be prepared; the driver that
+    // uses them is not part of this build, and a fleet must never be recorded on a driver nothing runs.
+    problems.push('FLEET_COMPUTE: the gcp driver is not available in this version yet; use local (the default)');
     if (!set('FLEET_GCP_PROJECT')) problems.push('FLEET_GCP_PROJECT: is required when FLEET_COMPUTE=gcp');
     if (!set('FLEET_GCP_ACCESS_TOKEN') && !set('GOOGLE_APPLICATION_CREDENTIALS') && !fs.existsSync(GCLOUD_ADC_FILE)) {
       problems.push(
