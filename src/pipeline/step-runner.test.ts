@@ -258,4 +258,16 @@ describe('runStepWithRetries', () => {
     expect((run.error as Error).cause).toBe(transient);
     expect(info).not.toHaveBeenCalled();
   });
+
+  it('makes no new attempt when the run is lost during the backoff', async () => {
+    const transient = new TransientError('Discord answered 503');
+    const { step, calls } = scriptedStep(fail(transient), succeed);
+    const { ctx, outer } = context();
+    const run = track(runStepWithRetries(step, ctx, 60_000));
+    await vi.advanceTimersByTimeAsync(100); // inside the first 500 ms backoff
+    outer.abort(new Error('another worker took this run over'));
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(calls()).toBe(1);
+    expect(run.error).toBe(transient);
+  });
 });

@@ -54,6 +54,8 @@ export async function runStepWithRetries(
       const backoff = Math.min(e.retryAfterMs ?? 250 * 2 ** attempt, 15_000, Math.max(0, deadline - Date.now()));
       ctx.log.info({ attempt, backoffMs: backoff, reason: e.message }, 'transient failure, retrying');
       await new Promise((r) => setTimeout(r, backoff));
+      // The run was lost (or cancelled) while we waited: another worker owns it now, so no new attempt.
+      if (ctx.signal.aborted) throw e;
     } finally {
       clearTimeout(timer);
       ctx.signal.removeEventListener('abort', onOuterAbort);

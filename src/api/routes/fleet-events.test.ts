@@ -72,6 +72,19 @@ describe('GET /api/fleet/events', () => {
     const logs = live.filter((e) => e.event === 'log').map((e) => JSON.parse(e.data) as { runId: string });
     expect(logs.length).toBeGreaterThanOrEqual(12);
     expect(new Set(logs.map((l) => l.runId))).toEqual(new Set([runId]));
+
+    // A replay from the very beginning reads over the other tenant's older rows: exactly this
+    // tenant's events come back, the same ids the database holds for it.
+    const own = await t.database.db
+      .selectFrom('fleet_events')
+      .select('id')
+      .where('tenant_id', 'in', t.database.db.selectFrom('tenants').select('id').where('slug', '=', 'quiet_co'))
+      .orderBy('id')
+      .execute();
+    const replay = new SseReader(await t.request('/api/fleet/events', { token: mine, headers: { 'last-event-id': '0' } }));
+    const replayed = await replay.until((e) => e.length >= own.length);
+    await replay.close();
+    expect(replayed.map((e) => Number(e.id))).toEqual(own.map((r) => r.id));
   });
 
   it('400 for a malformed Last-Event-ID', async () => {
