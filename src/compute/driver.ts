@@ -42,12 +42,15 @@ export interface CreateMachineRequest {
 
 export type MachineState = 'running' | 'starting' | 'stopping' | 'stopped' | 'missing';
 
-/** What reaching a machine's host needs besides the machine itself. */
+/**
+ * What reaching a machine's host may need besides the machine itself, read only when a driver asks
+ * (the local driver never does: its runs pay no query for it).
+ */
 export interface HostAccess {
   /** The fleet's SSH private key (OpenSSH format). */
-  sshPrivateKey: string;
+  sshPrivateKey(): Promise<string>;
   /** The machine's SSH host key fingerprint pinned at first contact, if any. */
-  pinnedHostKey: string | undefined;
+  pinnedHostKey(): Promise<string | undefined>;
   /** Stores the fingerprint seen at first contact, before anything else happens on the machine. */
   pinHostKey(fingerprint: string): Promise<void>;
 }

@@ -4,7 +4,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { writeFileAtomic } from './atomic-write.ts';
-import { ServiceStartError, type ServiceStatus, type StopResult } from './host.ts';
+import { ServiceStartError, type ServiceSpec, type ServiceStatus, type StopResult } from './host.ts';
 import { isRunning, processStartTime } from './proc.ts';
 
 /**
@@ -50,14 +50,8 @@ export class LocalServices {
     return record ? { running: true, pid: record.pid } : { running: false };
   }
 
-  async start(spec: {
-    name: string;
-    command: string;
-    args: string[];
-    env: Record<string, string>;
-    cwd: string;
-    logFile: string;
-  }): Promise<{ pid: number }> {
+  /** `spec.cwd` and `spec.logFile` are absolute here (LocalHost resolved them inside the machine). */
+  async start(spec: ServiceSpec): Promise<{ pid: number }> {
     const file = this.recordFile(spec.name);
     if (await this.live(spec.name)) throw new ServiceStartError(spec.name, 'it is already running; stop it first');
     await fs.mkdir(path.dirname(spec.logFile), { recursive: true });

@@ -52,13 +52,12 @@ export class RunMachine {
     await host?.close();
   }
 
-  private async open(machine: Machine): Promise<Host> {
+  private open(machine: Machine): Promise<Host> {
     const { db, box, fleetId } = this.deps;
-    // Read now, not at the start of the run: vm_create of this very run may have made the key.
-    const [secrets, fleet] = await Promise.all([getSecrets(db, box, fleetId), getFleet(db, fleetId)]);
+    // Read when asked, not at the start of the run: vm_create of this very run may have made the key.
     return this.driver().openHost(machine, {
-      sshPrivateKey: secrets[SECRET.sshPrivateKey] ?? '',
-      pinnedHostKey: fleet.ssh_host_key ?? undefined,
+      sshPrivateKey: async () => (await getSecrets(db, box, fleetId))[SECRET.sshPrivateKey] ?? '',
+      pinnedHostKey: async () => (await getFleet(db, fleetId)).ssh_host_key ?? undefined,
       pinHostKey: (fingerprint) => pinSshHostKey(db, fleetId, fingerprint),
     });
   }
