@@ -92,6 +92,13 @@ export const envSchema = z.object({
   // Where the OpenClaw runtime is installed, default below (runtimeCacheDir).
   XDG_CACHE_HOME: optionalNonEmpty,
   FLEET_GATEWAY_OFFLINE: z.enum(['0', '1']).default('0'),
+  // Larger request bodies are refused with 413 before anything reads them.
+  FLEET_MAX_BODY_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(64 * 1024 * 1024)
+    .default(1024 * 1024),
   // Where new fleets' machines are made. A fleet keeps the driver it was created with.
   FLEET_COMPUTE: z.enum(['local', 'gcp']).default('local'),
   FLEET_GCP_PROJECT: optionalNonEmpty.pipe(
@@ -192,6 +199,9 @@ export interface Config {
     /** Gateways make no outbound calls of their own (model catalog refresh): air-gapped hosts, tests. */
     gatewayOffline: boolean;
   };
+  http: {
+    maxBodyBytes: number;
+  };
   compute: {
     /** The driver new fleets get. */
     driver: 'local' | 'gcp';
@@ -259,6 +269,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       faults: env.FLEET_TEST_FAULTS,
       gatewayOffline: env.FLEET_GATEWAY_OFFLINE === '1',
     },
+    http: { maxBodyBytes: env.FLEET_MAX_BODY_BYTES },
     compute: {
       driver: env.FLEET_COMPUTE,
       // Also set (and checked) without FLEET_COMPUTE=gcp when a project is named: fleets created on

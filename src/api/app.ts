@@ -3,6 +3,7 @@ import { HTTPException } from 'hono/http-exception';
 import { ServiceError } from '../services/errors.ts';
 import type { AppDeps, AppEnv } from './context.ts';
 import { ApiError, errorBody } from './errors.ts';
+import { bodyGuards, securityHeaders } from './middleware/http-guards.ts';
 import { requestContext } from './middleware/request-context.ts';
 import { requirePlatformToken, requireSession } from './middleware/auth.ts';
 import { renderReferencePage } from './reference-page.ts';
@@ -30,6 +31,8 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   });
 
   app.use('*', requestContext(deps));
+  app.use('*', securityHeaders());
+  app.use('*', ...bodyGuards(deps.config.http.maxBodyBytes));
   const session = requireSession(deps);
   const platform = requirePlatformToken(deps);
   for (const path of ['/api/fleet', '/api/fleet/*', '/api/templates']) app.use(path, session);
@@ -71,6 +74,11 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   );
 
   app.notFound((c) => {
+    const allowed = methodsFor(app, c.req.path);
+    if (allowed.length > 0) {
+      c.header('Allow', allowed.join(', '));
+      throw new ApiError('method_not_allowed', `${c.req.method} is not allowed on ${c.req.path}; allowed: ${allowed.join(', ')}.`);
+    }
     throw new ApiError('not_found', `No route ${c.req.method} ${c.req.path}. See /api/reference.`);
   });
 
@@ -93,4 +101,18 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   });
 
   return app;
+}
+
+/** The methods routes answer on `path` (middleware registrations, method ALL, aside). */
+function methodsFor(app: OpenAPIHono<AppEnv>, path: string): string[] {
+  const methods = new Set<string>();
+  for (const route of app.routes) {
+    if (route.method === 'ALL') continue;
+    const pattern = new RegExp(`^${route.path.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/:[^/]+/g, '[^/]+')}$`);
+    if (pattern.test(path)) {
+      methods.add(route.method);
+      if (route.method === 'GET') methods.add('HEAD');
+    }
+  }
+  return [...methods].sort();
 }

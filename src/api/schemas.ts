@@ -29,6 +29,8 @@ const DESCRIPTIONS: Record<number, string> = {
   403: 'Signed in but not allowed',
   404: "Not found (also answered for another tenant's resource)",
   409: 'Conflicts with the current state; the message says what is allowed',
+  413: 'The body is too large',
+  415: 'The body is not JSON',
   429: 'Rate limited',
   500: 'Internal error; quote the request id',
 };

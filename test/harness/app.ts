@@ -135,6 +135,8 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
         headers.set('content-type', 'application/json');
         body = JSON.stringify(init.json);
       }
+      // As a real client would send it: the server tells a body from none by this header.
+      if (typeof body === 'string' && !headers.has('content-length')) headers.set('content-length', String(Buffer.byteLength(body)));
       return Promise.resolve(app.request(pathname, { ...init, headers, body }));
     },
     createTenant: (body) => t.request('/api/tenants', { method: 'POST', platform: true, json: body }),
