@@ -3,6 +3,7 @@ import pg from 'pg';
 import * as initial from './migrations/0001_initial.ts';
 import * as fleetAgentsAndMachine from './migrations/0002_fleet_agents_and_machine.ts';
 import * as fleetComputeDriver from './migrations/0003_fleet_compute_driver.ts';
+import * as runAttempts from './migrations/0004_run_attempts.ts';
 import type { Database } from './schema.ts';
 
 export type Db = Kysely<Database>;
@@ -15,6 +16,7 @@ const migrations: Record<string, Migration> = {
   '0001_initial': initial,
   '0002_fleet_agents_and_machine': fleetAgentsAndMachine,
   '0003_fleet_compute_driver': fleetComputeDriver,
+  '0004_run_attempts': runAttempts,
 };
 
 export function createDb(url: string, options: { max?: number } = {}): { db: Db; pool: pg.Pool } {

@@ -32,7 +32,13 @@ export async function insertRun(db: Db, fleetId: string, kind: 'provision' | 're
 export async function claimRun(db: Db, runId: string, worker: string, staleAfterSeconds: number): Promise<RunRow | undefined> {
   return db
     .updateTable('provision_runs')
-    .set({ status: 'running', worker, heartbeat_at: sql`now()`, started_at: sql`COALESCE(started_at, now())` })
+    .set({
+      status: 'running',
+      worker,
+      heartbeat_at: sql`now()`,
+      started_at: sql`COALESCE(started_at, now())`,
+      attempts: sql`attempts + 1`,
+    })
     .where('id', '=', runId)
     .where((eb) =>
       eb.or([
@@ -102,4 +108,9 @@ export async function takeOrphanedRuns(db: Db, staleAfterSeconds: number, queued
     )
     RETURNING id`.execute(db);
   return rows;
+}
+
+/** Notes why this worker's attempt at a run crashed outside a step; the next claim may give up on it. */
+export async function recordCrash(db: Db, runId: string, worker: string, message: string): Promise<void> {
+  await db.updateTable('provision_runs').set({ last_crash: message }).where('id', '=', runId).where('worker', '=', worker).execute();
 }

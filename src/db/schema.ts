@@ -46,6 +46,8 @@ export interface ProvisionRunsTable {
   started_at: Timestamp | null;
   heartbeat_at: Timestamp | null;
   finished_at: Timestamp | null;
+  attempts: Generated<number>;
+  last_crash: string | null;
 }
 
 export interface ProvisionLogTable {

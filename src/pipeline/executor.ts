@@ -4,7 +4,7 @@ import type { Db } from '../db/connection.ts';
 import { applyTransition } from '../db/fleet-transition.ts';
 import { getFleet } from '../db/fleets.ts';
 import { appendLog } from '../db/provision-log.ts';
-import { claimRun, finishRun, heartbeatRun, LostRunError } from '../db/runs.ts';
+import { claimRun, finishRun, heartbeatRun, LostRunError, recordCrash } from '../db/runs.ts';
 import { getSecrets } from '../db/secrets.ts';
 import { recordStepComplete } from '../db/step-complete.ts';
 import { getTenant } from '../db/tenants.ts';
@@ -37,6 +37,9 @@ export interface ExecutorDeps {
   workerId?: string;
 }
 
+/** Claims of one run that crash outside a step before it ends in error (the watchdog re-enqueues each). */
+export const MAX_RUN_ATTEMPTS = 5;
+
 export const defaultWorkerId = () => `${hostname()}:${process.pid}`;
 
 export async function executeRun(deps: ExecutorDeps, runId: string): Promise<'done' | 'not-claimed' | 'lost'> {
@@ -56,6 +59,7 @@ export async function executeRun(deps: ExecutorDeps, runId: string): Promise<'do
   beat.unref();
 
   let machine: RunMachine | undefined;
+  let current: ProvisionStep = deps.steps[0]?.name ?? 'vm_create';
   try {
     const fleet = await getFleet(db, run.fleet_id);
     // Independent reads, side by side on the pool.
@@ -68,8 +72,28 @@ export async function executeRun(deps: ExecutorDeps, runId: string): Promise<'do
     const outputs: StepContext['outputs'] = {};
     for (const c of checkpoints) outputs[c.step as ProvisionStep] = c.output;
     machine = new RunMachine({ db, box: settings.box, drivers: settings.drivers, fleetId: fleet.id, driverName: fleet.compute_driver });
+    /** The run's last words: its log entry, the run and the fleet in `error`, in one commit while still the owner. */
+    const endInError = (step: ProvisionStep, message: string, durationMs: number | null) =>
+      ifStillOwner(() =>
+        db.transaction().execute(async (trx) => {
+          await finishRun(trx, runId, worker, { status: 'error', error: message, failedStep: step });
+          await appendLog(trx, { fleetId: fleet.id, tenantId: tenant.id, runId, step, status: 'error', message, durationMs });
+          await applyTransition(trx, fleet.id, 'fail');
+        }),
+      );
+    // Where this run stands: the first step without a usable checkpoint (none, or at another position).
+    current = deps.steps.find((s, i) => !checkpoints.some((c) => c.step === s.name && c.position === i))?.name ?? current;
+    if (run.attempts > MAX_RUN_ATTEMPTS) {
+      // A poison run: every worker that took it crashed outside a step. Stop the loop, say why.
+      const message =
+        `Run ${runId} stopped after ${run.attempts - 1} attempts that each failed outside a step` +
+        `${run.last_crash ? ` (last: ${run.last_crash})` : ''}. Retry the fleet; if it fails the same way, report run ${runId}.`;
+      log.error({ attempts: run.attempts - 1, lastCrash: run.last_crash }, 'run keeps crashing; it ends in error');
+      return (await endInError(current, message, null)) ? 'done' : 'lost';
+    }
 
     for (const [position, step] of deps.steps.entries()) {
+      current = step.name;
       const done = checkpoints.find((c) => c.step === step.name);
       if (done) {
         // A checkpoint written by another list of steps would replay the wrong output.
@@ -109,14 +133,7 @@ export async function executeRun(deps: ExecutorDeps, runId: string): Promise<'do
         const durationMs = Math.round(performance.now() - started);
         log.warn({ err, step: step.name }, 'step failed; run ends in error');
         deps.metrics?.stepDuration.observe({ step: step.name, status: 'error' }, durationMs / 1000);
-        const ended = await ifStillOwner(() =>
-          db.transaction().execute(async (trx) => {
-            await finishRun(trx, runId, worker, { status: 'error', error: message, failedStep: step.name });
-            await appendLog(trx, { ...entry, status: 'error', message, durationMs });
-            await applyTransition(trx, fleet.id, 'fail');
-          }),
-        );
-        return ended ? 'done' : 'lost';
+        return (await endInError(step.name, message, durationMs)) ? 'done' : 'lost';
       }
 
       if (ownership.signal.aborted) return 'lost';
@@ -147,6 +164,14 @@ export async function executeRun(deps: ExecutorDeps, runId: string): Promise<'do
       outputs[step.name] = result.output;
     }
     return 'done';
+  } catch (thrown) {
+    // Outside a step (a checkpoint at the wrong position, a secret that no longer decrypts, the
+    // database gone): the run stays running and the watchdog hands it on; note why, so the claim
+    // after MAX_RUN_ATTEMPTS can end it with this message instead of looping forever.
+    if (!(thrown instanceof LostRunError) && !ownership.signal.aborted) {
+      await recordCrash(db, runId, worker, `${current}: ${toError(thrown).message}`.slice(0, 1000)).catch(() => undefined);
+    }
+    throw thrown;
   } finally {
     clearInterval(beat);
     await machine?.close().catch((err: unknown) => log.warn({ err }, 'closing the machine connection failed'));

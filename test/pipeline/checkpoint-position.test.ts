@@ -5,7 +5,7 @@ import { insertRun } from '../../src/db/runs.ts';
 import { insertTenantWithFleet } from '../../src/db/tenants.ts';
 import type { ProvisionStep } from '../../src/domain/steps.ts';
 import { createLogger } from '../../src/observability/logger.ts';
-import { executeRun } from '../../src/pipeline/executor.ts';
+import { executeRun, MAX_RUN_ATTEMPTS } from '../../src/pipeline/executor.ts';
 import { pipelineSettings } from '../../src/pipeline/settings.ts';
 import type { StepContext, StepDefinition } from '../../src/pipeline/step.ts';
 import { SecretBox } from '../../src/secrets/secret-box.ts';
@@ -80,5 +80,28 @@ describe('checkpoints on replay', () => {
       'checkpoint of vm_create is at position 1, expected 0',
     );
     expect(ran).toEqual([]);
+  });
+
+  it('a run that keeps failing outside a step ends in error after MAX_RUN_ATTEMPTS claims, saying why, instead of looping', async () => {
+    const { runId, fleetId } = await fleetWithRun([{ step: 'vm_create', position: 1, output: {} }]);
+    const { steps, ran } = recordingSteps(['vm_create', 'workspace_bootstrap']);
+    const deps = { db: database.db, steps, settings, log };
+    for (let i = 0; i < MAX_RUN_ATTEMPTS; i++) {
+      await expect(executeRun(deps, runId)).rejects.toThrow(/checkpoint of vm_create is at position 1/);
+      // What the watchdog does with a run whose worker went silent.
+      await database.db.updateTable('provision_runs').set({ status: 'queued', worker: null }).where('id', '=', runId).execute();
+    }
+    expect(await executeRun(deps, runId)).toBe('done');
+    expect(ran).toEqual([]);
+    const run = await database.db.selectFrom('provision_runs').selectAll().where('id', '=', runId).executeTakeFirstOrThrow();
+    expect(run).toMatchObject({ status: 'error', failed_step: 'vm_create', attempts: MAX_RUN_ATTEMPTS + 1 });
+    expect(run.error).toBe(
+      `Run ${runId} stopped after ${MAX_RUN_ATTEMPTS} attempts that each failed outside a step (last: vm_create: checkpoint of vm_create ` +
+        `is at position 1, expected 0). Retry the fleet; if it fails the same way, report run ${runId}.`,
+    );
+    const fleet = await database.db.selectFrom('fleets').select('status').where('id', '=', fleetId).executeTakeFirstOrThrow();
+    expect(fleet.status).toBe('error');
+    const entry = await database.db.selectFrom('provision_log').selectAll().where('run_id', '=', runId).executeTakeFirstOrThrow();
+    expect(entry).toMatchObject({ step: 'vm_create', status: 'error', message: run.error });
   });
 });

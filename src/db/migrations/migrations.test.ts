@@ -67,7 +67,7 @@ describe('0002_fleet_agents_and_machine', () => {
 
 describe('0003_fleet_compute_driver', () => {
   it('gives every existing fleet the local driver and no pinned host key', async () => {
-    expect(await migrateToLatest(db)).toEqual(['0003_fleet_compute_driver']);
+    expect(await migrateToLatest(db, '0003_fleet_compute_driver')).toEqual(['0003_fleet_compute_driver']);
     const rows = await db.selectFrom('fleets').select(['id', 'compute_driver', 'ssh_host_key']).orderBy('id').execute();
     expect(rows).toEqual([
       { id: 'flt_a', compute_driver: 'local', ssh_host_key: null },
