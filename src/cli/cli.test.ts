@@ -83,4 +83,21 @@ describe('fleet CLI', () => {
     expect(err.code).toBe(2);
     expect(err.stderr).toContain('--user must look like a Clerk user id');
   });
+
+  it('dev token refuses a role it does not know and a lifetime over a day, printing no token', async () => {
+    const fail = async (args: string[]) =>
+      (await run(process.execPath, [BIN, 'dev', 'token', '--user', 'user_alice', ...args], { env: baseEnv }).then(
+        (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
+        (e: { code: number; stdout: string; stderr: string }) => e,
+      )) as { code: number; stdout: string; stderr: string };
+    const owner = await fail(['--org', 'org_acme', '--role', 'owner']);
+    expect(owner.code).not.toBe(0);
+    expect(owner.stdout).toBe('');
+    expect(owner.stderr).toMatch(/--role.*Allowed choices are admin, member/);
+    const long = await fail(['--ttl', '86401']);
+    expect(long.code).not.toBe(0);
+    expect(long.stdout).toBe('');
+    expect(long.stderr).toContain('must be at most 86400 seconds (a day)');
+    expect((await fail(['--ttl', '86400'])).stdout).toMatch(/^eyJ/);
+  });
 });

@@ -1,6 +1,15 @@
-import type { Command } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import { ensureDevKeys, mintSessionToken } from '../auth/dev-issuer.ts';
 import { loadCliConfig, parsePositiveInt } from './common.ts';
+
+/** Dev tokens live a day at most: one that leaks from a terminal's history must not stay valid. */
+const MAX_TTL_SECONDS = 86_400;
+
+const parseTtl = (v: string): number => {
+  const n = parsePositiveInt(v);
+  if (n > MAX_TTL_SECONDS) throw new InvalidArgumentError(`must be at most ${MAX_TTL_SECONDS} seconds (a day)`);
+  return n;
+};
 
 export function registerDevToken(program: Command): void {
   const dev = program.command('dev').description('development helpers (dev sign-in only)');
@@ -9,8 +18,9 @@ export function registerDevToken(program: Command): void {
     .description("print a Clerk-shaped session token signed with the data dir's dev key")
     .requiredOption('--user <userId>', 'Clerk user id, e.g. user_alice')
     .option('--org <orgId>', 'active organisation, e.g. org_acme (omit for a personal session)')
-    .option('--role <role>', 'organisation role: admin or member', 'admin')
-    .option('--ttl <seconds>', 'lifetime in seconds', parsePositiveInt, 3600)
+    // The roles Clerk gives by default; anything else would mint a token no route understands.
+    .addOption(new Option('--role <role>', 'organisation role').choices(['admin', 'member']).default('admin'))
+    .option('--ttl <seconds>', `lifetime in seconds (at most ${MAX_TTL_SECONDS}: a day)`, parseTtl, 3600)
     .action((opts: { user: string; org?: string; role: string; ttl: number }) => {
       const config = loadCliConfig();
       if (config.clerk) {
@@ -25,7 +35,7 @@ export function registerDevToken(program: Command): void {
         console.error(`--org must look like a Clerk organisation id (org_…), got '${opts.org}'`);
         process.exit(2);
       }
-      const role = opts.role.replace(/^org:/, '');
+      const role = opts.role;
       const keys = ensureDevKeys(config.dataDir);
       console.log(mintSessionToken(keys.privateKeyPem, { userId: opts.user, orgId: opts.org, orgRole: role, ttlSeconds: opts.ttl }));
     });

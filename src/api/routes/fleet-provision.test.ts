@@ -52,6 +52,20 @@ describe('POST /api/fleet/provision', () => {
       'discord.channelIds',
       /at least one channel/,
     ],
+    [
+      {
+        discord: {
+          guildId: GUILD,
+          channelIds: CHANNELS,
+          bots: [
+            { agent: 'cantona', token: 'a' },
+            { agent: 'cantona', token: 'b' },
+          ],
+        },
+      },
+      'discord.bots.1.agent',
+      /agent 'cantona' has two bots/,
+    ],
     [{ missionControl: { url: 'ftp://x', token: 't' } }, 'missionControl.url', /./],
     [{ templateId: 'nope' }, 'templateId', /unknown template 'nope'; known: /],
     [{ surprise: 1 }, '', /./],

@@ -31,7 +31,16 @@ export const ProvisionInput = z
             }),
           )
           .min(1)
-          .max(20),
+          .max(20)
+          // One bot per agent: a second token for the same agent would silently replace the first.
+          .superRefine((bots, ctx) => {
+            const seen = new Set<string>();
+            for (const [i, bot] of bots.entries()) {
+              if (seen.has(bot.agent))
+                ctx.addIssue({ code: 'custom', path: [i, 'agent'], message: `agent '${bot.agent}' has two bots; give each agent one` });
+              seen.add(bot.agent);
+            }
+          }),
       })
       .strict()
       .optional(),
