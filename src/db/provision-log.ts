@@ -42,3 +42,14 @@ export const notifyFromEv = (tenantId: string) => sql`(SELECT pg_notify(${EVENTS
 export async function appendLog(db: Db, e: LogEntry): Promise<void> {
   await sql`WITH ${logEntryCtes(e)} SELECT ${notifyFromEv(e.tenantId)}`.execute(db);
 }
+
+/**
+ * appendLog for a worker that must still own the run (its `running` entry, its progress lines): a
+ * worker whose run was handed on writes nothing into the new owner's log. False when it did not.
+ */
+export async function appendLogAsOwner(db: Db, e: LogEntry, worker: string): Promise<boolean> {
+  const owned = sql`EXISTS (SELECT 1 FROM provision_runs WHERE id = ${e.runId} AND worker = ${worker} AND status = 'running')`;
+  const { rows } = await sql<{ written: boolean }>`
+    WITH ${logEntryCtes(e, owned)} SELECT EXISTS (SELECT 1 FROM l) AS written, ${notifyFromEv(e.tenantId)} AS notified`.execute(db);
+  return rows[0]?.written === true;
+}

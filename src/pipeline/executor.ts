@@ -3,7 +3,7 @@ import { listCheckpoints } from '../db/checkpoints.ts';
 import type { Db } from '../db/connection.ts';
 import { applyTransition } from '../db/fleet-transition.ts';
 import { getFleet } from '../db/fleets.ts';
-import { appendLog } from '../db/provision-log.ts';
+import { appendLog, appendLogAsOwner } from '../db/provision-log.ts';
 import { claimRun, finishRun, heartbeatRun, LostRunError, recordCrash } from '../db/runs.ts';
 import { getSecrets } from '../db/secrets.ts';
 import { recordStepComplete } from '../db/step-complete.ts';
@@ -102,7 +102,7 @@ export async function executeRun(deps: ExecutorDeps, runId: string): Promise<'do
       }
       if (ownership.signal.aborted) return 'lost';
       const entry = { fleetId: fleet.id, tenantId: tenant.id, runId, step: step.name };
-      await appendLog(db, { ...entry, status: 'running', message: null, durationMs: null });
+      if (!(await appendLogAsOwner(db, { ...entry, status: 'running', message: null, durationMs: null }, worker))) return 'lost';
       const started = performance.now();
       const ctx: StepContext = {
         db,
@@ -114,7 +114,9 @@ export async function executeRun(deps: ExecutorDeps, runId: string): Promise<'do
         machine,
         signal: ownership.signal,
         log: log.child({ step: step.name }),
-        progress: (message) => appendLog(db, { ...entry, status: 'running', message, durationMs: null }),
+        progress: async (message) => {
+          await appendLogAsOwner(db, { ...entry, status: 'running', message, durationMs: null }, worker);
+        },
       };
 
       let result: StepResult;

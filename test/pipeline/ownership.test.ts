@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { claimRun, finishRun, insertRun, LostRunError, takeOrphanedRuns } from '../../src/db/runs.ts';
+import { appendLogAsOwner } from '../../src/db/provision-log.ts';
 import { recordStepComplete } from '../../src/db/step-complete.ts';
 import { insertTenantWithFleet } from '../../src/db/tenants.ts';
 import { TemplateRegistry } from '../../src/templates/registry.ts';
@@ -44,9 +45,22 @@ describe('run ownership', () => {
     await expect(finishRun(db, run.id, 'worker-a', { status: 'complete' })).rejects.toThrow(LostRunError);
     expect(await recordStepComplete(db, { ...step, worker: 'worker-b' })).toBe(true);
 
+
     const log = await db.selectFrom('provision_log').select(['step', 'status']).where('run_id', '=', run.id).execute();
     expect(log).toEqual([{ step: 'vm_create', status: 'complete' }]);
     const checkpoints = await db.selectFrom('step_checkpoints').select('step').where('fleet_id', '=', fleetId).execute();
     expect(checkpoints).toEqual([{ step: 'vm_create' }]);
+
+    // Nor its running entry or progress lines: the new owner's log stays its own.
+    const line = { fleetId, tenantId, runId: run.id, step: 'workspace_bootstrap' as const, status: 'running' as const, durationMs: null };
+    expect(await appendLogAsOwner(db, { ...line, message: 'stale worker progress' }, 'worker-a')).toBe(false);
+    expect(await appendLogAsOwner(db, { ...line, message: 'owner progress' }, 'worker-b')).toBe(true);
+    const messages = await db
+      .selectFrom('provision_log')
+      .select('message')
+      .where('run_id', '=', run.id)
+      .where('step', '=', 'workspace_bootstrap')
+      .execute();
+    expect(messages.map((m) => m.message)).toEqual(['owner progress']);
   });
 });
