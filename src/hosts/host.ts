@@ -19,6 +19,8 @@ export interface ExecOptions {
    * Added to a minimal environment (PATH, HOME, locale, TZ, TMPDIR, CA and proxy settings). The
    * control plane's own environment (database URL, secrets key, …) is never passed on.
    * Secrets a command needs travel here, never in `args`: arguments are visible to every user in `ps`.
+   * (SshHost passes them through `env -i NAME=value … cmd`, so on the VM they are in the argv of
+   * its shell and of `env` for the few milliseconds until the command is exec'd; see ssh-exec.ts.)
    */
   env?: Record<string, string>;
   /** The command and everything it started are killed after this long (ExecTimeoutError). */
@@ -26,6 +28,9 @@ export interface ExecOptions {
   /** Aborting kills the command and everything it started (ExecAbortedError). */
   signal?: AbortSignal;
 }
+
+/** What a service name may be (ServiceSpec.name): it becomes a file name on the machine. */
+export const SERVICE_NAME = /^[a-z][a-z0-9-]{0,62}$/;
 
 /** A long-lived process on the machine that outlives the worker (and the SSH connection) that started it. */
 export interface ServiceSpec {
@@ -80,10 +85,11 @@ export interface Host {
   /** True when something accepts TCP connections on `port` (seen from the machine itself). */
   isPortOpen(port: number, host?: string): Promise<boolean>;
   /**
-   * Starts `spec` detached from this process, in its own process group (a systemd unit where the
-   * machine runs systemd for us, else a process with a pidfile the host keeps outside the
-   * service's reach). Resolves once the process exists; a service of that name that runs already
-   * is an error (stop it first). Rejects with ServiceStartError when it cannot be started.
+   * Starts `spec` detached from this process, in its own process group, with a record (pid and
+   * process start time) the host keeps outside the machine root (LocalHost: beside the root;
+   * SshHost: ~/.fleet-services/ on the VM; neither uses systemd yet). Resolves once the process
+   * exists; a service of that name that runs already is an error (stop it first). Rejects with
+   * ServiceStartError when it cannot be started.
    */
   startService(spec: ServiceSpec): Promise<{ pid: number }>;
   /**

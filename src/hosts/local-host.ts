@@ -1,5 +1,4 @@
 import fs from 'node:fs/promises';
-import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { writeFileAtomic } from './atomic-write.ts';
@@ -8,17 +7,14 @@ import {
   type ExecResult,
   type Host,
   type HttpAnswer,
-  HostHttpError,
   PathEscapeError,
   type ServiceSpec,
   type ServiceStatus,
   type StopResult,
 } from './host.ts';
+import { type MachineRequestOptions, machineRequest } from './http-request.ts';
 import { runProcess } from './local-exec.ts';
 import { LocalServices } from './local-services.ts';
-
-/** Bodies of answers from the machine are cut here: a health probe never needs more. */
-const MAX_BODY_CHARS = 1 << 20;
 
 /**
  * The local driver's host: a directory on this machine stands for the machine. Every path is
@@ -159,30 +155,9 @@ export class LocalHost implements Host {
     return this.services.status(name);
   }
 
-  request(
-    port: number,
-    urlPath: string,
-    opts: { timeoutMs: number; method?: 'GET' | 'POST'; headers?: Record<string, string> },
-  ): Promise<HttpAnswer> {
-    return new Promise((resolve, reject) => {
-      const req = http.request({ host: '127.0.0.1', port, path: urlPath, method: opts.method ?? 'GET', headers: opts.headers }, (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => {
-          if (body.length < MAX_BODY_CHARS) body += chunk;
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: body.slice(0, MAX_BODY_CHARS) }));
-        res.on('error', (e) => reject(new HostHttpError(port, 'reset', e.message)));
-      });
-      req.setTimeout(opts.timeoutMs, () => req.destroy(new HostHttpError(port, 'timeout', `no answer within ${opts.timeoutMs} ms`)));
-      req.on('error', (e: NodeJS.ErrnoException) => {
-        if (e instanceof HostHttpError) reject(e);
-        else if (e.code === 'ECONNREFUSED') reject(new HostHttpError(port, 'refused', e.message));
-        else if (e.code === 'ECONNRESET') reject(new HostHttpError(port, 'reset', e.message));
-        else reject(new HostHttpError(port, 'other', e.message));
-      });
-      req.end();
-    });
+  /** Dials 127.0.0.1:`port` of this machine (see machineRequest for the timeout and the 1 MiB cut). */
+  request(port: number, urlPath: string, opts: MachineRequestOptions): Promise<HttpAnswer> {
+    return machineRequest(port, urlPath, opts);
   }
 
   async close(): Promise<void> {}

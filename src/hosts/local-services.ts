@@ -4,7 +4,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { writeFileAtomic } from './atomic-write.ts';
-import { ServiceStartError, type ServiceSpec, type ServiceStatus, type StopResult } from './host.ts';
+import { SERVICE_NAME, ServiceStartError, type ServiceSpec, type ServiceStatus, type StopResult } from './host.ts';
 import { isRunning, processStartTime } from './proc.ts';
 
 /**
@@ -13,8 +13,6 @@ import { isRunning, processStartTime } from './proc.ts';
  * runs on the machine cannot rewrite the record to make us signal someone else's process, and a
  * recycled pid (another start time) is never taken for the service.
  */
-const NAME = /^[a-z][a-z0-9-]{0,62}$/;
-
 interface ServiceRecord {
   pid: number;
   startTime: number | undefined;
@@ -24,7 +22,7 @@ export class LocalServices {
   constructor(private readonly recordsDir: string) {}
 
   private recordFile(name: string): string {
-    if (!NAME.test(name)) throw new ServiceStartError(name, 'a service name is lowercase letters, digits and dashes');
+    if (!SERVICE_NAME.test(name)) throw new ServiceStartError(name, 'a service name is lowercase letters, digits and dashes');
     return path.join(this.recordsDir, `${name}.json`);
   }
 
@@ -58,9 +56,14 @@ export class LocalServices {
     await fs.mkdir(spec.cwd, { recursive: true });
     const log = await fs.open(spec.logFile, 'a', 0o600);
     let pid: number;
+    let startTime: number | undefined;
     try {
       await log.write(`\n--- agent-fleet: starting ${spec.name} at ${new Date().toISOString()} ---\n`);
       const child = spawn(spec.command, spec.args, { cwd: spec.cwd, detached: true, stdio: ['ignore', log.fd, log.fd], env: spec.env });
+      // Read now, synchronously: the child cannot have been reaped yet (that happens on the event
+      // loop), so /proc/<pid> exists even if it exits at once. A record without a start time
+      // would match whatever process gets the pid next.
+      startTime = child.pid === undefined ? undefined : processStartTime(child.pid);
       try {
         await once(child, 'spawn');
       } catch (error) {
@@ -72,7 +75,7 @@ export class LocalServices {
       await log.close(); // the child has its own copy of the descriptor
     }
     await fs.mkdir(this.recordsDir, { recursive: true, mode: 0o700 });
-    await writeFileAtomic(file, JSON.stringify({ pid, startTime: processStartTime(pid) } satisfies ServiceRecord));
+    await writeFileAtomic(file, JSON.stringify({ pid, startTime } satisfies ServiceRecord));
     return { pid };
   }
 

@@ -63,6 +63,9 @@ export interface TestAppOptions {
   env?: Record<string, string>;
   /** Capture every log line (at trace level) here instead of discarding them. */
   logSink?: Writable;
+  /** Compute drivers besides the local one, and the one new fleets get (default local). */
+  drivers?: PipelineSettings['drivers'];
+  computeDriver?: 'local' | 'gcp';
 }
 
 export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp> {
@@ -77,7 +80,7 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
   const logger = opts.logSink ? createLogger('trace', opts.logSink) : createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
   const templates = TemplateRegistry.load();
   const box = new SecretBox(randomBytes(32));
-  const settings = pipelineSettings(config, box);
+  const settings = pipelineSettings(config, box, opts.drivers);
   const queue = await RunQueue.start(database.url, logger);
   const events = await EventHub.start(database.url, logger);
   const metrics = new Metrics({ fleetsByStatus: () => countFleetsByStatus(database.db) });
@@ -113,7 +116,7 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
       templates,
       queue,
       box,
-      computeDriver: config.compute.driver,
+      computeDriver: opts.computeDriver ?? config.compute.driver,
       offer: (runId) => worker?.offer(runId),
       changed: (id) => fleetCache.invalidate(id),
     },

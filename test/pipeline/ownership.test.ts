@@ -45,7 +45,6 @@ describe('run ownership', () => {
     await expect(finishRun(db, run.id, 'worker-a', { status: 'complete' })).rejects.toThrow(LostRunError);
     expect(await recordStepComplete(db, { ...step, worker: 'worker-b' })).toBe(true);
 
-
     const log = await db.selectFrom('provision_log').select(['step', 'status']).where('run_id', '=', run.id).execute();
     expect(log).toEqual([{ step: 'vm_create', status: 'complete' }]);
     const checkpoints = await db.selectFrom('step_checkpoints').select('step').where('fleet_id', '=', fleetId).execute();

@@ -16,13 +16,3 @@ export function cmdlinesContaining(needles: string[]): string[] {
   }
   return found;
 }
-
-/** True when a process with this pid exists and is not a zombie. */
-export function isRunning(pid: number): boolean {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return !/^\d+ \(.*\) Z/.test(stat);
-  } catch {
-    return false;
-  }
-}

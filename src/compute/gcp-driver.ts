@@ -1,0 +1,99 @@
+import { createHash } from 'node:crypto';
+import { SshHost } from '../hosts/ssh-host.ts';
+import type { ComputeDriver, CreateMachineRequest, GcpMachine, HostAccess, Machine } from './driver.ts';
+import { type GcpCompute, gceLabelValue } from './gcp.ts';
+
+/**
+ * The GCP compute driver: each fleet on its own Compute Engine VM (GcpCompute), reached over SSH
+ * (SshHost) as a non-root user with the fleet's own key; the fleet lives under that user's home.
+ */
+export interface GcpDriverOptions {
+  sshUser: string;
+  sshPort: number;
+  /** The port the gateway listens on, on its own VM (asked through SSH, never dialled directly). */
+  gatewayPort: number;
+  /** Where to dial SSH instead of the VM's external IP (tests: the loopback sshd that plays the VM). */
+  sshAddress?: string;
+  connectTimeoutMs?: number;
+}
+
+export class GcpDriver implements ComputeDriver {
+  readonly name = 'gcp' as const;
+
+  constructor(
+    private readonly compute: GcpCompute,
+    private readonly opts: GcpDriverOptions,
+  ) {}
+
+  async createMachine(req: CreateMachineRequest): Promise<GcpMachine> {
+    const vmName = vmNameFor(req.tenantSlug);
+    const vm = await this.compute.createOrAdopt({
+      name: vmName,
+      labels: { tenant: gceLabelValue(req.tenantSlug), fleet: gceLabelValue(req.fleetId) },
+      sshPublicKey: req.sshPublicKey,
+      // Nothing may depend on it having run: every step checks and installs what it needs itself.
+      startupScript: '#!/bin/sh\n# agent-fleet: nothing to prepare; the control plane sets the machine up over SSH.\n',
+      log: req.log,
+      signal: req.signal,
+      // Derived from the fleet and the zone: a worker killed mid-insert and its successor send the
+      // same requestId, so GCE answers with the first insert instead of making a second VM.
+      requestIdFor: (zone) => uuidFrom(`${req.fleetId}:${zone}:vm_create`),
+    });
+    return {
+      driver: 'gcp',
+      vmName: vm.name,
+      zone: vm.zone,
+      ip: vm.externalIp,
+      root: `/home/${this.opts.sshUser}/fleets/${req.tenantSlug}`,
+      gatewayPort: this.opts.gatewayPort,
+      sshUser: this.opts.sshUser,
+      sshPort: this.opts.sshPort,
+    };
+  }
+
+  async describe(machine: Machine) {
+    const d = await this.compute.describe(machine.vmName, zoneOf(machine));
+    return { state: d.state, ip: d.externalIp };
+  }
+
+  async stop(machine: Machine): Promise<void> {
+    await this.compute.stop(machine.vmName, zoneOf(machine));
+  }
+
+  async start(machine: Machine): Promise<void> {
+    await this.compute.start(machine.vmName, zoneOf(machine));
+  }
+
+  async delete(machine: Machine): Promise<void> {
+    await this.compute.delete(machine.vmName, zoneOf(machine));
+  }
+
+  async openHost(machine: Machine, access: HostAccess): Promise<SshHost> {
+    if (machine.driver !== 'gcp') throw new Error(`machine ${machine.vmName} is not a GCP VM`);
+    return new SshHost({
+      host: this.opts.sshAddress ?? machine.ip,
+      port: machine.sshPort,
+      username: machine.sshUser,
+      privateKey: await access.sshPrivateKey(),
+      hostKey: { expected: await access.pinnedHostKey(), onFirstContact: (fp) => access.pinHostKey(fp) },
+      connectTimeoutMs: this.opts.connectTimeoutMs ?? 20_000,
+      root: machine.root,
+    });
+  }
+}
+
+/** A valid, stable GCE name per tenant: lowercase letters, digits and dashes, at most 63. */
+export function vmNameFor(tenantSlug: string): string {
+  return `fleet-${tenantSlug.replace(/_/g, '-')}`.slice(0, 63).replace(/-+$/, '');
+}
+
+const zoneOf = (m: Machine): string => {
+  if (m.driver !== 'gcp') throw new Error(`machine ${m.vmName} is not a GCP VM`);
+  return m.zone;
+};
+
+/** A UUID (the form GCE wants for requestId) derived from `seed`. */
+function uuidFrom(seed: string): string {
+  const h = createHash('sha256').update(seed).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
