@@ -15,7 +15,13 @@ describe('loadConfig', () => {
     } catch (e) {
       expect(e).toBeInstanceOf(ConfigError);
       const problems = (e as ConfigError).problems.join('\n');
-      for (const name of ['CLERK_JWT_KEY', 'CLERK_PUBLISHABLE_KEY', 'FLEET_PLATFORM_TOKEN', 'FLEET_SECRETS_KEY']) {
+      for (const name of [
+        'CLERK_JWT_KEY',
+        'CLERK_PUBLISHABLE_KEY',
+        'CLERK_AUTHORIZED_PARTIES',
+        'FLEET_PLATFORM_TOKEN',
+        'FLEET_SECRETS_KEY',
+      ]) {
         expect(problems).toContain(name);
       }
     }
@@ -126,5 +132,21 @@ describe('loadConfig: the compute driver', () => {
         sshPort: 22,
       },
     });
+  });
+});
+
+describe('loadConfig: production', () => {
+  const complete = {
+    NODE_ENV: 'production',
+    CLERK_JWT_KEY: '-----BEGIN PUBLIC KEY-----\\nabc\\n-----END PUBLIC KEY-----',
+    CLERK_PUBLISHABLE_KEY: 'pk_live_Y2xlcmsuZXhhbXBsZS5jb20k',
+    FLEET_PLATFORM_TOKEN: 'fpt_0123456789abcdefghijklmnop',
+    FLEET_SECRETS_KEY: 'a'.repeat(64),
+  };
+  it('requires the authorized parties, so tokens of other apps on the same Clerk instance are refused', () => {
+    expect(() => loadConfig(complete)).toThrow(/CLERK_AUTHORIZED_PARTIES: is required when NODE_ENV=production/);
+    expect(loadConfig({ ...complete, CLERK_AUTHORIZED_PARTIES: 'https://fleet.example.com' }).clerk?.authorizedParties).toEqual([
+      'https://fleet.example.com',
+    ]);
   });
 });

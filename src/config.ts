@@ -93,6 +93,10 @@ export const envSchema = z.object({
   XDG_CACHE_HOME: optionalNonEmpty,
   FLEET_GATEWAY_OFFLINE: z.enum(['0', '1']).default('0'),
   // Larger request bodies are refused with 413 before anything reads them.
+  // A client that sends its headers or its request this slowly is cut off (408), so a few slow
+  // connections cannot hold the server's sockets.
+  FLEET_HTTP_HEADERS_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
+  FLEET_HTTP_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
   FLEET_MAX_BODY_BYTES: z.coerce
     .number()
     .int()
@@ -164,6 +168,10 @@ function crossCheck(source: NodeJS.ProcessEnv): string[] {
     for (const name of ['FLEET_PLATFORM_TOKEN', 'FLEET_SECRETS_KEY']) {
       if (!set(name)) problems.push(`${name}: is required when NODE_ENV=production`);
     }
+    // Without it a token's azp goes unchecked, and sessions of any app on the same Clerk instance are accepted.
+    if (!set('CLERK_AUTHORIZED_PARTIES')) {
+      problems.push('CLERK_AUTHORIZED_PARTIES: is required when NODE_ENV=production (the origins of your dashboard, comma-separated)');
+    }
     if (set('FLEET_TEST_FAULTS')) problems.push('FLEET_TEST_FAULTS: fault injection is for tests and is refused in production');
     if (set('FLEET_GATEWAY_COMMAND'))
       problems.push('FLEET_GATEWAY_COMMAND: the stand-in gateway is for tests and is refused in production');
@@ -201,6 +209,8 @@ export interface Config {
   };
   http: {
     maxBodyBytes: number;
+    headersTimeoutMs: number;
+    requestTimeoutMs: number;
   };
   compute: {
     /** The driver new fleets get. */
@@ -269,7 +279,11 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       faults: env.FLEET_TEST_FAULTS,
       gatewayOffline: env.FLEET_GATEWAY_OFFLINE === '1',
     },
-    http: { maxBodyBytes: env.FLEET_MAX_BODY_BYTES },
+    http: {
+      maxBodyBytes: env.FLEET_MAX_BODY_BYTES,
+      headersTimeoutMs: env.FLEET_HTTP_HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: env.FLEET_HTTP_REQUEST_TIMEOUT_MS,
+    },
     compute: {
       driver: env.FLEET_COMPUTE,
       // Also set (and checked) without FLEET_COMPUTE=gcp when a project is named: fleets created on

@@ -61,7 +61,22 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
 
   let server: ServerType | undefined;
   const port = await new Promise<number>((resolve, reject) => {
-    server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => resolve(info.port));
+    const { headersTimeoutMs, requestTimeoutMs } = config.http;
+    server = serve(
+      {
+        fetch: app.fetch,
+        port: config.port,
+        hostname: config.host,
+        // Receiving a request is bounded (SSE answers are not: these limits are for the request).
+        // Node checks them every connectionsCheckingInterval, so that follows the shorter limit.
+        serverOptions: {
+          headersTimeout: headersTimeoutMs,
+          requestTimeout: Math.max(requestTimeoutMs, headersTimeoutMs),
+          connectionsCheckingInterval: Math.min(1000, headersTimeoutMs),
+        },
+      },
+      (info) => resolve(info.port),
+    );
     server.once('error', reject);
   }).catch(async (e: NodeJS.ErrnoException) => {
     await worker?.stop();
