@@ -20,6 +20,8 @@ let sshd: Sshd;
 let gce: GceStandin;
 let t: TestApp;
 let compute: GcpCompute;
+/** Tenant slugs whose machines this file made on the test user's home. */
+const made: string[] = [];
 
 beforeAll(async () => {
   process.env.FLEET_GATEWAY_COMMAND = STANDIN_GATEWAY;
@@ -54,8 +56,16 @@ afterAll(async () => {
   await compute?.close();
   await gce?.close();
   if (sshd) {
-    // What the run left on the "VM": the fleet and its service records, in the test user's home.
-    for (const dir of ['fleets', '.fleet-services']) fs.rmSync(path.join(sshd.user.home, dir), { recursive: true, force: true });
+    // What this file's run left on the "VM" (the test user's home, shared with the host tests that
+    // run alongside): its fleet and that fleet's service records, nothing else.
+    const home = sshd.user.home;
+    for (const slug of made) {
+      fs.rmSync(path.join(home, 'fleets', slug), { recursive: true, force: true });
+      const records = path.join(home, '.fleet-services');
+      for (const dir of fs.existsSync(records) ? fs.readdirSync(records) : []) {
+        if (dir.startsWith(`${slug}-`)) fs.rmSync(path.join(records, dir), { recursive: true, force: true });
+      }
+    }
   }
   await sshd?.stop();
   delete process.env.FLEET_GATEWAY_COMMAND;
@@ -83,8 +93,9 @@ describe('a fleet on the GCP driver', () => {
     expect(row.ssh_host_key).toBe(sshd.hostFingerprint());
 
     // The machine really was built on the "VM", under the SSH user's home, by that user.
-    const [slug] = fs.readdirSync(path.join(sshd.user.home, 'fleets'));
-    const root = path.join(sshd.user.home, 'fleets', slug!);
+    const { slug } = await t.database.db.selectFrom('tenants').select('slug').executeTakeFirstOrThrow();
+    made.push(slug);
+    const root = path.join(sshd.user.home, 'fleets', slug);
     expect(fs.statSync(path.join(root, 'openclaw/openclaw.json')).uid).toBe(sshd.user.uid);
     expect(fs.readFileSync(path.join(root, 'workspaces/cantona/AGENTS.md'), 'utf8')).toContain('Cantona');
 
