@@ -1,13 +1,11 @@
 /**
- * Runs npm's own CLI script with a chosen Node binary. The runtime install needs npm to run on the
- * runtime's Node 26, not on the control plane's Node 20: npm silently drops optional dependencies
- * whose `engines` the running Node does not meet (openclaw's native `@openclaw/fs-safe-linux-x64-gnu`
- * says node >= 22), and lifecycle scripts run with whatever `node` comes first on PATH.
+ * npm for the runtime install (runtime-install.ts): where npm is on the control plane, which of its
+ * settings travel to an install, and what a failed run means.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, realpathSync } from 'node:fs';
 import { delimiter, dirname, join } from 'node:path';
 import { TerminalError, TransientError } from '../domain/step-errors.ts';
+import type { ExecResult } from '../hosts/host.ts';
 
 /** The path of npm's `npm-cli.js`, found from this process' environment. */
 export function findNpmCli(): string {
@@ -33,109 +31,41 @@ export function findNpmCli(): string {
   return found;
 }
 
-export interface RunNpmOptions {
-  nodeBin: string;
-  npmCli: string;
-  cwd: string;
-  args: string[];
-  /** Directories put first on PATH, so lifecycle scripts find this Node as `node`. */
-  pathPrepend?: string[];
-  timeoutMs: number;
-  /** What the command is for, used in error messages ("install the OpenClaw runtime"). */
-  purpose: string;
-}
-
 // npm and Node error codes that mean "the registry or the network hiccuped", worth a retry.
 const NETWORK_ERROR =
   /\b(ETIMEDOUT|ECONNRESET|ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ENETUNREACH|EHOSTUNREACH|EPIPE|ESOCKETTIMEDOUT|ERR_SOCKET_TIMEOUT|E429|E500|E502|E503|E504|socket hang up|network)\b/i;
 
-/** Runs npm and resolves with its combined output; rejects with a TransientError or TerminalError. */
-export function runNpm(options: RunNpmOptions): Promise<string> {
-  const env = withoutNpmRunVariables(process.env);
-  // Loaders injected into the control plane (tsx, vitest) must not leak into npm or its scripts.
-  delete env.NODE_OPTIONS;
-  env.PATH = [...(options.pathPrepend ?? []), env.PATH ?? ''].join(delimiter);
-  env.npm_config_update_notifier = 'false';
-  env.npm_config_fund = 'false';
-  env.npm_config_audit = 'false';
-
-  return new Promise((resolve, reject) => {
-    const child = spawn(options.nodeBin, [options.npmCli, ...options.args], {
-      cwd: options.cwd,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      // Own process group, so a timeout can stop npm and every script it started.
-      detached: true,
-    });
-    let output = '';
-    const append = (chunk: Buffer) => {
-      output += chunk.toString('utf8');
-      // Keep memory bounded; only the end is ever shown.
-      if (output.length > 200_000) output = output.slice(-100_000);
-    };
-    child.stdout.on('data', append);
-    child.stderr.on('data', append);
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      killGroup(child.pid, 'SIGKILL');
-    }, options.timeoutMs);
-    child.on('error', (error) => {
-      clearTimeout(timer);
-      reject(new TerminalError(`Could not run npm to ${options.purpose}: ${error.message}.`, { cause: error }));
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      if (code === 0) return resolve(output);
-      const tail = outputTail(output);
-      if (timedOut) {
-        return reject(
-          new TransientError(
-            `npm did not finish within ${Math.round(options.timeoutMs / 1000)} s while trying to ${options.purpose}; ` +
-              `it may be a slow network. It will be retried. Last output:\n${tail}`,
-          ),
-        );
-      }
-      const what = `npm failed (${signal ? `signal ${signal}` : `exit code ${code}`}) while trying to ${options.purpose}`;
-      if (NETWORK_ERROR.test(output)) {
-        return reject(new TransientError(`${what}; it looks like a network problem and will be retried. Last output:\n${tail}`));
-      }
-      reject(new TerminalError(`${what}. Check the npm output below, fix the cause and retry:\n${tail}`));
-    });
-  });
+/** The error for an npm run that exited non-zero: transient when it looks like the network. */
+export function npmFailure(result: ExecResult, purpose: string): TransientError | TerminalError {
+  const output = `${result.stdout}\n${result.stderr}`;
+  const tail = outputTail(output);
+  const what = `npm failed (${result.code === null ? 'killed by a signal' : `exit code ${result.code}`}) while trying to ${purpose}`;
+  if (NETWORK_ERROR.test(output)) {
+    return new TransientError(`${what}; it looks like a network problem and will be retried. Last output:\n${tail}`);
+  }
+  return new TerminalError(`${what}. Check the npm output below, fix the cause and retry:\n${tail}`);
 }
 
 /**
- * A copy of `env` without what `npm run` exports to its scripts (npm_package_*, npm_lifecycle_*,
- * npm_config_*prefix*, …): when the control plane runs under `npm start`/`npm test`, those would
- * point a nested npm at the control plane's own project (npm_config_local_prefix). The user's
- * other npm settings (npm_config_registry, _cache, proxies) are kept: a mirror or proxy must keep
- * working for the runtime install.
+ * The npm settings a control plane's npm run passes on to the runtime install (a registry mirror,
+ * a CA, a cache): named one by one, since everything else in the environment stays behind.
  */
-export function withoutNpmRunVariables(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const copy: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(env)) {
-    const lower = key.toLowerCase();
-    if (lower.startsWith('npm_') && !(lower.startsWith('npm_config_') && !lower.includes('prefix'))) continue;
-    copy[key] = value;
-  }
-  return copy;
+const NPM_SETTINGS = /^npm_config_(registry|cache|userconfig|cafile|ca|strict_ssl|proxy|https_proxy|noproxy|fetch_retries|fetch_timeout)$/i;
+
+export function npmSettingsFrom(env: NodeJS.ProcessEnv): Record<string, string> {
+  const picked: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) if (value !== undefined && NPM_SETTINGS.test(key)) picked[key] = value;
+  return picked;
 }
 
-/** The last lines of npm's output, without the noise of engine warnings. */
+/**
+ * What to show of npm's output: its `npm error` lines up to the usage text or log path it ends
+ * with, else the last lines; without blank lines and the noise of engine warnings.
+ */
 export function outputTail(output: string, lines = 25): string {
-  return output
-    .split('\n')
-    .filter((line) => line.trim() !== '' && !line.includes('EBADENGINE'))
-    .slice(-lines)
-    .join('\n');
-}
-
-function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
-  if (pid === undefined) return;
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // already gone
-  }
+  const kept = output.split('\n').filter((line) => line.trim() !== '' && line.trim() !== 'npm error' && !line.includes('EBADENGINE'));
+  const first = kept.findIndex((line) => line.startsWith('npm error'));
+  if (first < 0) return kept.slice(-lines).join('\n');
+  const end = kept.findIndex((line, i) => i > first && /^npm error (Usage:|A complete log of this run)/.test(line));
+  return kept.slice(first, end < 0 ? first + lines : Math.min(end, first + lines)).join('\n');
 }

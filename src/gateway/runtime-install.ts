@@ -1,148 +1,175 @@
 /**
- * Installs the runtime: npm into a private temp dir beside the final one, checks, then one atomic
- * rename. Called by runtime.ts while it holds the install lock.
+ * Installs the pinned runtime on a machine, through its Host: the same code for the control
+ * plane's own cache (LocalHost rooted at the cache dir) and for a VM (SshHost). Every machine gets
+ * the same bytes: npm installs from the lockfiles shipped in ./runtime-lock/, whose integrity hashes npm
+ * checks, into a private temp dir beside the final one, then checked and published by one rename.
  */
-import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { TerminalError } from '../domain/step-errors.ts';
-import { findNpmCli, runNpm } from './npm.ts';
-import { isRunning, processesWorkingUnder } from '../hosts/proc.ts';
-import { EXPECTED, isComplete, MARKER, runtimeAt, runtimeDirName } from './runtime-layout.ts';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { TerminalError, TransientError } from '../domain/step-errors.ts';
+import { ExecAbortedError, ExecTimeoutError, type Host } from '../hosts/host.ts';
+import { npmFailure } from './npm.ts';
+import { EXPECTED, isCompleteOn, MARKER, runtimeLayout } from './runtime-layout.ts';
 import { DISCORD_PLUGIN_PACKAGE, DISCORD_PLUGIN_VERSION, NODE_RUNTIME_PACKAGE, NODE_RUNTIME_VERSION, OPENCLAW_VERSION } from './version.ts';
 
-/**
- * Leftovers of crashed installers: `.<runtime>.tmp-<pid>-<random>` of dead pids, `.<runtime>.old-…`
- * from an interrupted replacement, `.<runtime>.trash-…` that could not be deleted. Called while
- * holding the lock. Never fails: a leftover costs disk, not correctness.
- */
-export async function removeAbandonedTempDirs(cacheDir: string): Promise<void> {
-  const base = `.${runtimeDirName()}.`;
-  for (const name of await readdir(cacheDir).catch(() => [] as string[])) {
-    if (!name.startsWith(base)) continue;
-    const kind = name.slice(base.length);
-    const abandoned = kind.startsWith('tmp-')
-      ? !isRunning(Number(kind.slice(4).split('-')[0]))
-      : kind.startsWith('old-') || kind.startsWith('trash-');
-    if (abandoned) await discard(join(cacheDir, name));
-  }
+/** The two npm projects we ship: `bootstrap` only brings the Node that runs npm for `runtime`. */
+export type ShippedProject = 'bootstrap' | 'runtime';
+
+const LOCK_DIR = fileURLToPath(new URL('./runtime-lock/', import.meta.url));
+
+/** package.json and package-lock.json of a shipped project, as text. */
+export function shippedProject(project: ShippedProject): { packageJson: string; lockfile: string } {
+  return {
+    packageJson: readFileSync(`${LOCK_DIR}${project}/package.json`, 'utf8'),
+    lockfile: readFileSync(`${LOCK_DIR}${project}/package-lock.json`, 'utf8'),
+  };
 }
 
-/**
- * Deletes a directory that another process may still be writing into: the npm of a SIGKILLed
- * installer runs on in its own process group. Stop what works in there, move the directory out
- * of the way (its writers then fail on a vanished path), then delete it best-effort.
- */
-async function discard(path: string): Promise<void> {
-  for (const pid of processesWorkingUnder(path)) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-  const trash = join(dirname(path), `.${runtimeDirName()}.trash-${process.pid}-${randomBytes(4).toString('hex')}`);
-  const target = await rename(path, trash).then(
-    () => trash,
-    () => path,
-  );
-  await rm(target, { recursive: true, force: true, maxRetries: 3 }).catch(() => undefined);
+/** How npm is run on the machine. */
+export interface MachineNpm {
+  /** Step 1 (the bootstrap Node): an npm that runs on the machine as it is, e.g. `['npm']`. */
+  bootstrap: string[];
+  /** Step 2: the path of npm's `npm-cli.js` on the machine, run with the runtime's own Node. */
+  cliScript: string;
+  /** PATH on the machine (the bootstrap Node is put first). */
+  path: string;
+  /** Added to the host's minimal environment: HOME (npm's cache) and npm settings from an allow-list. */
+  env: Record<string, string>;
 }
 
-export async function installRuntime(dir: string, timeoutMs: number, log: (message: string) => void): Promise<void> {
+export interface InstallOptions {
+  /** The runtime's final directory, relative to the host's root. */
+  dirRel: string;
+  npm: MachineNpm;
+  timeoutMs: number;
+  log: (message: string) => void;
+  signal?: AbortSignal;
+}
+
+/** Prefix of the temp dirs of installs into `dirRel` (so leftovers can be found). */
+export const tempPrefix = (dirRel: string): string => `.${basename(dirRel)}.tmp-`;
+
+export async function installRuntimeOn(host: Host, options: InstallOptions): Promise<void> {
   const started = Date.now();
-  const cacheDir = dirname(dir);
-  const tmp = join(cacheDir, `.${runtimeDirName()}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
-  const npmCli = findNpmCli();
+  const parent = dirnameRel(options.dirRel);
+  const tmp = joinRel(parent, `${tempPrefix(options.dirRel)}${process.pid}-${randomBytes(4).toString('hex')}`);
+  // `npm install` over the shipped lockfile, not `npm ci`: npm 11's ci refuses openclaw's tree as
+  // "not in sync" (@openclaw/discord bundles a uuid outside its own bundled SDK's range), while
+  // install takes the locked versions as they are and checks each tarball's integrity hash.
+  // lockfileUnchanged() then proves npm installed exactly the locked tree.
+  const install = ['install', '--no-audit', '--no-fund', '--no-update-notifier'];
   try {
-    // Step 1: the Node that npm will run on in step 2 (this package has no install scripts, so the
-    // control plane's Node can install it).
-    const bootstrap = join(tmp, '.bootstrap-node');
-    await mkdir(bootstrap, { recursive: true });
-    await writeJson(join(bootstrap, 'package.json'), {
-      name: 'fleet-bootstrap-node',
-      private: true,
-      dependencies: { [NODE_RUNTIME_PACKAGE]: NODE_RUNTIME_VERSION },
-    });
-    log(`installing ${NODE_RUNTIME_PACKAGE}@${NODE_RUNTIME_VERSION} into ${tmp}`);
-    const npmArgs = ['install', '--no-audit', '--no-fund', '--no-update-notifier'];
-    await runNpm({
-      nodeBin: process.execPath,
-      npmCli,
-      cwd: bootstrap,
-      args: npmArgs,
-      timeoutMs,
-      purpose: `install ${NODE_RUNTIME_PACKAGE}`,
-    });
-    const bootstrapNode = join(bootstrap, 'node_modules', NODE_RUNTIME_PACKAGE, 'bin', 'node');
+    // Step 1: the Node that npm will run on in step 2. npm silently drops optional dependencies
+    // whose `engines` the running Node does not meet (openclaw's native fs-safe package wants
+    // Node >= 22) and lifecycle scripts run with the first `node` on PATH, so step 2 must run on
+    // the runtime's Node; this package has no install scripts, so any npm can install it.
+    const bootstrap = joinRel(tmp, '.bootstrap-node');
+    await writeProject(host, bootstrap, 'bootstrap');
+    options.log(`installing ${NODE_RUNTIME_PACKAGE}@${NODE_RUNTIME_VERSION} into ${tmp}`);
+    const [npm, ...npmArgs] = options.npm.bootstrap;
+    await runNpm(host, npm!, [...npmArgs, ...install], bootstrap, options.npm.path, `install ${NODE_RUNTIME_PACKAGE}`, options);
+    await lockfileUnchanged(host, bootstrap, 'bootstrap');
+    const bootstrapBin = host.resolve(`${bootstrap}/node_modules/${NODE_RUNTIME_PACKAGE}/bin`);
 
-    // Step 2: everything, with npm running on Node 26 and that Node first on PATH.
-    await writeJson(join(tmp, 'package.json'), runtimePackageJson());
-    log(`installing openclaw@${OPENCLAW_VERSION} and ${DISCORD_PLUGIN_PACKAGE}@${DISCORD_PLUGIN_VERSION} (about 900 MB)`);
-    await runNpm({
-      nodeBin: bootstrapNode,
-      npmCli,
-      cwd: tmp,
-      args: npmArgs,
-      pathPrepend: [dirname(bootstrapNode)],
-      timeoutMs,
-      purpose: `install openclaw@${OPENCLAW_VERSION}`,
-    });
-    await rm(bootstrap, { recursive: true, force: true });
-    await verify(tmp);
+    // Step 2: everything, with npm on that Node and that Node first on PATH.
+    await writeProject(host, tmp, 'runtime');
+    options.log(`installing openclaw@${OPENCLAW_VERSION} and ${DISCORD_PLUGIN_PACKAGE}@${DISCORD_PLUGIN_VERSION} (about 900 MB)`);
+    await runNpm(
+      host,
+      `${bootstrapBin}/node`,
+      [options.npm.cliScript, ...install],
+      tmp,
+      `${bootstrapBin}:${options.npm.path}`,
+      `install openclaw@${OPENCLAW_VERSION}`,
+      options,
+    );
+    await lockfileUnchanged(host, tmp, 'runtime');
+    await host.remove(bootstrap);
+    await verify(host, tmp);
 
     const durationMs = Date.now() - started;
-    await writeJson(join(tmp, MARKER), { ...EXPECTED, installedAt: new Date().toISOString(), durationMs });
-    await publish(tmp, dir);
-    log(`OpenClaw runtime ready in ${dir} (${Math.round(durationMs / 1000)} s)`);
+    await host.writeFileAtomic(
+      joinRel(tmp, MARKER),
+      `${JSON.stringify({ ...EXPECTED, installedAt: new Date().toISOString(), durationMs })}\n`,
+      0o644,
+    );
+    await publish(host, tmp, options.dirRel);
+    options.log(`OpenClaw runtime ready in ${options.dirRel} (${Math.round(durationMs / 1000)} s)`);
   } catch (error) {
-    await discard(tmp);
+    await host.remove(tmp).catch(() => undefined);
     throw error;
   }
 }
 
-/**
- * The runtime's package.json. `allowScripts` is explicit for every dependency with an install
- * script, so the result does not depend on npm's default policy (which differs between npm
- * releases): openclaw's own preinstall (Node version check) and postinstall (prunes stale dist
- * files, completes its `.openclaw-lifecycle-pending` marker) must run; koffi's native build step is
- * not needed (the prebuilt `@koromix/koffi-linux-x64` optional package is used), protobufjs only
- * prints a version-scheme warning and @google/genai's preinstall is a no-op.
- */
-export function runtimePackageJson(): Record<string, unknown> {
-  return {
-    name: 'agent-fleet-openclaw-runtime',
-    private: true,
-    description: 'Installed by agent-fleet (src/gateway/runtime.ts). Do not edit: delete the directory to reinstall.',
-    dependencies: {
-      openclaw: OPENCLAW_VERSION,
-      [NODE_RUNTIME_PACKAGE]: NODE_RUNTIME_VERSION,
-      [DISCORD_PLUGIN_PACKAGE]: DISCORD_PLUGIN_VERSION,
-    },
-    allowScripts: {
-      [`openclaw@${OPENCLAW_VERSION}`]: true,
-      koffi: false,
-      protobufjs: false,
-      '@google/genai': false,
-    },
+async function writeProject(host: Host, dirRel: string, project: ShippedProject): Promise<void> {
+  const files = shippedProject(project);
+  await host.mkdirp(dirRel);
+  await host.writeFileAtomic(`${dirRel}/package.json`, files.packageJson, 0o644);
+  await host.writeFileAtomic(`${dirRel}/package-lock.json`, files.lockfile, 0o644);
+}
+
+async function runNpm(
+  host: Host,
+  command: string,
+  args: string[],
+  cwdRel: string,
+  path: string,
+  purpose: string,
+  options: InstallOptions,
+): Promise<void> {
+  const env = {
+    ...options.npm.env,
+    PATH: path,
+    npm_config_update_notifier: 'false',
+    npm_config_fund: 'false',
+    npm_config_audit: 'false',
   };
+  try {
+    const result = await host.exec(command, args, { cwd: cwdRel, env, timeoutMs: options.timeoutMs, signal: options.signal });
+    if (result.code !== 0) throw npmFailure(result, purpose);
+  } catch (error) {
+    if (error instanceof ExecTimeoutError) {
+      throw new TransientError(
+        `npm did not finish within ${Math.round(options.timeoutMs / 1000)} s while trying to ${purpose}; it may be a slow network. It will be retried.`,
+      );
+    }
+    if (error instanceof ExecAbortedError || error instanceof TransientError || error instanceof TerminalError) throw error;
+    throw new TerminalError(`Could not run npm to ${purpose}: ${(error as Error).message}.`, { cause: error });
+  }
+}
+
+/** npm rewrites the lockfile when what it installed differs from it: then this is not our tree. */
+async function lockfileUnchanged(host: Host, dirRel: string, project: ShippedProject): Promise<void> {
+  type Packages = Record<string, unknown>;
+  const packagesOf = (text: string) => ((JSON.parse(text) as { packages?: Packages }).packages ?? {}) as Packages;
+  const installed = packagesOf(await host.readFile(`${dirRel}/package-lock.json`));
+  const shipped = packagesOf(shippedProject(project).lockfile);
+  const differing = [...new Set([...Object.keys(installed), ...Object.keys(shipped)])].filter(
+    (path) => JSON.stringify(installed[path]) !== JSON.stringify(shipped[path]),
+  );
+  if (differing.length > 0) {
+    throw new TerminalError(
+      `npm installed a different package tree than the shipped lockfile (src/gateway/runtime-lock/${project}) pins, in ${dirRel}: ` +
+        `${differing.slice(0, 5).join(', ')}${differing.length > 5 ? ` and ${differing.length - 5} more` : ''} differ. ` +
+        "Check npm's configuration on the machine (overrides, a registry serving other versions) and retry.",
+    );
+  }
 }
 
 /** Checks that the tree is what we pinned and that openclaw finished its own lifecycle. */
-async function verify(tmp: string): Promise<void> {
-  const runtime = runtimeAt(tmp);
+async function verify(host: Host, tmp: string): Promise<void> {
+  const layout = runtimeLayout(tmp);
   const problems: string[] = [];
-  const versionOf = async (pkgDir: string) =>
-    (JSON.parse(await readFile(join(pkgDir, 'package.json'), 'utf8')) as { version?: string }).version;
+  const versionOf = async (pkgDir: string) => (JSON.parse(await host.readFile(`${pkgDir}/package.json`)) as { version?: string }).version;
   try {
-    if ((await versionOf(dirname(runtime.openclawEntry))) !== OPENCLAW_VERSION) problems.push('openclaw version differs');
-    if ((await versionOf(dirname(dirname(runtime.nodeBin)))) !== NODE_RUNTIME_VERSION) problems.push('node version differs');
-    if ((await versionOf(runtime.discordPluginDir!)) !== DISCORD_PLUGIN_VERSION) problems.push('discord plugin version differs');
+    if ((await versionOf(layout.openclawDir)) !== OPENCLAW_VERSION) problems.push('openclaw version differs');
+    if ((await versionOf(layout.nodeDir)) !== NODE_RUNTIME_VERSION) problems.push('node version differs');
+    if ((await versionOf(layout.discordPluginDir)) !== DISCORD_PLUGIN_VERSION) problems.push('discord plugin version differs');
   } catch (error) {
     problems.push(`a package is missing (${(error as Error).message})`);
   }
-  if (existsSync(join(dirname(runtime.openclawEntry), '.openclaw-lifecycle-pending'))) {
+  if (await host.exists(`${layout.openclawDir}/.openclaw-lifecycle-pending`)) {
     problems.push("openclaw's install scripts did not run (.openclaw-lifecycle-pending is still there)");
   }
   if (problems.length > 0) {
@@ -153,25 +180,23 @@ async function verify(tmp: string): Promise<void> {
 }
 
 /** Publishes the finished temp dir under its final name, replacing an outdated one if present. */
-async function publish(tmp: string, dir: string): Promise<void> {
-  try {
-    await rename(tmp, dir);
+async function publish(host: Host, tmp: string, dirRel: string): Promise<void> {
+  if (await host.exists(dirRel)) {
+    if (await isCompleteOn(host, dirRel)) {
+      // Someone else published a complete runtime meanwhile (possible only if the lock was lost).
+      await host.remove(tmp);
+      return;
+    }
+    const old = joinRel(dirnameRel(dirRel), `.${basename(dirRel)}.old-${process.pid}-${randomBytes(4).toString('hex')}`);
+    await host.rename(dirRel, old);
+    await host.rename(tmp, dirRel);
+    await host.remove(old);
     return;
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw error;
   }
-  if (await isComplete(dir)) {
-    // Someone else published a complete runtime meanwhile (possible only if the lock was lost).
-    await rm(tmp, { recursive: true, force: true });
-    return;
-  }
-  const old = join(dirname(dir), `.${runtimeDirName()}.old-${process.pid}-${randomBytes(4).toString('hex')}`);
-  await rename(dir, old);
-  await rename(tmp, dir);
-  await rm(old, { recursive: true, force: true });
+  await host.rename(tmp, dirRel);
 }
 
-async function writeJson(path: string, value: unknown): Promise<void> {
-  await writeFile(path, `${JSON.stringify(value, null, 2)}\n`);
-}
+// Host paths are relative and use '/', on every machine.
+const basename = (rel: string) => rel.slice(rel.lastIndexOf('/') + 1);
+const dirnameRel = (rel: string) => (rel.includes('/') ? rel.slice(0, rel.lastIndexOf('/')) : '');
+const joinRel = (dir: string, name: string) => (dir === '' ? name : `${dir}/${name}`);

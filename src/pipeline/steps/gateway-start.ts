@@ -19,19 +19,24 @@ export const gatewayStart: StepDefinition = {
   timeoutMs: 20 * 60_000,
   async run(ctx) {
     const machine = machineOf(ctx);
+    const host = await hostOf(ctx);
     let installing = false;
-    const runtime = await runtimeFor(machine, ctx.settings, (message) => {
+    const log = (message: string) => {
       ctx.log.info({ message }, 'openclaw runtime');
       if (!installing) {
         installing = true;
-        void ctx.progress('Installing the OpenClaw runtime on this machine (first provision only: a few minutes; later fleets reuse it)');
+        void ctx.progress(
+          machine.driver === 'local'
+            ? 'Installing the OpenClaw runtime on this machine (first provision only: a few minutes; later fleets reuse it)'
+            : 'Installing the OpenClaw runtime on the VM (a few minutes)',
+        );
       }
-    });
+    };
+    const runtime = await runtimeFor(machine, host, ctx.settings, { log, signal: ctx.signal });
     const { [SECRET.gatewayToken]: token } = await getSecrets(ctx.db, ctx.settings.box, ctx.fleet.id);
     if (!token) throw new Error('the gateway token written by vm_create is missing');
     // Provisioned again with new settings (a fixed bot token): a healthy gateway still runs the old
     // config, so restart it rather than leave it be.
-    const host = await hostOf(ctx);
     const configHash = createHash('sha256')
       .update(await host.readFile(OPENCLAW_CONFIG_REL))
       .digest('hex');
