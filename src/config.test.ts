@@ -99,15 +99,21 @@ describe('loadConfig: the compute driver', () => {
   it('with FLEET_COMPUTE=gcp, lists the missing project and credentials and every bad value together', () => {
     let problems: string[] = [];
     try {
-      loadConfig({ FLEET_COMPUTE: 'gcp', FLEET_SSH_PORT: 'twenty-two', FLEET_GCP_ZONES: 'mars-1' });
+      loadConfig({ FLEET_COMPUTE: 'gcp', FLEET_SSH_PORT: 'twenty-two', FLEET_GCP_ZONES: 'mars-1', FLEET_GCP_GATEWAY_PORT: '80' });
     } catch (e) {
       problems = (e as ConfigError).problems;
     }
     const names = problems.map((p) => p.split(':')[0]);
     expect(names).toEqual(
-      expect.arrayContaining(['FLEET_COMPUTE', 'FLEET_SSH_PORT', 'FLEET_GCP_ZONES', 'FLEET_GCP_PROJECT', 'FLEET_GCP_ACCESS_TOKEN']),
+      expect.arrayContaining([
+        'FLEET_SSH_PORT',
+        'FLEET_GCP_ZONES',
+        'FLEET_GCP_GATEWAY_PORT',
+        'FLEET_GCP_PROJECT',
+        'FLEET_GCP_ACCESS_TOKEN',
+      ]),
     );
-    expect(problems).toContain('FLEET_COMPUTE: the gcp driver is not available in this version yet; use local (the default)');
+    expect(problems).toHaveLength(5);
     expect(() => loadConfig({ FLEET_COMPUTE: 'aws' })).toThrow(/FLEET_COMPUTE/);
   });
 
@@ -130,8 +136,16 @@ describe('loadConfig: the compute driver', () => {
         accessToken: 'ya29.token',
         sshUser: 'fleet',
         sshPort: 22,
+        gatewayPort: 18789,
+        networkTags: ['agent-fleet-gateway'],
       },
     });
+  });
+
+  it('accepts FLEET_COMPUTE=gcp with a project and credentials', () => {
+    const c = loadConfig({ FLEET_COMPUTE: 'gcp', FLEET_GCP_PROJECT: 'acme-fleets', FLEET_GCP_ACCESS_TOKEN: 'ya29.token' });
+    expect(c.compute.driver).toBe('gcp');
+    expect(c.compute.gcp?.project).toBe('acme-fleets');
   });
 });
 

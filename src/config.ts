@@ -130,6 +130,13 @@ export const envSchema = z.object({
     .regex(/^[a-z_][a-z0-9_-]{0,31}$/, 'must be a Linux user name')
     .default('fleet'),
   FLEET_SSH_PORT: z.coerce.number().int().min(1).max(65535).default(22),
+  // The gateway's port on its own VM (the Control UI's, behind a firewall rule on the tags below).
+  FLEET_GCP_GATEWAY_PORT: z.coerce.number().int().min(1024).max(65535).default(18789),
+  FLEET_GCP_NETWORK_TAGS: z
+    .string()
+    .default('agent-fleet-gateway')
+    .pipe(csv)
+    .pipe(z.array(z.string().regex(/^[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?$/, 'must be network tags like agent-fleet-gateway'))),
 });
 
 /**
@@ -153,9 +160,6 @@ function crossCheck(source: NodeJS.ProcessEnv): string[] {
     }
   }
   if (source.FLEET_COMPUTE === 'gcp') {
-    // The settings below are checked already so that a deployment can be prepared; the driver that
-    // uses them is not part of this build, and a fleet must never be recorded on a driver nothing runs.
-    problems.push('FLEET_COMPUTE: the gcp driver is not available in this version yet; use local (the default)');
     if (!set('FLEET_GCP_PROJECT')) problems.push('FLEET_GCP_PROJECT: is required when FLEET_COMPUTE=gcp');
     if (!set('FLEET_GCP_ACCESS_TOKEN') && !set('GOOGLE_APPLICATION_CREDENTIALS') && !fs.existsSync(GCLOUD_ADC_FILE)) {
       problems.push(
@@ -231,6 +235,10 @@ export interface GcpConfig {
   accessToken: string | undefined;
   sshUser: string;
   sshPort: number;
+  /** The gateway's port on each VM. */
+  gatewayPort: number;
+  /** Network tags on each VM, for the firewall rule that opens the gateway port. */
+  networkTags: string[];
 }
 
 export class ConfigError extends Error {
@@ -299,6 +307,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
             accessToken: env.FLEET_GCP_ACCESS_TOKEN,
             sshUser: env.FLEET_SSH_USER,
             sshPort: env.FLEET_SSH_PORT,
+            gatewayPort: env.FLEET_GCP_GATEWAY_PORT,
+            networkTags: env.FLEET_GCP_NETWORK_TAGS,
           }
         : undefined,
     },

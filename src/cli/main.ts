@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { ConfigError } from '../config.ts';
 import { registerDevToken } from './dev-token.ts';
 import { registerServe } from './serve.ts';
 import { registerMigrate } from './migrate.ts';
@@ -16,5 +17,6 @@ registerTenants(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   console.error(e instanceof Error ? e.message : String(e));
-  process.exit(1);
+  // A setting found unusable only at start (cloud credentials) exits like one refused by loadConfig.
+  process.exit(e instanceof ConfigError ? 78 : 1);
 });

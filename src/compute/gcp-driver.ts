@@ -82,9 +82,16 @@ export class GcpDriver implements ComputeDriver {
   }
 }
 
-/** A valid, stable GCE name per tenant: lowercase letters, digits and dashes, at most 63. */
+/**
+ * A valid, stable GCE name per tenant: lowercase letters, digits and dashes, at most 63. A slug too
+ * long for that keeps its start and gets a hash of the whole slug, so two long slugs that share
+ * their first 50 characters still get two VMs (not one "foreign" VM refused by the other).
+ */
 export function vmNameFor(tenantSlug: string): string {
-  return `fleet-${tenantSlug.replace(/_/g, '-')}`.slice(0, 63).replace(/-+$/, '');
+  const name = `fleet-${tenantSlug.toLowerCase().replace(/[^a-z0-9-]/g, '-')}`.replace(/-+$/, '');
+  if (name.length <= 63 && name === `fleet-${tenantSlug}`) return name;
+  const hash = createHash('sha256').update(tenantSlug).digest('hex').slice(0, 8);
+  return `${name.slice(0, 54).replace(/-+$/, '')}-${hash}`;
 }
 
 const zoneOf = (m: Machine): string => {

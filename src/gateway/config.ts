@@ -36,6 +36,12 @@ export interface DiscordInput {
 export interface OpenclawConfigInput {
   port: number;
   token: string;
+  /**
+   * `loopback` (default): only the machine itself reaches the gateway (the local driver, where
+   * every fleet shares the host). `lan`: every interface, for a VM of its own whose Control UI
+   * users open at its external IP, behind the token and the firewall rule on the VM's tags.
+   */
+  bind?: 'loopback' | 'lan';
   /** When given, the gateway's log file goes to `<stateDir>/logs/openclaw.log` instead of the
    * host-wide default `/tmp/openclaw/openclaw-<date>.log` shared by every gateway on the machine. */
   stateDir?: string;
@@ -63,7 +69,7 @@ export function renderOpenclawConfig(input: OpenclawConfigInput): OpenclawConfig
       // reachable only from this host, and only with the fleet's token.
       mode: 'local',
       port: input.port,
-      bind: 'loopback',
+      bind: input.bind ?? 'loopback',
       auth: { mode: 'token', token: input.token },
     },
     // We pin versions; an update check would only phone home and print notices.

@@ -1,3 +1,4 @@
+import { gcpDriverFromConfig } from './gcp-driver-from-config.ts';
 import type { Config } from '../config.ts';
 import { EventHub } from '../events/hub.ts';
 import type { Logger } from '../observability/logger.ts';
@@ -23,6 +24,8 @@ export async function startCore(config: Config, logger: Logger, opts: { attach: 
   const templates = TemplateRegistry.load();
   // config.ts guarantees the key is set in production; in dev it lives in the data dir.
   const box = SecretBox.fromHex(config.secretsKey ?? ensureDataDirSecret(config.dataDir, 'secrets.key', makeSecretsKey));
+  // Before the database: bad cloud credentials are a start-up error, not a fleet stuck later.
+  const gcp = config.compute.gcp ? await gcpDriverFromConfig(config.compute.gcp) : undefined;
   const database = await openDatabase(config, logger, { attach: opts.attach, migrate: true, poolSize: 20 });
   try {
     const queue = await RunQueue.start(database.url, logger.child({ component: 'queue' }));
@@ -33,15 +36,17 @@ export async function startCore(config: Config, logger: Logger, opts: { attach: 
       box,
       queue,
       events,
-      settings: pipelineSettings(config, box),
+      settings: pipelineSettings(config, box, gcp ? { gcp: gcp.driver } : {}),
       close: async () => {
         await events.close();
         await queue.stop();
         await database.close();
+        await gcp?.close();
       },
     };
   } catch (e) {
     await database.close();
+    await gcp?.close();
     throw e;
   }
 }

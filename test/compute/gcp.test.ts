@@ -4,6 +4,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseGcpError } from '../../src/compute/gcp-errors.ts';
+import { vmNameFor } from '../../src/compute/gcp-driver.ts';
 import { type CreateOrAdoptRequest, GcpCompute, type GcpComputeSettings } from '../../src/compute/gcp.ts';
 import { StepFailure, TerminalError, TransientError } from '../../src/domain/step-errors.ts';
 import { type GceStandin, startGceStandin } from '../standins/gce-server.ts';
@@ -522,5 +523,20 @@ describe('credentials and errors', () => {
     } finally {
       await offline.close();
     }
+  });
+});
+
+describe('vmNameFor', () => {
+  const GCE_NAME = /^[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?$/;
+  it('is the slug for a slug GCE accepts as it is', () => {
+    expect(vmNameFor('acme')).toBe('fleet-acme');
+  });
+  it('is a valid, distinct name for long slugs that share a start, and for slugs GCE would not take', () => {
+    const a = vmNameFor(`${'x'.repeat(70)}-one`);
+    const b = vmNameFor(`${'x'.repeat(70)}-two`);
+    for (const name of [a, b, vmNameFor('user_abc'), vmNameFor('a-b_')]) expect(name).toMatch(GCE_NAME);
+    expect(a).not.toBe(b);
+    expect(vmNameFor('user_abc')).not.toBe(vmNameFor('user-abc'));
+    expect(vmNameFor(`${'x'.repeat(70)}-one`)).toBe(a); // stable
   });
 });

@@ -159,3 +159,16 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
   };
   return t;
 }
+
+/** A healthy worker that appears after another died: its watchdog finds silent runs quickly and resumes them. */
+export function startRescuer(app: TestApp): Promise<RunningWorker> {
+  return startWorker({
+    db: app.database.db,
+    steps: LOCAL_STEPS,
+    settings: app.settings,
+    log: createLogger('silent'),
+    queue: app.queue,
+    concurrency: 1,
+    watchdogMs: 500,
+  });
+}

@@ -28,3 +28,12 @@ export function completeCounts(fleet: FleetBody): Record<string, number> {
   for (const e of fleet.provisionLog) if (e.status === 'complete') counts[e.step] = (counts[e.step] ?? 0) + 1;
   return counts;
 }
+
+/** Polls `condition` until it holds; fails after `timeoutMs` naming what it waited for. */
+export async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs: number, what = 'the condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../harness/app.ts';
+import { createTestApp, startRescuer, type TestApp } from '../harness/app.ts';
 import { completeCounts, type FleetBody, waitForFleet } from '../harness/wait.ts';
 
 /**
@@ -139,18 +139,7 @@ describe('a worker killed with SIGKILL mid-run', () => {
         const killedAt = Date.now();
 
         // A healthy worker appears; its watchdog finds the silent run and resumes it.
-        const { startWorker } = await import('../../src/pipeline/worker.ts');
-        const { LOCAL_STEPS } = await import('../../src/pipeline/steps/index.ts');
-        const { createLogger } = await import('../../src/observability/logger.ts');
-        const rescuer = await startWorker({
-          db: app.database.db,
-          steps: LOCAL_STEPS,
-          settings: app.settings,
-          log: createLogger('silent'),
-          queue: app.queue,
-          concurrency: 1,
-          watchdogMs: 500,
-        });
+        const rescuer = await startRescuer(app);
         try {
           const fleet = await waitForFleet(app, token, ['active', 'error'], 30_000);
           expect(fleet.status).toBe('active');

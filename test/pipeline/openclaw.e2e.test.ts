@@ -6,7 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openclawCommand, ensureOpenclawRuntime } from '../../src/gateway/runtime.ts';
 import { stopGateway } from '../../src/gateway/process.ts';
 import { LocalHost } from '../../src/hosts/local-host.ts';
+import { VM_RUNTIME_REL } from '../../src/gateway/runtime-on-vm.ts';
 import { createTestApp, type TestApp } from '../harness/app.ts';
+import { type GcpWorld, startGcpWorld } from '../harness/gcp-vm.ts';
 import { makeBareRepos } from '../harness/git-repos.ts';
 import { completeCounts, waitForFleet } from '../harness/wait.ts';
 import { type MissionControlStandin, startMissionControlStandin } from '../standins/mission-control-server.ts';
@@ -81,5 +83,49 @@ describe.skipIf(!enabled)('provisioning with the real OpenClaw gateway', () => {
       encoding: 'utf8',
     });
     expect(out).not.toMatch(/invalid|error/i);
+  });
+});
+
+describe.skipIf(!enabled)('provisioning on the GCP driver with the real OpenClaw gateway, over SSH', () => {
+  let world: GcpWorld;
+  let t: TestApp;
+  let slug: string | undefined;
+
+  beforeAll(async () => {
+    delete process.env.FLEET_GATEWAY_COMMAND;
+    world = await startGcpWorld();
+    t = await createTestApp({
+      workers: { concurrency: 1 },
+      drivers: { gcp: world.driver },
+      computeDriver: 'gcp',
+      env: { FLEET_GATEWAY_OFFLINE: '1' },
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    if (slug) await world.removeFleet(t.database.db, t.box, slug).catch(() => undefined);
+    await t?.close();
+    await world?.close();
+  });
+
+  it('installs the runtime on the VM from the shipped lockfiles and runs the gateway there to active', {
+    timeout: 20 * 60_000,
+  }, async () => {
+    const token = t.token({ userId: 'user_real_vm' });
+    const res = await t.request('/api/fleet/provision', { method: 'POST', token, json: { templateId: 'solo-engineer', repos: [] } });
+    expect(res.status).toBe(202);
+    const fleet = await waitForFleet(t, token, ['active', 'error'], 19 * 60_000);
+    slug = (await t.database.db.selectFrom('tenants').select('slug').executeTakeFirstOrThrow()).slug;
+    expect(fleet.status, JSON.stringify(fleet.provisionLog, null, 1)).toBe('active');
+    const gateway = fleet.provisionLog.find((e) => e.step === 'gateway_start' && e.status === 'complete')!;
+    expect(gateway.message).toMatch(/OpenClaw 2026\.9\.6 gateway started .* after installing the runtime/);
+    console.log(`gateway_start on the VM: ${gateway.message} (${gateway.durationMs} ms)`);
+
+    // The runtime is the VM's own, inside the fleet's root and owned by the SSH user.
+    const runtimeDir = path.join(world.sshd.user.home, 'fleets', slug, VM_RUNTIME_REL);
+    expect(fs.statSync(path.join(runtimeDir, '.fleet-runtime.json')).uid).toBe(world.sshd.user.uid);
+    expect(JSON.parse(fs.readFileSync(path.join(runtimeDir, '.fleet-runtime.json'), 'utf8'))).toMatchObject({ openclaw: '2026.9.6' });
+    const ready = await fetch(`${fleet.dashboardUrl}readyz`);
+    expect(ready.status).toBe(200);
   });
 });

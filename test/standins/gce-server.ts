@@ -133,6 +133,12 @@ export interface GceStandin {
   setZone(zone: string, mode: ZoneMode): void;
   failNext(fault: GceFault, opts?: GceFaultOptions): void;
   onInsert(hook: (instance: StandinInstance) => void | Promise<void>): void;
+  /**
+   * Holds every operation not yet DONE: `wait` answers it still RUNNING, as GCE does for a slow
+   * insert. `release` lets them go and finishes the pending ones at once, as GCE finishes its
+   * operations whether or not anyone waits (the caller that started one may be dead).
+   */
+  holdOperations(): { release(): Promise<void> };
   addInstance(vm: { zone: string; name: string; labels?: Record<string, string>; status?: string; natIP?: string | null }): StandinInstance;
   instance(zone: string, name: string): StandinInstance | undefined;
   instances(): StandinInstance[];
@@ -165,6 +171,7 @@ export async function startGceStandin(options: GceStandinOptions = {}): Promise<
   const ops = new Map<string, StandinOperation>();
   const byRequestId = new Map<string, StandinOperation>();
   let insertHook: ((instance: StandinInstance) => void | Promise<void>) | undefined;
+  let holding = false;
   let nextIp = 10;
   let nextInternal = 2;
 
@@ -468,7 +475,9 @@ export async function startGceStandin(options: GceStandinOptions = {}): Promise<
       const op = name ? ops.get(name) : undefined;
       if (!op || op.zone !== zone) return notFound(`projects/${project}/zones/${zone}/operations/${name ?? ''}`);
       if (method === 'POST' && verb === 'wait') {
-        if (op.waitsLeft > 0) {
+        if (holding && op.status !== 'DONE') {
+          op.status = 'RUNNING';
+        } else if (op.waitsLeft > 0) {
           op.waitsLeft--;
           op.status = 'RUNNING';
         } else await finish(op);
@@ -610,6 +619,15 @@ export async function startGceStandin(options: GceStandinOptions = {}): Promise<
     },
     onInsert: (hook) => {
       insertHook = hook;
+    },
+    holdOperations: () => {
+      holding = true;
+      return {
+        release: async () => {
+          holding = false;
+          for (const op of ops.values()) if (op.status !== 'DONE') await finish(op);
+        },
+      };
     },
     addInstance: (spec) => {
       const vm: StandinInstance = {

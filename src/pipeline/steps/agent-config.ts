@@ -31,6 +31,8 @@ export const agentConfig: StepDefinition = {
     const config = renderOpenclawConfig({
       port: machine.gatewayPort,
       token,
+      // A VM is the fleet's own: its Control UI is opened at the VM's address (dashboardUrl).
+      bind: machine.driver === 'local' ? 'loopback' : 'lan',
       stateDir: host.resolve(OPENCLAW_STATE_REL),
       offline: ctx.settings.gatewayOffline,
       agents: team.map((a) => ({
