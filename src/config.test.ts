@@ -149,4 +149,14 @@ describe('loadConfig: production', () => {
       'https://fleet.example.com',
     ]);
   });
+
+  const ready = { ...complete, CLERK_AUTHORIZED_PARTIES: 'https://fleet.example.com' };
+  it("calls tenant URLs over https only, and refuses the tests' loopback switch", () => {
+    expect(loadConfig(ready).outbound).toEqual({ allowHttp: false, allowLoopback: false });
+    expect(() => loadConfig({ ...ready, FLEET_TEST_ALLOW_LOOPBACK_URLS: '1' })).toThrow(
+      /FLEET_TEST_ALLOW_LOOPBACK_URLS: loopback tenant URLs are for tests and are refused in production/,
+    );
+    expect(loadConfig({}).outbound).toEqual({ allowHttp: true, allowLoopback: false });
+    expect(loadConfig({ FLEET_TEST_ALLOW_LOOPBACK_URLS: '1' }).outbound).toEqual({ allowHttp: true, allowLoopback: true });
+  });
 });

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PROVISION_STEPS } from './domain/steps.ts';
+import type { OutboundPolicy } from './util/outbound-address.ts';
 import { z } from 'zod';
 
 /**
@@ -130,6 +131,8 @@ export const envSchema = z.object({
     .regex(/^[a-z_][a-z0-9_-]{0,31}$/, 'must be a Linux user name')
     .default('fleet'),
   FLEET_SSH_PORT: z.coerce.number().int().min(1).max(65535).default(22),
+  // Test-only: tenant URLs (Mission Control) may point at loopback, where the tests' stand-ins listen.
+  FLEET_TEST_ALLOW_LOOPBACK_URLS: z.enum(['0', '1']).default('0'),
 });
 
 /**
@@ -175,6 +178,8 @@ function crossCheck(source: NodeJS.ProcessEnv): string[] {
     if (set('FLEET_TEST_FAULTS')) problems.push('FLEET_TEST_FAULTS: fault injection is for tests and is refused in production');
     if (set('FLEET_GATEWAY_COMMAND'))
       problems.push('FLEET_GATEWAY_COMMAND: the stand-in gateway is for tests and is refused in production');
+    if (source.FLEET_TEST_ALLOW_LOOPBACK_URLS === '1')
+      problems.push('FLEET_TEST_ALLOW_LOOPBACK_URLS: loopback tenant URLs are for tests and are refused in production');
   }
   return problems;
 }
@@ -212,6 +217,8 @@ export interface Config {
     headersTimeoutMs: number;
     requestTimeoutMs: number;
   };
+  /** What URLs a tenant names (Mission Control) may point at: https only in production, never private addresses. */
+  outbound: OutboundPolicy;
   compute: {
     /** The driver new fleets get. */
     driver: 'local' | 'gcp';
@@ -284,6 +291,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       headersTimeoutMs: env.FLEET_HTTP_HEADERS_TIMEOUT_MS,
       requestTimeoutMs: env.FLEET_HTTP_REQUEST_TIMEOUT_MS,
     },
+    outbound: { allowHttp: env.NODE_ENV !== 'production', allowLoopback: env.FLEET_TEST_ALLOW_LOOPBACK_URLS === '1' },
     compute: {
       driver: env.FLEET_COMPUTE,
       // Also set (and checked) without FLEET_COMPUTE=gcp when a project is named: fleets created on

@@ -33,7 +33,11 @@ describe.skipIf(!enabled)('provisioning with the real OpenClaw gateway', () => {
     mc = await startMissionControlStandin({ token: MC_TOKEN });
     t = await createTestApp({
       workers: { concurrency: 1 },
-      env: { FLEET_GIT_BASE_URL: makeBareRepos(path.join(scratch, 'forge'), ['acme/api']), FLEET_GATEWAY_OFFLINE: '1' },
+      env: {
+        FLEET_GIT_BASE_URL: makeBareRepos(path.join(scratch, 'forge'), ['acme/api']),
+        FLEET_GATEWAY_OFFLINE: '1',
+        FLEET_TEST_ALLOW_LOOPBACK_URLS: '1',
+      },
     });
   }, 20 * 60_000);
 

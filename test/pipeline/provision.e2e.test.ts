@@ -52,6 +52,8 @@ beforeAll(async () => {
       FLEET_DISCORD_API_URL: discord.url,
       FLEET_HEARTBEAT_SECONDS: '0.5',
       FLEET_STALE_AFTER_SECONDS: '3',
+      // The Mission Control stand-in listens on loopback, which tenant URLs may not point at otherwise.
+      FLEET_TEST_ALLOW_LOOPBACK_URLS: '1',
     },
   });
 });
