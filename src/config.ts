@@ -167,6 +167,8 @@ function crossCheck(source: NodeJS.ProcessEnv): string[] {
       );
     }
   }
+  const gitProblem = gitBaseUrlProblem(source.FLEET_GIT_BASE_URL, production);
+  if (gitProblem) problems.push(`FLEET_GIT_BASE_URL: ${gitProblem}`);
   if (production) {
     for (const name of ['FLEET_PLATFORM_TOKEN', 'FLEET_SECRETS_KEY']) {
       if (!set(name)) problems.push(`${name}: is required when NODE_ENV=production`);
@@ -182,6 +184,22 @@ function crossCheck(source: NodeJS.ProcessEnv): string[] {
       problems.push('FLEET_TEST_ALLOW_LOOPBACK_URLS: loopback tenant URLs are for tests and are refused in production');
   }
   return problems;
+}
+
+/**
+ * Where repos are cloned from: https; a file:// forge (bare repos on this disk) only outside
+ * production. Anything else (http, ssh, git's `ext::`) is refused at start, not at the first clone.
+ */
+function gitBaseUrlProblem(raw: string | undefined, production: boolean): string | undefined {
+  if (raw === undefined || raw.trim() === '') return undefined; // the default, https://github.com/
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return undefined; // the schema reports it
+  }
+  if (url.protocol === 'https:' || (url.protocol === 'file:' && !production)) return undefined;
+  return `must be an https:// URL${production ? '' : ' (or file:// outside production)'}; got ${url.protocol}//`;
 }
 
 export type Env = z.infer<typeof envSchema>;
