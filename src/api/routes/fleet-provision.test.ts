@@ -66,6 +66,20 @@ describe('POST /api/fleet/provision', () => {
       'discord.bots.1.agent',
       /agent 'cantona' has two bots/,
     ],
+    [
+      {
+        discord: {
+          guildId: GUILD,
+          channelIds: CHANNELS,
+          bots: [
+            { agent: 'cantona', token: 'MTAx.same-bot-token' },
+            { agent: 'popashot', token: 'MTAx.same-bot-token' },
+          ],
+        },
+      },
+      'discord.bots.1.token',
+      /^discord\.bots\.1\.token: agents 'cantona' and 'popashot' have the same bot token; each agent needs its own Discord bot$/,
+    ],
     [{ missionControl: { url: 'ftp://x', token: 't' } }, 'missionControl.url', /./],
     // Addresses a tenant must not make the control plane call (server-side request forgery).
     ...[
