@@ -42,7 +42,7 @@ describe.skipIf(!enabled)('provisioning with the real OpenClaw gateway', () => {
   }, 20 * 60_000);
 
   afterAll(async () => {
-    const root = path.join(t.dataDir, 'fleets', 'real');
+    const root = path.join(t.dataDir, 'fleets', 'auto_real');
     await stopGateway(new LocalHost(root)).catch(() => undefined);
     await t.close();
     await mc.close();
@@ -74,7 +74,7 @@ describe.skipIf(!enabled)('provisioning with the real OpenClaw gateway', () => {
     const ready = await fetch(`${fleet.dashboardUrl}readyz`);
     expect(ready.status).toBe(200);
     const runtime = await ensureOpenclawRuntime({ cacheDir: configuredRuntimeCacheDir() });
-    const root = path.join(t.dataDir, 'fleets', 'real');
+    const root = path.join(t.dataDir, 'fleets', 'auto_real');
     const { command, args } = openclawCommand(runtime, ['config', 'validate']);
     const out = execFileSync(command, args, {
       env: {
