@@ -163,4 +163,27 @@ describe('loadConfig: production', () => {
       'https://fleet.example.com',
     ]);
   });
+
+  const ready = { ...complete, CLERK_AUTHORIZED_PARTIES: 'https://fleet.example.com' };
+  it("calls tenant URLs over https only, and refuses the tests' loopback switch", () => {
+    expect(loadConfig(ready).outbound).toEqual({ allowHttp: false, allowLoopback: false });
+    expect(() => loadConfig({ ...ready, FLEET_TEST_ALLOW_LOOPBACK_URLS: '1' })).toThrow(
+      /FLEET_TEST_ALLOW_LOOPBACK_URLS: loopback tenant URLs are for tests and are refused in production/,
+    );
+    expect(loadConfig({}).outbound).toEqual({ allowHttp: true, allowLoopback: false });
+    expect(loadConfig({ FLEET_TEST_ALLOW_LOOPBACK_URLS: '1' }).outbound).toEqual({ allowHttp: true, allowLoopback: true });
+  });
+
+  it('clones over https only; file:// forges are for development and tests', () => {
+    expect(loadConfig({ ...ready, FLEET_GIT_BASE_URL: 'https://git.example.com/org' }).pipeline.gitBaseUrl).toBe(
+      'https://git.example.com/org/',
+    );
+    for (const url of ['file:///srv/repos/', 'http://git.example.com/', 'ssh://git@github.com/', 'ext::sh -c id']) {
+      expect(() => loadConfig({ ...ready, FLEET_GIT_BASE_URL: url }), url).toThrow(/FLEET_GIT_BASE_URL: /);
+    }
+    expect(loadConfig({ FLEET_GIT_BASE_URL: 'file:///srv/repos' }).pipeline.gitBaseUrl).toBe('file:///srv/repos/');
+    expect(() => loadConfig({ FLEET_GIT_BASE_URL: 'http://git.example.com/' })).toThrow(
+      /FLEET_GIT_BASE_URL: must be an https:\/\/ URL \(or file:\/\/ outside production\); got http:/,
+    );
+  });
 });

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PROVISION_STEPS } from './domain/steps.ts';
+import type { OutboundPolicy } from './util/outbound-address.ts';
 import { z } from 'zod';
 
 /**
@@ -137,6 +138,8 @@ export const envSchema = z.object({
     .default('agent-fleet-gateway')
     .pipe(csv)
     .pipe(z.array(z.string().regex(/^[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?$/, 'must be network tags like agent-fleet-gateway'))),
+  // Test-only: tenant URLs (Mission Control) may point at loopback, where the tests' stand-ins listen.
+  FLEET_TEST_ALLOW_LOOPBACK_URLS: z.enum(['0', '1']).default('0'),
 });
 
 /**
@@ -168,6 +171,8 @@ function crossCheck(source: NodeJS.ProcessEnv): string[] {
       );
     }
   }
+  const gitProblem = gitBaseUrlProblem(source.FLEET_GIT_BASE_URL, production);
+  if (gitProblem) problems.push(`FLEET_GIT_BASE_URL: ${gitProblem}`);
   if (production) {
     for (const name of ['FLEET_PLATFORM_TOKEN', 'FLEET_SECRETS_KEY']) {
       if (!set(name)) problems.push(`${name}: is required when NODE_ENV=production`);
@@ -179,8 +184,26 @@ function crossCheck(source: NodeJS.ProcessEnv): string[] {
     if (set('FLEET_TEST_FAULTS')) problems.push('FLEET_TEST_FAULTS: fault injection is for tests and is refused in production');
     if (set('FLEET_GATEWAY_COMMAND'))
       problems.push('FLEET_GATEWAY_COMMAND: the stand-in gateway is for tests and is refused in production');
+    if (source.FLEET_TEST_ALLOW_LOOPBACK_URLS === '1')
+      problems.push('FLEET_TEST_ALLOW_LOOPBACK_URLS: loopback tenant URLs are for tests and are refused in production');
   }
   return problems;
+}
+
+/**
+ * Where repos are cloned from: https; a file:// forge (bare repos on this disk) only outside
+ * production. Anything else (http, ssh, git's `ext::`) is refused at start, not at the first clone.
+ */
+function gitBaseUrlProblem(raw: string | undefined, production: boolean): string | undefined {
+  if (raw === undefined || raw.trim() === '') return undefined; // the default, https://github.com/
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return undefined; // the schema reports it
+  }
+  if (url.protocol === 'https:' || (url.protocol === 'file:' && !production)) return undefined;
+  return `must be an https:// URL${production ? '' : ' (or file:// outside production)'}; got ${url.protocol}//`;
 }
 
 export type Env = z.infer<typeof envSchema>;
@@ -216,6 +239,8 @@ export interface Config {
     headersTimeoutMs: number;
     requestTimeoutMs: number;
   };
+  /** What URLs a tenant names (Mission Control) may point at: https only in production, never private addresses. */
+  outbound: OutboundPolicy;
   compute: {
     /** The driver new fleets get. */
     driver: 'local' | 'gcp';
@@ -292,6 +317,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       headersTimeoutMs: env.FLEET_HTTP_HEADERS_TIMEOUT_MS,
       requestTimeoutMs: env.FLEET_HTTP_REQUEST_TIMEOUT_MS,
     },
+    outbound: { allowHttp: env.NODE_ENV !== 'production', allowLoopback: env.FLEET_TEST_ALLOW_LOOPBACK_URLS === '1' },
     compute: {
       driver: env.FLEET_COMPUTE,
       // Also set (and checked) without FLEET_COMPUTE=gcp when a project is named: fleets created on

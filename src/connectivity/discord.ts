@@ -97,6 +97,7 @@ export async function checkDiscord(opts: CheckDiscordOptions): Promise<DiscordCh
       headers: { Authorization: `Bot ${bot.token}`, 'User-Agent': USER_AGENT },
       what: `Discord GET ${path} for agent '${bot.agentId}'`,
       secrets,
+      quoteBodies: true, // Discord's API, chosen by the operator: its error texts help
       fetchImpl: opts.fetchImpl ?? fetch,
       policy,
       signal: opts.signal,

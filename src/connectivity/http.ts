@@ -33,6 +33,12 @@ export interface GetRequest {
   what: string;
   /** Every secret that could be echoed back by a server; removed from any text we keep. */
   secrets: readonly string[];
+  /**
+   * Whether messages may quote the server's error text. Only for servers the operator chose
+   * (Discord's API): what a tenant-chosen server answers never reaches the log, or the control
+   * plane would read internal pages aloud for whoever named them.
+   */
+  quoteBodies: boolean;
   fetchImpl: FetchLike;
   policy: RetryPolicy;
   /** Cancels the whole exchange (worker shutting down); its reason is rethrown as is. */
@@ -58,7 +64,13 @@ const TLS_CODES = new Set([
   'CERT_NOT_YET_VALID',
 ]);
 
-/** GETs `req.url`, retrying transient failures; returns the first reply that is not 429 or 5xx. */
+/** What is read of a response body at most: health and Discord answers are small; a larger one is cut. */
+export const MAX_RESPONSE_BYTES = 64 * 1024;
+
+/**
+ * GETs `req.url`, retrying transient failures; returns the first reply that is not 429, 5xx or a
+ * redirect (redirects are never followed: a TerminalError says so).
+ */
 export async function getWithRetry(req: GetRequest): Promise<Reply> {
   const { policy, what } = req;
   for (let attempt = 0; ; attempt++) {
@@ -69,6 +81,10 @@ export async function getWithRetry(req: GetRequest): Promise<Reply> {
       reply = await getOnce(req);
     } catch (err) {
       if (req.signal?.aborted) throw req.signal.reason;
+      const refused = refusalIn(err);
+      if (refused) {
+        throw new TerminalError(`${what} was not sent: ${refused}. Use the service's public https address and provision again.`);
+      }
       const code = errorCode(err);
       if (code !== undefined && TLS_CODES.has(code)) {
         throw new TerminalError(
@@ -95,10 +111,17 @@ export async function getWithRetry(req: GetRequest): Promise<Reply> {
     }
     if (reply.status >= 500) {
       if (!canRetry) {
-        throw new TransientError(`${what} failed after ${attempts} attempt(s): the server answered ${reply.status}${detail(reply)}.`);
+        throw new TransientError(
+          `${what} failed after ${attempts} attempt(s): the server answered ${reply.status}${req.quoteBodies ? detail(reply) : ''}.`,
+        );
       }
       await pause(backoffMs(attempt, policy), req.signal);
       continue;
+    }
+    if (reply.status >= 300 && reply.status < 400) {
+      throw new TerminalError(
+        `${what} answered with a redirect (${reply.status}), and redirects are not followed. Use the address the server redirects to (its final https address) and provision again.`,
+      );
     }
     return reply;
   }
@@ -117,10 +140,10 @@ async function getOnce(req: GetRequest): Promise<Reply> {
   const timeout = AbortSignal.timeout(req.policy.timeoutMs);
   const signal = req.signal ? AbortSignal.any([timeout, req.signal]) : timeout;
   const started = performance.now();
-  const res = await req.fetchImpl(req.url, { method: 'GET', headers: req.headers, signal, redirect: 'follow' });
+  const res = await req.fetchImpl(req.url, { method: 'GET', headers: req.headers, signal, redirect: 'manual' });
   // Read under the same signal, so a server that stalls mid-body also times out. Secrets are cut
   // out before parsing, so nothing derived from the body can carry one.
-  const text = redact(await res.text(), req.secrets);
+  const text = redact(await boundedText(res, MAX_RESPONSE_BYTES), req.secrets);
   let body: unknown = text.slice(0, 500);
   if (/^\s*[{[]/.test(text)) {
     try {
@@ -130,6 +153,33 @@ async function getOnce(req: GetRequest): Promise<Reply> {
     }
   }
   return { status: res.status, headers: res.headers, body, elapsedMs: Math.round(performance.now() - started) };
+}
+
+/** The body as text, at most `maxBytes` of it: a server cannot make us hold an endless answer. */
+async function boundedText(res: Response, maxBytes: number): Promise<string> {
+  if (!res.body) return '';
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    size += value.byteLength;
+    if (size >= maxBytes) {
+      await reader.cancel().catch(() => undefined);
+      break;
+    }
+  }
+  return new TextDecoder().decode(Buffer.concat(chunks).subarray(0, maxBytes));
+}
+
+/** The refusal of outbound-fetch.ts, wherever fetch wrapped it. */
+function refusalIn(err: unknown): string | undefined {
+  for (let e: unknown = err, depth = 0; e && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    if ((e as { code?: unknown }).code === 'EOUTBOUND_REFUSED') return (e as Error).message;
+  }
+  return undefined;
 }
 
 /** Seconds from Discord's JSON `retry_after` (precise, fractional) or else the `Retry-After` header. */

@@ -2,9 +2,14 @@
  * Checks that Mission Control answers its health endpoint with the fleet's token. A 2xx proves
  * the token only if that endpoint requires it: point `healthPath` at an authenticated endpoint
  * when the deployment leaves `/health` open.
+ *
+ * The URL is the tenant's: it is called only through the outbound guard (outbound-fetch.ts), and
+ * messages give the status code and our own words, never what the server answered.
  */
 import { TerminalError, TransientError } from '../domain/step-errors.ts';
-import { DEFAULT_POLICY, detail, getWithRetry, isHeaderSafeToken, isRecord, redact, type FetchLike } from './http.ts';
+import { type OutboundPolicy, urlRefusal } from '../util/outbound-address.ts';
+import { DEFAULT_POLICY, getWithRetry, isHeaderSafeToken, isRecord, redact, type FetchLike } from './http.ts';
+import { outboundFetch } from './outbound-fetch.ts';
 
 export const DEFAULT_HEALTH_PATH = '/health';
 
@@ -15,6 +20,9 @@ export interface CheckMissionControlOptions {
   token: string;
   /** Appended to `url`; default `/health`. */
   healthPath?: string;
+  /** What the URL may point at (https only, no private addresses, … : util/outbound-address.ts). */
+  outbound: OutboundPolicy;
+  /** Default: outboundFetch(outbound). Tests may wrap it; it must keep the guard. */
   fetchImpl?: FetchLike;
   /** Per request attempt; default 10 s. */
   timeoutMs?: number;
@@ -35,7 +43,7 @@ export interface MissionControlCheckResult {
 /** Resolves when Mission Control is healthy and accepts the token, else TerminalError or TransientError. */
 export async function checkMissionControl(opts: CheckMissionControlOptions): Promise<MissionControlCheckResult> {
   const secrets = [opts.token];
-  const target = healthUrl(opts.url, opts.healthPath ?? DEFAULT_HEALTH_PATH, secrets);
+  const target = healthUrl(opts.url, opts.healthPath ?? DEFAULT_HEALTH_PATH, secrets, opts.outbound);
   const shown = target.href; // has no credentials: healthUrl refuses them
   if (opts.token.length === 0) {
     throw new TerminalError(
@@ -53,7 +61,8 @@ export async function checkMissionControl(opts: CheckMissionControlOptions): Pro
     headers: { Authorization: `Bearer ${opts.token}`, Accept: 'application/json' },
     what: `Mission Control health check (GET ${shown})`,
     secrets,
-    fetchImpl: opts.fetchImpl ?? fetch,
+    quoteBodies: false,
+    fetchImpl: opts.fetchImpl ?? outboundFetch(opts.outbound),
     policy: {
       ...DEFAULT_POLICY,
       ...(opts.timeoutMs !== undefined && { timeoutMs: opts.timeoutMs }),
@@ -67,12 +76,9 @@ export async function checkMissionControl(opts: CheckMissionControlOptions): Pro
   if (status >= 200 && status < 300) {
     // Mission Control's health payload is `{"ok": true}`; an explicit false means "up but not ready".
     if (isRecord(body) && body.ok === false) {
-      throw new TransientError(
-        redact(`Mission Control at ${shown} answered ${status} but reports itself unhealthy${detail(reply)}.`, secrets),
-      );
+      throw new TransientError(`Mission Control at ${shown} answered ${status} but reports itself unhealthy ("ok": false).`);
     }
-    const version = isRecord(body) && typeof body.version === 'string' ? `, version ${body.version}` : '';
-    return { summary: redact(`Mission Control: healthy at ${shown} (${status} in ${elapsedMs} ms${version})`, secrets), status, elapsedMs };
+    return { summary: `Mission Control: healthy at ${shown} (${status} in ${elapsedMs} ms)`, status, elapsedMs };
   }
   if (status === 401 || status === 403) {
     throw new TerminalError(
@@ -85,15 +91,12 @@ export async function checkMissionControl(opts: CheckMissionControlOptions): Pro
     );
   }
   throw new TerminalError(
-    redact(
-      `Mission Control at ${shown} answered ${status}${detail(reply)}, which the check does not expect. Check the Mission Control URL and provision again.`,
-      secrets,
-    ),
+    `Mission Control at ${shown} answered ${status}, which the check does not expect. Check the Mission Control URL and provision again.`,
   );
 }
 
 /** Joins base URL and path, refusing what fetch cannot or should not send. */
-function healthUrl(base: string, healthPath: string, secrets: string[]): URL {
+function healthUrl(base: string, healthPath: string, secrets: string[], outbound: OutboundPolicy): URL {
   let url: URL;
   try {
     url = new URL(base);
@@ -105,15 +108,16 @@ function healthUrl(base: string, healthPath: string, secrets: string[]): URL {
       ),
     );
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new TerminalError(
-      `Mission Control URL must start with https:// (it starts with ${url.protocol}//). Fix the URL and provision again.`,
-    );
-  }
   if (url.username !== '' || url.password !== '') {
     // fetch refuses such URLs, and a password in a URL ends up in logs.
     throw new TerminalError(
       'Mission Control URL must not contain a user name or password. Remove them from the URL, put the API token in the Mission Control token setting, and provision again.',
+    );
+  }
+  const refused = urlRefusal(url, outbound);
+  if (refused) {
+    throw new TerminalError(
+      `Mission Control URL ${url.protocol === 'https:' || url.protocol === 'http:' ? url.origin : `'${url.protocol}//…'`} ${refused}. Use Mission Control's public https address and provision again.`,
     );
   }
   const path = healthPath.startsWith('/') ? healthPath : `/${healthPath}`;

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from './connection.ts';
+import { cleanOutsideJson } from './outside-text.ts';
 
 export const EVENTS_CHANNEL = 'fleet_events';
 
@@ -12,7 +13,7 @@ export async function recordEvent(db: Db, tenantId: string, type: 'status' | 'lo
   // One statement, one round trip: the row and its notification.
   const { rows } = await sql<{ id: number }>`
     WITH e AS (
-      INSERT INTO fleet_events (tenant_id, type, data) VALUES (${tenantId}, ${type}, ${JSON.stringify(data)}::jsonb) RETURNING id
+      INSERT INTO fleet_events (tenant_id, type, data) VALUES (${tenantId}, ${type}, ${JSON.stringify(cleanOutsideJson(data))}::jsonb) RETURNING id
     )
     SELECT id, pg_notify(${EVENTS_CHANNEL}, ${tenantId} || ':' || id) FROM e`.execute(db);
   return rows[0]!.id;

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Db } from './connection.ts';
 import { recordEvent } from './events.ts';
+import { cleanOutsideText } from './outside-text.ts';
 import { type FleetAction, type FleetStatus, transition } from '../domain/fleet.ts';
 
 /**
@@ -22,7 +23,14 @@ export async function applyTransition(
   const to = transition(row.status, action);
   await trx
     .updateTable('fleets')
-    .set({ status: to, updated_at: sql`now()`, ...(extra.dashboardUrl !== undefined ? { dashboard_url: extra.dashboardUrl } : {}) })
+    .set({
+      status: to,
+      updated_at: sql`now()`,
+      // A machine's address comes from its driver (a cloud's answer): cleaned like any outside text.
+      ...(extra.dashboardUrl !== undefined
+        ? { dashboard_url: extra.dashboardUrl === null ? null : cleanOutsideText(extra.dashboardUrl, 2000) }
+        : {}),
+    })
     .where('id', '=', fleetId)
     .execute();
   await recordEvent(trx, row.tenant_id, 'status', { status: to, from: row.status, action });

@@ -1,6 +1,7 @@
 import { type RawBuilder, sql } from 'kysely';
 import type { Db } from './connection.ts';
 import { EVENTS_CHANNEL } from './events.ts';
+import { cleanOutsideText } from './outside-text.ts';
 import type { LogStatus, ProvisionStep } from '../domain/steps.ts';
 
 export interface LogEntry {
@@ -16,9 +17,11 @@ export interface LogEntry {
 /**
  * The CTEs `l` (the provision-log row) and `ev` (its fleet event), inserted only when `onlyIf`
  * holds. Shared by every statement that writes a log entry, so the event always carries the same
- * fields; follow with `SELECT pg_notify(...) FROM ev` (see notifyFromEv).
+ * fields; follow with `SELECT pg_notify(...) FROM ev` (see notifyFromEv). Every message passes
+ * here, so this is where what outside parties wrote into it is cleaned (outside-text.ts).
  */
-export function logEntryCtes(e: LogEntry, onlyIf: RawBuilder<unknown> = sql`true`): RawBuilder<unknown> {
+export function logEntryCtes(entry: LogEntry, onlyIf: RawBuilder<unknown> = sql`true`): RawBuilder<unknown> {
+  const e = { ...entry, message: entry.message === null ? null : cleanOutsideText(entry.message) };
   return sql`l AS (
       INSERT INTO provision_log (fleet_id, run_id, step, status, message, duration_ms)
       SELECT ${e.fleetId}, ${e.runId}, ${e.step}, ${e.status}, ${e.message}, ${e.durationMs} WHERE ${onlyIf}

@@ -1,5 +1,6 @@
 import { sql, type Selectable } from 'kysely';
 import type { Db } from './connection.ts';
+import { cleanOutsideText } from './outside-text.ts';
 import type { ProvisionRunsTable } from './schema.ts';
 import { newId } from '../domain/ids.ts';
 
@@ -81,7 +82,7 @@ export async function finishRun(
     .set({
       status: outcome.status,
       finished_at: sql`now()`,
-      error: outcome.status === 'error' ? outcome.error : null,
+      error: outcome.status === 'error' ? cleanOutsideText(outcome.error) : null,
       failed_step: outcome.status === 'error' ? outcome.failedStep : null,
     })
     .where('id', '=', runId)
@@ -112,5 +113,10 @@ export async function takeOrphanedRuns(db: Db, staleAfterSeconds: number, queued
 
 /** Notes why this worker's attempt at a run crashed outside a step; the next claim may give up on it. */
 export async function recordCrash(db: Db, runId: string, worker: string, message: string): Promise<void> {
-  await db.updateTable('provision_runs').set({ last_crash: message }).where('id', '=', runId).where('worker', '=', worker).execute();
+  await db
+    .updateTable('provision_runs')
+    .set({ last_crash: cleanOutsideText(message, 1000) })
+    .where('id', '=', runId)
+    .where('worker', '=', worker)
+    .execute();
 }

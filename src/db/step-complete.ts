@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from './connection.ts';
+import { cleanOutsideJson } from './outside-text.ts';
 import { logEntryCtes, notifyFromEv } from './provision-log.ts';
 import type { MachineRecord } from '../domain/fleet.ts';
 import type { ProvisionStep } from '../domain/steps.ts';
@@ -25,14 +26,16 @@ export async function recordStepComplete(
     machine?: MachineRecord;
   },
 ): Promise<boolean> {
-  const machine = s.machine ? JSON.stringify(s.machine) : null;
+  // Outputs and machine records carry what outside parties answered (bot ids, addresses).
+  const machine = s.machine ? JSON.stringify(cleanOutsideJson(s.machine)) : null;
+  const output = JSON.stringify(cleanOutsideJson(s.output));
   const owned = sql`EXISTS (SELECT 1 FROM o)`;
   const { rows } = await sql<{ owned: boolean }>`
     WITH o AS (
       SELECT 1 FROM provision_runs WHERE id = ${s.runId} AND worker = ${s.worker} AND status = 'running' FOR UPDATE
     ), c AS (
       INSERT INTO step_checkpoints (fleet_id, step, position, run_id, output)
-      SELECT ${s.fleetId}, ${s.step}, ${s.position}, ${s.runId}, ${JSON.stringify(s.output)}::jsonb WHERE ${owned}
+      SELECT ${s.fleetId}, ${s.step}, ${s.position}, ${s.runId}, ${output}::jsonb WHERE ${owned}
       ON CONFLICT (fleet_id, step) DO NOTHING
     ), m AS (
       UPDATE fleets SET machine = ${machine}::jsonb, updated_at = now()

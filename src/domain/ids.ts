@@ -13,3 +13,10 @@ export function newId(prefix: IdPrefix): string {
 }
 
 export const TENANT_SLUG = /^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$/;
+
+/**
+ * Slugs of tenants created at sign-in start with this, and platform tenant ids may not: the
+ * sign-in slug comes from a user-chosen organisation slug, and in one namespace with the
+ * platform's ids a stranger could take a customer's id before the platform onboards it.
+ */
+export const AUTO_TENANT_PREFIX = 'auto_';

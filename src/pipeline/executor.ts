@@ -17,6 +17,7 @@ import { injectFault } from './faults.ts';
 import type { PipelineSettings } from './settings.ts';
 import type { StepContext, StepDefinition, StepResult } from './step.ts';
 import { RunMachine } from './run-machine.ts';
+import { machineRelative } from './shown-paths.ts';
 import { runStepWithRetries } from './step-runner.ts';
 
 /**
@@ -60,6 +61,13 @@ export async function executeRun(deps: ExecutorDeps, runId: string): Promise<'do
 
   let machine: RunMachine | undefined;
   let current: ProvisionStep = deps.steps[0]?.name ?? 'vm_create';
+  /** Every message this run stores, as the tenant may see it: no server paths (shown-paths.ts). */
+  const shown = async (message: string) =>
+    machineRelative(message, {
+      machineRoot: await machine?.openedRoot(),
+      dataDir: settings.dataDir,
+      runtimeCacheDir: settings.runtimeCacheDir,
+    });
   try {
     const fleet = await getFleet(db, run.fleet_id);
     // Independent reads, side by side on the pool.
@@ -89,7 +97,7 @@ export async function executeRun(deps: ExecutorDeps, runId: string): Promise<'do
         `Run ${runId} stopped after ${run.attempts - 1} attempts that each failed outside a step` +
         `${run.last_crash ? ` (last: ${run.last_crash})` : ''}. Retry the fleet; if it fails the same way, report run ${runId}.`;
       log.error({ attempts: run.attempts - 1, lastCrash: run.last_crash }, 'run keeps crashing; it ends in error');
-      return (await endInError(current, message, null)) ? 'done' : 'lost';
+      return (await endInError(current, await shown(message), null)) ? 'done' : 'lost';
     }
 
     for (const [position, step] of deps.steps.entries()) {
@@ -115,7 +123,7 @@ export async function executeRun(deps: ExecutorDeps, runId: string): Promise<'do
         signal: ownership.signal,
         log: log.child({ step: step.name }),
         progress: async (message) => {
-          await appendLogAsOwner(db, { ...entry, status: 'running', message, durationMs: null }, worker);
+          await appendLogAsOwner(db, { ...entry, status: 'running', message: await shown(message), durationMs: null }, worker);
         },
       };
 
@@ -128,10 +136,11 @@ export async function executeRun(deps: ExecutorDeps, runId: string): Promise<'do
         if (ownership.signal.aborted) return 'lost';
         const err = toError(thrown);
         // A bug or an unclassified error: say which step and run, not a stack trace.
-        const message =
+        const message = await shown(
           err instanceof StepFailure
             ? err.message
-            : `${step.name} failed unexpectedly (${err.message}). Retry the fleet; if it fails the same way, report run ${runId}.`;
+            : `${step.name} failed unexpectedly (${err.message}). Retry the fleet; if it fails the same way, report run ${runId}.`,
+        );
         const durationMs = Math.round(performance.now() - started);
         log.warn({ err, step: step.name }, 'step failed; run ends in error');
         deps.metrics?.stepDuration.observe({ step: step.name, status: 'error' }, durationMs / 1000);
@@ -146,7 +155,7 @@ export async function executeRun(deps: ExecutorDeps, runId: string): Promise<'do
         worker,
         position,
         output: result.output,
-        message: result.message,
+        message: await shown(result.message),
         durationMs,
         machine: result.fleetUpdate?.machine,
       };
@@ -171,7 +180,8 @@ export async function executeRun(deps: ExecutorDeps, runId: string): Promise<'do
     // database gone): the run stays running and the watchdog hands it on; note why, so the claim
     // after MAX_RUN_ATTEMPTS can end it with this message instead of looping forever.
     if (!(thrown instanceof LostRunError) && !ownership.signal.aborted) {
-      await recordCrash(db, runId, worker, `${current}: ${toError(thrown).message}`.slice(0, 1000)).catch(() => undefined);
+      const crash = await shown(`${current}: ${toError(thrown).message}`).catch(() => `${current}: crashed`);
+      await recordCrash(db, runId, worker, crash.slice(0, 1000)).catch(() => undefined);
     }
     throw thrown;
   } finally {

@@ -46,6 +46,12 @@ export class RunMachine {
     return this.opened;
   }
 
+  /** The machine's root path as this process sees it, once a step has opened the host (for shown-paths.ts). */
+  async openedRoot(): Promise<string | undefined> {
+    const host = await this.opened?.catch(() => undefined);
+    return host?.resolve('.');
+  }
+
   async close(): Promise<void> {
     const host = await this.opened?.catch(() => undefined);
     this.opened = undefined;

@@ -4,6 +4,7 @@ import type { ComputeDriver } from '../compute/driver.ts';
 import { LocalDriver } from '../compute/local.ts';
 import type { ComputeDriverName } from '../domain/fleet.ts';
 import type { SecretBox } from '../secrets/secret-box.ts';
+import type { OutboundPolicy } from '../util/outbound-address.ts';
 import { FaultPlan } from './faults.ts';
 
 /** What the pipeline needs from the configuration, resolved once. */
@@ -21,6 +22,8 @@ export interface PipelineSettings {
   stepTimeouts: Record<string, number>;
   faults: FaultPlan;
   gatewayOffline: boolean;
+  /** What tenant-named URLs may reach (config.outbound). */
+  outbound: OutboundPolicy;
   box: SecretBox;
   /** The compute drivers this process can work with; a fleet uses the one it was created with. */
   drivers: Partial<Record<ComputeDriverName, ComputeDriver>>;
@@ -53,6 +56,7 @@ export function pipelineSettings(
     stepTimeouts: config.pipeline.stepTimeouts,
     faults,
     gatewayOffline: config.pipeline.gatewayOffline,
+    outbound: config.outbound,
     box,
     drivers: { local: new LocalDriver(fleetsDir), ...drivers },
   };

@@ -4,6 +4,7 @@ import type { ComputeDriverName } from '../domain/fleet.ts';
 import type { RunQueue } from '../pipeline/queue.ts';
 import type { SecretBox } from '../secrets/secret-box.ts';
 import type { TemplateRegistry } from '../templates/registry.ts';
+import type { OutboundPolicy } from '../util/outbound-address.ts';
 
 /**
  * What every verb needs, built once by the composition root (server.ts) and shared by every
@@ -16,6 +17,8 @@ export interface ServiceContext {
   box: SecretBox;
   /** The compute driver a fleet gets at its first provision (FLEET_COMPUTE); it keeps it for life. */
   computeDriver: ComputeDriverName;
+  /** What URLs a tenant names may point at: checked at input, and again when they are called. */
+  outbound: OutboundPolicy;
   /** Called after commit with a new run, so a worker in this process starts it at once. */
   offer?: (runId: string) => void;
   /**

@@ -45,9 +45,10 @@ export function assertRepoSlug(repo: string): void {
 }
 
 /**
- * Environment for git: no prompts, no stored credentials from the machine's git config, and the
- * token (if any) as an Authorization header scoped to the forge's URL, so a redirect to another
- * host never receives it.
+ * Environment for git: no prompts, none of the machine's git config (system or global: an
+ * `insteadOf`, a credential helper or a hook path there would change what is cloned or run), only
+ * the transport the forge's URL needs, and the token (if any) as an Authorization header scoped to
+ * the forge's URL, so a redirect to another host never receives it.
  */
 export function gitEnv(baseUrl: string, token?: string): { env: Record<string, string>; secrets: string[] } {
   const entries: [string, string][] = [['credential.helper', '']];
@@ -59,12 +60,25 @@ export function gitEnv(baseUrl: string, token?: string): { env: Record<string, s
     entries.push([`http.${scope}.extraHeader`, `Authorization: Basic ${basic}`]);
     secrets.push(token, basic);
   }
-  const env: Record<string, string> = { GIT_TERMINAL_PROMPT: '0', GCM_INTERACTIVE: 'never', GIT_CONFIG_COUNT: String(entries.length) };
+  const env: Record<string, string> = {
+    GIT_TERMINAL_PROMPT: '0',
+    GCM_INTERACTIVE: 'never',
+    GIT_CONFIG_NOSYSTEM: '1',
+    GIT_CONFIG_GLOBAL: '/dev/null',
+    GIT_ALLOW_PROTOCOL: allowedProtocol(baseUrl),
+    GIT_CONFIG_COUNT: String(entries.length),
+  };
   entries.forEach(([k, v], i) => {
     env[`GIT_CONFIG_KEY_${i}`] = k;
     env[`GIT_CONFIG_VALUE_${i}`] = v;
   });
   return { env, secrets };
+}
+
+/** The one git transport a forge URL needs (https, file, …): git refuses every other, submodules and rewrites included. */
+function allowedProtocol(baseUrl: string): string {
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(baseUrl)?.[1]?.toLowerCase();
+  return scheme ?? 'https';
 }
 
 export async function cloneRepo(host: Host, o: CloneOptions): Promise<CloneResult> {

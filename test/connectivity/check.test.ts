@@ -3,7 +3,19 @@ import { checkConnectivity } from '../../src/connectivity/check.ts';
 import { TerminalError, TransientError } from '../../src/domain/step-errors.ts';
 import { startDiscordStandin, type DiscordStandin } from '../standins/discord-server.ts';
 import { startMissionControlStandin, type MissionControlStandin } from '../standins/mission-control-server.ts';
-import { AGENTS, CHANNELS, FAST, GUILD, botIdOf, expectNoSecrets, failureOf, fleetBots, standinBots, tokenOf } from './helpers.ts';
+import {
+  AGENTS,
+  CHANNELS,
+  FAST,
+  GUILD,
+  LOOPBACK_OUTBOUND,
+  botIdOf,
+  expectNoSecrets,
+  failureOf,
+  fleetBots,
+  standinBots,
+  tokenOf,
+} from './helpers.ts';
 
 const MC_TOKEN = 'mc_live_0a1b2c3d4e5f6a7b';
 let discord: DiscordStandin | undefined;
@@ -25,7 +37,7 @@ async function startBoth() {
     d,
     m,
     discord: { baseUrl: d.url, bots: fleetBots(), guildId: GUILD, channelIds: CHANNELS, ...FAST },
-    missionControl: { url: m.url, token: MC_TOKEN, ...FAST },
+    missionControl: { url: m.url, token: MC_TOKEN, outbound: LOOPBACK_OUTBOUND, ...FAST },
   };
 }
 

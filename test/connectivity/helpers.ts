@@ -16,6 +16,9 @@ export const standinBots = () =>
 
 export const fleetBots = () => AGENTS.map((agentId) => ({ agentId, token: tokenOf(agentId) }));
 
+/** What the stand-ins need of the outbound guard: they listen on loopback, over http (the rest stays). */
+export const LOOPBACK_OUTBOUND = { allowHttp: true, allowLoopback: true } as const;
+
 /** Fast retries for tests: the policy is the same, only the clock is shorter. */
 export const FAST = { backoffBaseMs: 5, timeoutMs: 2_000 } as const;
 

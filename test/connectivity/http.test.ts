@@ -26,6 +26,7 @@ const request = (fetchImpl: FetchLike, overrides: Partial<GetRequest> = {}): Get
   headers: { Authorization: `Bearer ${SECRET}` },
   what: 'Test GET /x',
   secrets: [SECRET],
+  quoteBodies: true,
   fetchImpl,
   policy: { ...DEFAULT_POLICY, backoffBaseMs: 1 },
   ...overrides,

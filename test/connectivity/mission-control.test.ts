@@ -6,7 +6,7 @@ import {
   type MissionControlStandin,
   type MissionControlStandinOptions,
 } from '../standins/mission-control-server.ts';
-import { FAST, expectNoSecrets, failureOf } from './helpers.ts';
+import { FAST, LOOPBACK_OUTBOUND, expectNoSecrets, failureOf } from './helpers.ts';
 
 const TOKEN = 'mc_live_7f3a9c1e5b2d4f6a8c0e';
 let standin: MissionControlStandin | undefined;
@@ -20,14 +20,14 @@ async function start(overrides: Partial<MissionControlStandinOptions> = {}): Pro
   return standin;
 }
 const check = (s: MissionControlStandin, overrides: Partial<CheckMissionControlOptions> = {}) =>
-  checkMissionControl({ url: s.url, token: TOKEN, ...FAST, ...overrides });
+  checkMissionControl({ url: s.url, token: TOKEN, outbound: LOOPBACK_OUTBOUND, ...FAST, ...overrides });
 
 describe('checkMissionControl', () => {
   it('reports a healthy Mission Control with its address and timing', async () => {
     const s = await start();
     const result = await check(s);
     expect(result.status).toBe(200);
-    expect(result.summary).toMatch(new RegExp(`^Mission Control: healthy at ${s.url}/health \\(200 in \\d+ ms, version 1\\.4\\.2\\)$`));
+    expect(result.summary).toMatch(new RegExp(`^Mission Control: healthy at ${s.url}/health \\(200 in \\d+ ms\\)$`));
     expect(s.requests).toEqual([{ method: 'GET', path: '/health', caller: 'token', status: 200 }]);
     expectNoSecrets(result, [TOKEN]);
   });
@@ -114,8 +114,61 @@ describe('checkMissionControl', () => {
     const url = s.url;
     await s.close();
     standin = undefined;
-    const e = await failureOf(() => checkMissionControl({ url, token: TOKEN, ...FAST, maxRetries: 1 }));
+    const e = await failureOf(() => checkMissionControl({ url, token: TOKEN, outbound: LOOPBACK_OUTBOUND, ...FAST, maxRetries: 1 }));
     expect(e).toBeInstanceOf(TransientError);
     expect(e.message).toContain('could not connect (ECONNREFUSED)');
+  });
+});
+
+describe('checkMissionControl: a URL the tenant chose', () => {
+  it('refuses loopback unless the tests allow it, and sends nothing', async () => {
+    const s = await start();
+    const e = await failureOf(() => check(s, { outbound: { allowHttp: true, allowLoopback: false } }));
+    expect(e).toBeInstanceOf(TerminalError);
+    expect(e.message).toBe(
+      `Mission Control URL ${s.url} points at a loopback address, which the control plane does not call. Use Mission Control's public https address and provision again.`,
+    );
+    const named = await failureOf(() =>
+      check(s, { url: s.url.replace('127.0.0.1', 'localhost'), outbound: { allowHttp: true, allowLoopback: false } }),
+    );
+    expect(named.message).toContain('points at localhost');
+    expect(s.requests).toHaveLength(0);
+  });
+
+  it('requires https outside dev mode, loopback allowed or not', async () => {
+    const s = await start();
+    const e = await failureOf(() => check(s, { outbound: { allowHttp: false, allowLoopback: true } }));
+    expect(e).toBeInstanceOf(TerminalError);
+    expect(e.message).toContain(`Mission Control URL ${s.url} must start with https://.`);
+    expect(s.requests).toHaveLength(0);
+  });
+
+  it('does not follow a redirect, not even to an address it may call', async () => {
+    const s = await start();
+    const other = await startMissionControlStandin({ token: TOKEN });
+    try {
+      s.failNext(302, { headers: { location: `${other.url}/health` } });
+      const e = await failureOf(() => check(s));
+      expect(e).toBeInstanceOf(TerminalError);
+      expect(e.message).toBe(
+        `Mission Control health check (GET ${s.url}/health) answered with a redirect (302), and redirects are not followed. Use the address the server redirects to (its final https address) and provision again.`,
+      );
+      expect(other.requests).toHaveLength(0);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('never quotes what the server answered: status codes and our own words only', async () => {
+    const s = await start({ version: 'root:x:0:0:INTERNAL-PAGE' });
+    expect((await check(s)).summary).not.toContain('INTERNAL-PAGE');
+    s.failNext(418, { rawBody: 'ami-id INTERNAL-PAGE' });
+    const unexpected = await failureOf(() => check(s));
+    expect(unexpected.message).toBe(
+      `Mission Control at ${s.url}/health answered 418, which the check does not expect. Check the Mission Control URL and provision again.`,
+    );
+    s.failNext(503, { rawBody: 'INTERNAL-PAGE', times: 2 });
+    const outage = await failureOf(() => check(s, { maxRetries: 1 }));
+    expect(outage.message).toBe(`Mission Control health check (GET ${s.url}/health) failed after 2 attempt(s): the server answered 503.`);
   });
 });

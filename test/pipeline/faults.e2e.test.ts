@@ -148,7 +148,7 @@ describe('a worker killed with SIGKILL mid-run', () => {
           const runs = await app.database.db.selectFrom('provision_runs').select(['status']).execute();
           expect(runs).toEqual([{ status: 'complete' }]);
           // One machine directory (service records live in the dot-named dir beside the machines).
-          expect(fs.readdirSync(path.join(app.dataDir, 'fleets')).filter((n) => !n.startsWith('.'))).toEqual(['user_killed']);
+          expect(fs.readdirSync(path.join(app.dataDir, 'fleets')).filter((n) => !n.startsWith('.'))).toEqual(['auto_user_killed']);
         } finally {
           await rescuer.stop();
         }

@@ -35,12 +35,16 @@ describe.skipIf(!enabled)('provisioning with the real OpenClaw gateway', () => {
     mc = await startMissionControlStandin({ token: MC_TOKEN });
     t = await createTestApp({
       workers: { concurrency: 1 },
-      env: { FLEET_GIT_BASE_URL: makeBareRepos(path.join(scratch, 'forge'), ['acme/api']), FLEET_GATEWAY_OFFLINE: '1' },
+      env: {
+        FLEET_GIT_BASE_URL: makeBareRepos(path.join(scratch, 'forge'), ['acme/api']),
+        FLEET_GATEWAY_OFFLINE: '1',
+        FLEET_TEST_ALLOW_LOOPBACK_URLS: '1',
+      },
     });
   }, 20 * 60_000);
 
   afterAll(async () => {
-    const root = path.join(t.dataDir, 'fleets', 'real');
+    const root = path.join(t.dataDir, 'fleets', 'auto_real');
     await stopGateway(new LocalHost(root)).catch(() => undefined);
     await t.close();
     await mc.close();
@@ -72,7 +76,7 @@ describe.skipIf(!enabled)('provisioning with the real OpenClaw gateway', () => {
     const ready = await fetch(`${fleet.dashboardUrl}readyz`);
     expect(ready.status).toBe(200);
     const runtime = await ensureOpenclawRuntime({ cacheDir: configuredRuntimeCacheDir() });
-    const root = path.join(t.dataDir, 'fleets', 'real');
+    const root = path.join(t.dataDir, 'fleets', 'auto_real');
     const { command, args } = openclawCommand(runtime, ['config', 'validate']);
     const out = execFileSync(command, args, {
       env: {

@@ -52,6 +52,8 @@ beforeAll(async () => {
       FLEET_DISCORD_API_URL: discord.url,
       FLEET_HEARTBEAT_SECONDS: '0.5',
       FLEET_STALE_AFTER_SECONDS: '3',
+      // The Mission Control stand-in listens on loopback, which tenant URLs may not point at otherwise.
+      FLEET_TEST_ALLOW_LOOPBACK_URLS: '1',
     },
   });
 });
@@ -104,13 +106,13 @@ describe('provisioning end to end (local driver)', () => {
       expect(e.durationMs).toBeGreaterThanOrEqual(0);
       expect(e.message).toBeTruthy();
     }
-    expect(fleet.gcpResources).toEqual({ vmName: 'fleet-e2e', zone: null, ip: '127.0.0.1' });
+    expect(fleet.gcpResources).toEqual({ vmName: 'fleet-auto-e2e', zone: null, ip: '127.0.0.1' });
     expect(fleet.dashboardUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
     const connectivity = fleet.provisionLog.find((e) => e.step === 'connectivity_check' && e.status === 'complete')!;
     expect(connectivity.message).toMatch(/Discord: 1 bot/);
 
     // The machine: workspaces with their files and clones, the gateway config, a live gateway.
-    const root = path.join(t.dataDir, 'fleets', 'e2e');
+    const root = path.join(t.dataDir, 'fleets', 'auto_e2e');
     for (const agent of ['popashot', 'cantona', 'splinter', 'velma', 'tank', 'zerocool', 'slash']) {
       for (const f of ['AGENTS.md', 'SOUL.md', 'IDENTITY.md', 'USER.md'])
         expect(fs.existsSync(path.join(root, 'workspaces', agent, f)), `${agent}/${f}`).toBe(true);
@@ -149,7 +151,7 @@ describe('provisioning end to end (local driver)', () => {
     const token = admin('org_e2e');
     const everything = [
       await (await t.request('/api/fleet', { token })).text(),
-      await (await t.request('/api/tenants/e2e', { platform: true })).text(),
+      await (await t.request('/api/tenants/auto_e2e', { platform: true })).text(),
       await (await t.request('/api/tenants', { platform: true })).text(),
     ].join('\n');
     for (const secret of [BOT_TOKEN, MC_TOKEN, GIT_TOKEN]) expect(everything).not.toContain(secret);
@@ -173,7 +175,7 @@ describe('fixing a bad setting and provisioning again', () => {
     expect(error.step).toBe('connectivity_check');
     expect(error.message).toMatch(/Discord bot token for .*cantona.* was rejected \(401\)/);
     expect(error.message).not.toContain('wrong-token');
-    const machine = new LocalHost(path.join(t.dataDir, 'fleets', 'fixit'));
+    const machine = new LocalHost(path.join(t.dataDir, 'fleets', 'auto_fixit'));
     const firstPid = (await machine.serviceStatus(GATEWAY_SERVICE)).pid;
     expect(firstPid).toBeGreaterThan(0);
 
@@ -196,7 +198,7 @@ describe('fixing a bad setting and provisioning again', () => {
     const { running, pid } = await machine.serviceStatus(GATEWAY_SERVICE);
     expect(running).toBe(true);
     expect(pid).not.toBe(firstPid);
-    const config = fs.readFileSync(path.join(t.dataDir, 'fleets', 'fixit', 'openclaw/openclaw.json'), 'utf8');
+    const config = fs.readFileSync(path.join(t.dataDir, 'fleets', 'auto_fixit', 'openclaw/openclaw.json'), 'utf8');
     expect(config).toContain(BOT_TOKEN);
     expect(config).not.toContain('wrong-token');
   });

@@ -16,7 +16,7 @@ describe('restarting the gateways of active fleets when fleet serve starts again
     await t.request('/api/fleet/provision', { method: 'POST', token, json: { templateId: 'solo-engineer' } });
     const fleet = await waitForFleet(t, token, ['active']);
     const port = Number(new URL(fleet.dashboardUrl!).port);
-    const host = new LocalHost(path.join(t.dataDir, 'fleets/user_restart'));
+    const host = new LocalHost(path.join(t.dataDir, 'fleets/auto_user_restart'));
     expect(await isHealthy(host, port)).toBe(true);
 
     await stopGateway(host);

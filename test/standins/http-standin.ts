@@ -10,6 +10,8 @@ export interface StandinReply {
   status: number;
   body: unknown;
   headers?: Record<string, string>;
+  /** Sent as is (text/plain) instead of `body` as JSON: for answers no JSON encoder would make. */
+  raw?: string;
 }
 
 export interface RecordedRequest {
@@ -29,6 +31,10 @@ export interface FaultOptions {
   pathPrefix?: string;
   /** For 429: the wait Discord-style bodies and `Retry-After` announce, in seconds; default 0.05. */
   retryAfterSec?: number;
+  /** Answer this text (text/plain) instead of the API's own error body, e.g. one with NUL bytes. */
+  rawBody?: string;
+  /** Extra response headers, e.g. a `location` for a redirect. */
+  headers?: Record<string, string>;
 }
 
 /** `'drop'` closes the socket without an answer: the client sees a network error. */
@@ -69,8 +75,9 @@ export async function startStandin(handlers: StandinHandlers, latencyMs = 0): Pr
   let latency = latencyMs;
 
   const respond = (res: ServerResponse, reply: StandinReply) => {
-    const text = JSON.stringify(reply.body);
-    res.writeHead(reply.status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...reply.headers });
+    const text = reply.raw ?? JSON.stringify(reply.body);
+    const type = reply.raw === undefined ? 'application/json' : 'text/plain; charset=utf-8';
+    res.writeHead(reply.status, { 'content-type': type, 'content-length': Buffer.byteLength(text), ...reply.headers });
     res.end(text);
   };
 
@@ -81,7 +88,11 @@ export async function startStandin(handlers: StandinHandlers, latencyMs = 0): Pr
     let reply: StandinReply | 'drop';
     if (fault) {
       fault.remaining--;
-      reply = fault.status === 'drop' ? 'drop' : handlers.fault(fault);
+      if (fault.status === 'drop') reply = 'drop';
+      else {
+        const r = handlers.fault(fault);
+        reply = { ...r, headers: { ...r.headers, ...fault.headers }, ...(fault.rawBody !== undefined && { raw: fault.rawBody }) };
+      }
     } else {
       reply = handlers.answer(req, path, caller);
     }

@@ -254,3 +254,41 @@ describe('gitEnv', () => {
     expect(gitEnv('https://github.com/').env.GIT_CONFIG_COUNT).toBe('1');
   });
 });
+
+describe("git runs without the machine's own git configuration", () => {
+  /** A host whose environment points git at a system and a global config (our settings still win). */
+  function withMachineGitConfig(inner: Host, machineEnv: Record<string, string>): Host {
+    const spy = Object.create(inner) as Host;
+    spy.exec = (cmd: string, args: string[], o: ExecOptions) => inner.exec(cmd, args, { ...o, env: { ...machineEnv, ...o.env } });
+    return spy;
+  }
+
+  it("ignores a system and a global config that would rewrite the clone URL, and allows only the base URL's protocol", async () => {
+    const home = path.join(scratch, 'home-with-gitconfig');
+    fs.mkdirSync(home, { recursive: true });
+    const url = (repo: string) => `${base}${repo}.git`;
+    // Either rewrite, if git read it, would clone another repository in place of acme/api.
+    fs.writeFileSync(path.join(home, '.gitconfig'), `[url "${url('acme/web')}"]\n\tinsteadOf = ${url('acme/api')}\n`);
+    const system = path.join(scratch, 'system-gitconfig');
+    fs.writeFileSync(system, `[url "${url('acme/empty')}"]\n\tinsteadOf = ${url('acme/api')}\n`);
+    const machineEnv = { HOME: home, XDG_CONFIG_HOME: path.join(home, '.config'), GIT_CONFIG_SYSTEM: system };
+    const configured = withMachineGitConfig(host, machineEnv);
+
+    const res = await cloneRepo(configured, { baseUrl: base, repo: 'acme/api', dest: 'wcfg/api', ...opts });
+    expect(res).toEqual({ cloned: true, commit: bareHead('acme/api') });
+    expect(fs.readFileSync(machine('wcfg/api/README.md'), 'utf8')).toBe('# acme/api\n');
+
+    // What git itself reports it read: only our own settings (from the environment).
+    const seen = await configured.exec('git', ['config', '--list', '--show-origin'], { env: gitEnv(base).env, timeoutMs: 10_000 });
+    expect(seen.stdout).not.toContain(home);
+    expect(seen.stdout).not.toContain(system);
+    expect(seen.stdout).toMatch(/^command line:\s+credential\.helper=/m);
+
+    // A file:// forge allows file only: another transport is refused before it connects.
+    const other = await configured.exec('git', ['ls-remote', 'https://127.0.0.1:9/x.git'], { env: gitEnv(base).env, timeoutMs: 10_000 });
+    expect(other.code).not.toBe(0);
+    expect(other.stderr).toMatch(/transport 'https' not allowed/);
+    expect(gitEnv(forge.baseUrl).env.GIT_ALLOW_PROTOCOL).toBe('http');
+    expect(gitEnv('https://github.com/').env.GIT_ALLOW_PROTOCOL).toBe('https');
+  });
+});

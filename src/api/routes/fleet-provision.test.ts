@@ -66,7 +66,39 @@ describe('POST /api/fleet/provision', () => {
       'discord.bots.1.agent',
       /agent 'cantona' has two bots/,
     ],
+    [
+      {
+        discord: {
+          guildId: GUILD,
+          channelIds: CHANNELS,
+          bots: [
+            { agent: 'cantona', token: 'MTAx.same-bot-token' },
+            { agent: 'popashot', token: 'MTAx.same-bot-token' },
+          ],
+        },
+      },
+      'discord.bots.1.token',
+      /^discord\.bots\.1\.token: agents 'cantona' and 'popashot' have the same bot token; each agent needs its own Discord bot$/,
+    ],
     [{ missionControl: { url: 'ftp://x', token: 't' } }, 'missionControl.url', /./],
+    // Addresses a tenant must not make the control plane call (server-side request forgery).
+    ...[
+      ['http://169.254.169.254/latest/meta-data', /cloud metadata/],
+      ['https://[fd00:ec2::254]/', /cloud metadata/],
+      ['https://10.1.2.3:8443', /private address/],
+      ['https://[fc00::1]/', /private address/],
+      ['https://192.168.0.10', /private address/],
+      ['https://100.64.0.1', /carrier-grade NAT/],
+      ['https://[fe80::1]/', /link-local/],
+      ['http://127.0.0.1:5432', /loopback/],
+      ['https://2130706433/', /loopback/],
+      ['https://[::ffff:127.0.0.1]:8080/', /loopback/],
+      ['https://[::1]/', /loopback/],
+      ['https://0.0.0.0/', /unspecified/],
+      ['https://224.0.0.1/', /multicast/],
+      ['http://localhost:9000', /localhost/],
+      ['https://api.localhost/', /localhost/],
+    ].map(([url, why]) => [{ missionControl: { url, token: 'mc-token' } }, 'missionControl.url', why] as [unknown, string, RegExp]),
     [{ templateId: 'nope' }, 'templateId', /unknown template 'nope'; known: /],
     [{ surprise: 1 }, '', /./],
   ])('400 for %j, naming the field, and no tenant is created', async (json, field, message) => {

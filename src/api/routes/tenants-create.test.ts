@@ -131,3 +131,31 @@ describePlatformRouteSecurity(
   { method: 'POST', path: '/api/tenants', json: { tenantId: 'sec_co', name: 'S', clerkOrgId: 'org_sec' } },
   () => t,
 );
+
+describe('POST /api/tenants — the namespace of tenant ids', () => {
+  it('a session cannot capture a platform tenant id with its organisation slug', async () => {
+    // A stranger names their Clerk organisation after a customer the platform will onboard…
+    const squatter = t.token({ userId: 'user_squatter', orgId: 'org_squatter', orgRole: 'admin', orgSlug: 'globex' });
+    const own = await t.request('/api/fleet/provision', { method: 'POST', token: squatter, json: { templateId: 'solo-engineer' } });
+    expect(own.status).toBe(202);
+    // …then the platform onboards the real one under that id: it gets its own tenant…
+    const res = await t.createTenant({ tenantId: 'globex', name: 'Globex', clerkOrgId: 'org_globexreal' });
+    expect(res.status).toBe(201);
+    // …and every platform call on 'globex' reaches the customer's tenant, never the squatter's.
+    const got = (await (await t.request('/api/tenants/globex', { platform: true })).json()) as TenantBody;
+    expect(got.tenant).toMatchObject({ tenantId: 'globex', clerkOrgId: 'org_globexreal', status: 'pending' });
+    const list = (await (await t.request('/api/tenants?clerkOrgId=org_squatter', { platform: true })).json()) as {
+      tenants: Array<{ tenantId: string }>;
+    };
+    expect(list.tenants).toHaveLength(1);
+    expect(list.tenants[0]!.tenantId).toMatch(/^auto_globex/);
+  });
+
+  it('400 for a platform tenant id in the namespace of automatically created tenants', async () => {
+    const res = await t.createTenant({ tenantId: 'auto_initech', name: 'Initech', clerkOrgId: 'org_initech' });
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as ErrBody;
+    expect(body.error.details?.field).toBe('tenantId');
+    expect(body.error.message).toMatch(/'auto_' is reserved for tenants created at sign-in/);
+  });
+});

@@ -17,7 +17,9 @@ export const connectivityCheck: StepDefinition = {
             signal: ctx.signal,
           }
         : undefined,
-      missionControl: missionControl ? { url: missionControl.url, token: missionControl.token, signal: ctx.signal } : undefined,
+      missionControl: missionControl
+        ? { url: missionControl.url, token: missionControl.token, outbound: ctx.settings.outbound, signal: ctx.signal }
+        : undefined,
     });
     return {
       message: result.message,

@@ -32,13 +32,25 @@ export const ProvisionInput = z
           )
           .min(1)
           .max(20)
-          // One bot per agent: a second token for the same agent would silently replace the first.
+          // One bot per agent: a second token for the same agent would silently replace the first;
+          // one token for two agents would make them one bot in Discord. The message names the
+          // agents, never the token.
           .superRefine((bots, ctx) => {
             const seen = new Set<string>();
+            const agentOfToken = new Map<string, string>();
             for (const [i, bot] of bots.entries()) {
               if (seen.has(bot.agent))
                 ctx.addIssue({ code: 'custom', path: [i, 'agent'], message: `agent '${bot.agent}' has two bots; give each agent one` });
+              const first = agentOfToken.get(bot.token);
+              if (first !== undefined && first !== bot.agent) {
+                ctx.addIssue({
+                  code: 'custom',
+                  path: [i, 'token'],
+                  message: `agents '${first}' and '${bot.agent}' have the same bot token; each agent needs its own Discord bot`,
+                });
+              }
               seen.add(bot.agent);
+              if (first === undefined) agentOfToken.set(bot.token, bot.agent);
             }
           }),
       })

@@ -8,6 +8,7 @@ import { type StoredSettings, splitSettings } from '../../domain/fleet-settings.
 import type { Template } from '../../domain/template.ts';
 import { firstStepAffected, stepPosition } from '../../pipeline/resume-point.ts';
 import { DEFAULT_TEMPLATE_ID } from '../../templates/registry.ts';
+import { urlRefusal } from '../../util/outbound-address.ts';
 import { actorOf, type Caller, type ServiceContext } from '../context.ts';
 import { parseInput, ServiceError } from '../errors.ts';
 import { ensureTenantForSession } from '../tenants/for-session.ts';
@@ -23,6 +24,7 @@ import { announce, type RunOutcome, startRun } from './start-run.ts';
  */
 export async function provisionFleet(ctx: ServiceContext, caller: Caller, raw: ProvisionInput = {}): Promise<RunOutcome> {
   const input = parseInput(ProvisionInput, raw);
+  if (input.missionControl) assertCallableUrl(ctx, 'missionControl.url', input.missionControl.url);
   if ('principal' in caller) assertMayChangeFleet(caller.principal);
   const platformTenantId = 'principal' in caller ? undefined : await platformTenant(ctx.db, caller.tenant);
   const templateFor = (current: string | undefined) => checkedTemplate(ctx, input, input.templateId ?? current ?? DEFAULT_TEMPLATE_ID);
@@ -93,6 +95,16 @@ function checkedTemplate(ctx: ServiceContext, input: ProvisionInput, id: string)
     }
   }
   return template;
+}
+
+/**
+ * A URL the control plane will call for the tenant, judged before anything is stored: an IP
+ * literal in a private range or `localhost` is refused here (a name is checked again, address by
+ * address, when it is called).
+ */
+function assertCallableUrl(ctx: ServiceContext, field: string, url: string): void {
+  const why = urlRefusal(new URL(url), ctx.outbound);
+  if (why) throw new ServiceError('invalid_input', `${field}: ${why}; use the service's public https address`, field);
 }
 
 /** Two first requests of a new tenant race on its unique Clerk id: the loser tries again and finds it. */

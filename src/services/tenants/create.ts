@@ -6,7 +6,7 @@ import {
   type TenantRow,
   templateOfTenantFleet,
 } from '../../db/tenants.ts';
-import { TENANT_SLUG } from '../../domain/ids.ts';
+import { AUTO_TENANT_PREFIX, TENANT_SLUG } from '../../domain/ids.ts';
 import { PLANS } from '../../domain/plans.ts';
 import { DEFAULT_TEMPLATE_ID } from '../../templates/registry.ts';
 import type { ServiceContext } from '../context.ts';
@@ -18,7 +18,10 @@ export const CreateTenantInput = z
     tenantId: z
       .string()
       .max(63)
-      .regex(TENANT_SLUG, 'must be snake_case: lowercase letters and digits separated by single underscores, starting with a letter'),
+      .regex(TENANT_SLUG, 'must be snake_case: lowercase letters and digits separated by single underscores, starting with a letter')
+      .refine((id) => !id.startsWith(AUTO_TENANT_PREFIX), {
+        message: `'${AUTO_TENANT_PREFIX}' is reserved for tenants created at sign-in; choose an id without it`,
+      }),
     name: z.string().trim().min(1).max(200),
     plan: z.enum(PLANS).default('free'),
     clerkOrgId: z

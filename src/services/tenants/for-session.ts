@@ -1,7 +1,7 @@
 import { clerkOwnerOf, type Principal } from '../../auth/principal.ts';
 import type { Db } from '../../db/connection.ts';
 import { findTenantForClerk, insertTenantWithFleet, slugTaken } from '../../db/tenants.ts';
-import { newId } from '../../domain/ids.ts';
+import { AUTO_TENANT_PREFIX, newId } from '../../domain/ids.ts';
 import type { Template } from '../../domain/template.ts';
 
 /**
@@ -14,7 +14,7 @@ export async function ensureTenantForSession(trx: Db, p: Principal, template: Te
   const found = await findTenantForClerk(trx, clerkOwnerOf(p));
   if (found) return found.id;
   const name = p.orgId ? (p.orgSlug ?? p.orgId) : p.userId;
-  const base = slugify(name);
+  const base = autoSlug(name);
   const slug = (await slugTaken(trx, base)) ? `${base}_${newId('tnt').slice(4, 10)}` : base;
   const tenant = await insertTenantWithFleet(
     trx,
@@ -25,11 +25,16 @@ export async function ensureTenantForSession(trx: Db, p: Principal, template: Te
   return tenant.id;
 }
 
-function slugify(raw: string): string {
+/**
+ * `auto_<name>`: in the namespace platform ids may not use (AUTO_TENANT_PREFIX). At most 45
+ * characters, so with a collision suffix the VM name (`fleet-` + slug) stays within GCE's 63.
+ */
+function autoSlug(raw: string): string {
   const s = raw
     .toLowerCase()
     .replace(/[^a-z0-9]+/g, '_')
     .replace(/^_+|_+$/g, '')
-    .slice(0, 50);
-  return /^[a-z]/.test(s) ? s : `t_${s || 'tenant'}`;
+    .slice(0, 40)
+    .replace(/_+$/, '');
+  return `${AUTO_TENANT_PREFIX}${s || 'tenant'}`;
 }
