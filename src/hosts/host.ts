@@ -87,7 +87,8 @@ export interface Host {
   /**
    * Starts `spec` detached from this process, in its own process group, with a record (pid and
    * process start time) the host keeps outside the machine root (LocalHost: beside the root;
-   * SshHost: ~/.fleet-services/ on the VM; neither uses systemd yet). Resolves once the process
+   * SshHost: ~/.fleet-services/ on the VM), or, on an SSH machine that runs systemd and lets the
+   * user sudo (a GCE VM), as an enabled system unit run as that user. Resolves once the process
    * exists; a service of that name that runs already is an error (stop it first). Rejects with
    * ServiceStartError when it cannot be started.
    */

@@ -16,6 +16,7 @@ import { type SshConnectOptions, SshConnection } from './ssh-connection.ts';
 import { execScript, runRemote, shQuote } from './ssh-exec.ts';
 import { SshFiles, confine } from './ssh-files.ts';
 import { SshServices } from './ssh-services.ts';
+import { SYSTEMD_PROBE, SystemdServices } from './ssh-systemd.ts';
 
 export { HostKeyMismatchError } from './ssh-connection.ts';
 
@@ -37,13 +38,17 @@ const REMOVE_TIMEOUT_MS = 10 * 60_000;
  * A machine reached over SSH (the GCP driver's VMs): the same contract as LocalHost, through one
  * lazily opened connection whose host key is pinned. Files go over SFTP, commands through
  * exec channels (ssh-exec.ts), HTTP through forwarded channels, so the machine needs no port open
- * but SSH. Services use pidfile records (ssh-services.ts); systemd is not used yet.
+ * but SSH. Services are systemd units where the machine runs systemd and lets the user sudo (a
+ * GCE VM: ssh-systemd.ts), else detached processes with pidfile records (ssh-services.ts), chosen by
+ * asking the machine once per host.
  */
 export class SshHost implements Host {
   readonly root: string;
   private readonly conn: SshConnection;
   private readonly files: SshFiles;
-  private readonly services: SshServices;
+  private readonly plainServices: SshServices;
+  private readonly systemdServices: SystemdServices;
+  private chosen: Promise<SshServices | SystemdServices> | undefined;
 
   constructor(opts: SshHostOptions) {
     if (!opts.root.startsWith('/')) throw new Error(`the machine root must be an absolute path, not ${opts.root}`);
@@ -52,7 +57,20 @@ export class SshHost implements Host {
     this.files = new SshFiles(this.conn, this.root);
     const key = `${path.posix.basename(this.root)}-${createHash('sha256').update(this.root).digest('hex').slice(0, 8)}`;
     const stateDir = opts.serviceStateDir === undefined ? `"$HOME"/.fleet-services/${shQuote(key)}` : shQuote(opts.serviceStateDir);
-    this.services = new SshServices(this.conn, stateDir);
+    this.plainServices = new SshServices(this.conn, stateDir);
+    this.systemdServices = new SystemdServices(this.conn, stateDir, `agent-fleet-${key}`, opts.username);
+  }
+
+  /** The machine's kind of services, asked once (a failed probe is asked again next time). */
+  private services(): Promise<SshServices | SystemdServices> {
+    this.chosen ??= runRemote(this.conn, SYSTEMD_PROBE, { label: 'systemd probe', timeoutMs: 15_000 }).then(
+      (r) => (r.stdout.trim().endsWith('systemd') ? this.systemdServices : this.plainServices),
+      (error: unknown) => {
+        this.chosen = undefined;
+        throw error;
+      },
+    );
+    return this.chosen;
   }
 
   resolve(rel: string): string {
@@ -120,15 +138,15 @@ export class SshHost implements Host {
 
   async startService(spec: ServiceSpec): Promise<{ pid: number }> {
     const [cwd, logFile] = await Promise.all([this.files.resolveReal(spec.cwd), this.files.resolveReal(spec.logFile)]);
-    return this.services.start({ ...spec, cwd, logFile });
+    return (await this.services()).start({ ...spec, cwd, logFile });
   }
 
-  stopService(name: string, opts: { graceMs?: number } = {}): Promise<StopResult> {
-    return this.services.stop(name, opts.graceMs);
+  async stopService(name: string, opts: { graceMs?: number } = {}): Promise<StopResult> {
+    return (await this.services()).stop(name, opts.graceMs);
   }
 
-  serviceStatus(name: string): Promise<ServiceStatus> {
-    return this.services.status(name);
+  async serviceStatus(name: string): Promise<ServiceStatus> {
+    return (await this.services()).status(name);
   }
 
   request(port: number, urlPath: string, opts: MachineRequestOptions): Promise<HttpAnswer> {
