@@ -97,6 +97,13 @@ export interface AuditLogTable {
   created_at: Timestamp;
 }
 
+export interface GatewayPortsTable {
+  fleet_id: string;
+  host: string;
+  port: number;
+  created_at: Generated<Timestamp>;
+}
+
 export interface Database {
   tenants: TenantsTable;
   fleets: FleetsTable;
@@ -106,4 +113,5 @@ export interface Database {
   fleet_secrets: FleetSecretsTable;
   fleet_events: FleetEventsTable;
   audit_log: AuditLogTable;
+  gateway_ports: GatewayPortsTable;
 }
