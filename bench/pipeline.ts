@@ -30,6 +30,7 @@ import { startWorker } from '../src/pipeline/worker.ts';
 import { SecretBox } from '../src/secrets/secret-box.ts';
 import { TemplateRegistry } from '../src/templates/registry.ts';
 import type { ServiceContext } from '../src/services/context.ts';
+import { DEFAULT_PLAN_LIMITS } from '../src/domain/plans.ts';
 import { provisionFleet } from '../src/services/fleet/provision.ts';
 import { createTenant } from '../src/services/tenants/create.ts';
 
@@ -73,7 +74,15 @@ try {
     }),
   }));
   const worker = await startWorker({ db, steps, settings, log, queue, concurrency: 4 });
-  const service: ServiceContext = { db, templates, queue, box, computeDriver: 'local', offer: (runId: string) => worker.offer(runId) };
+  const service: ServiceContext = {
+    db,
+    templates,
+    queue,
+    box,
+    computeDriver: 'local',
+    planLimits: DEFAULT_PLAN_LIMITS,
+    offer: (runId: string) => worker.offer(runId),
+  };
 
   const tenants: string[] = [];
   for (let i = 0; i < RUNS; i++) {
@@ -196,7 +205,14 @@ async function measureSse(database: typeof db, hub: EventHub, reg: TemplateRegis
     templates: reg,
     logger: log,
     metrics: new Metrics(),
-    services: { db: database, templates: reg, queue: undefined as never, box: undefined as never, computeDriver: 'local' },
+    services: {
+      db: database,
+      templates: reg,
+      queue: undefined as never,
+      box: undefined as never,
+      computeDriver: 'local',
+      planLimits: DEFAULT_PLAN_LIMITS,
+    },
     events: hub,
     fleetCache: new FleetViewCache(database, hub),
   });

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { type Plan, type PlanLimits, parsePlanLimits } from './domain/plans.ts';
 import { PROVISION_STEPS } from './domain/steps.ts';
 import { z } from 'zod';
 
@@ -130,6 +131,15 @@ export const envSchema = z.object({
     .regex(/^[a-z_][a-z0-9_-]{0,31}$/, 'must be a Linux user name')
     .default('fleet'),
   FLEET_SSH_PORT: z.coerce.number().int().min(1).max(65535).default(22),
+  // Per-plan limits over the defaults of domain/plans.ts, e.g. `free.repos=3,pro.concurrentRuns=4`.
+  FLEET_PLAN_LIMITS: z
+    .string()
+    .default('')
+    .transform((s, ctx) => {
+      const { limits, problems } = parsePlanLimits(s);
+      for (const message of problems) ctx.addIssue({ code: 'custom', message });
+      return limits;
+    }),
 });
 
 /**
@@ -217,6 +227,9 @@ export interface Config {
     driver: 'local' | 'gcp';
     gcp: GcpConfig | undefined;
   };
+  limits: {
+    plans: Record<Plan, PlanLimits>;
+  };
 }
 
 export interface GcpConfig {
@@ -302,5 +315,6 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
           }
         : undefined,
     },
+    limits: { plans: env.FLEET_PLAN_LIMITS },
   };
 }

@@ -52,6 +52,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       queue: core.queue,
       box: core.box,
       computeDriver: config.compute.driver,
+      planLimits: config.limits.plans,
       offer: (runId) => worker?.offer(runId),
       changed: (id) => fleetCache.invalidate(id),
     },

@@ -48,6 +48,8 @@ export interface ProvisionRunsTable {
   finished_at: Timestamp | null;
   attempts: Generated<number>;
   last_crash: string | null;
+  /** `user:<id>` or `tenant:<id>`; null for runs from before it was recorded. */
+  requested_by: string | null;
 }
 
 export interface ProvisionLogTable {

@@ -117,6 +117,7 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
       queue,
       box,
       computeDriver: opts.computeDriver ?? config.compute.driver,
+      planLimits: config.limits.plans,
       offer: (runId) => worker?.offer(runId),
       changed: (id) => fleetCache.invalidate(id),
     },
