@@ -30,6 +30,7 @@ import { startWorker } from '../src/pipeline/worker.ts';
 import { SecretBox } from '../src/secrets/secret-box.ts';
 import { TemplateRegistry } from '../src/templates/registry.ts';
 import type { ServiceContext } from '../src/services/context.ts';
+import { DEFAULT_PLAN_LIMITS } from '../src/domain/plans.ts';
 import { provisionFleet } from '../src/services/fleet/provision.ts';
 import { createTenant } from '../src/services/tenants/create.ts';
 import { STRICT_OUTBOUND } from '../src/util/outbound-address.ts';
@@ -81,6 +82,7 @@ try {
     box,
     computeDriver: 'local',
     outbound: STRICT_OUTBOUND,
+    planLimits: DEFAULT_PLAN_LIMITS,
     offer: (runId: string) => worker.offer(runId),
   };
 
@@ -212,6 +214,7 @@ async function measureSse(database: typeof db, hub: EventHub, reg: TemplateRegis
       box: undefined as never,
       computeDriver: 'local',
       outbound: STRICT_OUTBOUND,
+      planLimits: DEFAULT_PLAN_LIMITS,
     },
     events: hub,
     fleetCache: new FleetViewCache(database, hub),

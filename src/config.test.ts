@@ -76,6 +76,20 @@ describe('loadConfig: every setting is checked here', () => {
     expect(loadConfig({ FLEET_STEP_TIMEOUTS: 'gateway_start=600000' }).pipeline.stepTimeouts).toEqual({ gateway_start: 600000 });
   });
 
+  it('takes plan limits over the defaults, and refuses unknown plans, limits and values, naming each', () => {
+    const plans = loadConfig({ FLEET_PLAN_LIMITS: 'free.repos=3,pro.concurrentRuns=4' }).limits.plans;
+    expect(plans.free).toMatchObject({ repos: 3, agents: 7 });
+    expect(plans.pro.concurrentRuns).toBe(4);
+    expect(loadConfig({}).limits.plans.free).toEqual({ agents: 7, repos: 5, repoMb: 200, concurrentRuns: 1, provisionsPerHour: 10 });
+    const problems = problemsOf({ FLEET_PLAN_LIMITS: 'gold.repos=3,free.seats=2,free.repos=0,free.repos' });
+    expect(problems).toEqual([
+      "FLEET_PLAN_LIMITS: unknown plan 'gold'; plans: free, pro, team, enterprise",
+      "FLEET_PLAN_LIMITS: unknown limit 'seats'; limits: agents, repos, repoMb, concurrentRuns, provisionsPerHour",
+      'FLEET_PLAN_LIMITS: free.repos must be at least 1',
+      "FLEET_PLAN_LIMITS: 'free.repos' must look like plan.limit=number",
+    ]);
+  });
+
   it('refuses the stand-in gateway in production, like fault injection', () => {
     const problems = problemsOf({ NODE_ENV: 'production', FLEET_GATEWAY_COMMAND: '/tmp/standin.mjs' });
     expect(problems).toContain('FLEET_GATEWAY_COMMAND: the stand-in gateway is for tests and is refused in production');

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { type Plan, type PlanLimits, parsePlanLimits } from './domain/plans.ts';
 import { PROVISION_STEPS } from './domain/steps.ts';
 import type { OutboundPolicy } from './util/outbound-address.ts';
 import { z } from 'zod';
@@ -140,6 +141,15 @@ export const envSchema = z.object({
     .pipe(z.array(z.string().regex(/^[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?$/, 'must be network tags like agent-fleet-gateway'))),
   // Test-only: tenant URLs (Mission Control) may point at loopback, where the tests' stand-ins listen.
   FLEET_TEST_ALLOW_LOOPBACK_URLS: z.enum(['0', '1']).default('0'),
+  // Per-plan limits over the defaults of domain/plans.ts, e.g. `free.repos=3,pro.concurrentRuns=4`.
+  FLEET_PLAN_LIMITS: z
+    .string()
+    .default('')
+    .transform((s, ctx) => {
+      const { limits, problems } = parsePlanLimits(s);
+      for (const message of problems) ctx.addIssue({ code: 'custom', message });
+      return limits;
+    }),
 });
 
 /**
@@ -246,6 +256,9 @@ export interface Config {
     driver: 'local' | 'gcp';
     gcp: GcpConfig | undefined;
   };
+  limits: {
+    plans: Record<Plan, PlanLimits>;
+  };
 }
 
 export interface GcpConfig {
@@ -338,5 +351,6 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
           }
         : undefined,
     },
+    limits: { plans: env.FLEET_PLAN_LIMITS },
   };
 }

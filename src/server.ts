@@ -53,6 +53,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       box: core.box,
       computeDriver: config.compute.driver,
       outbound: config.outbound,
+      planLimits: config.limits.plans,
       offer: (runId) => worker?.offer(runId),
       changed: (id) => fleetCache.invalidate(id),
     },

@@ -30,7 +30,7 @@ export default async function setup(project: TestProject) {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fleet-test-pg-'));
     const quiet = { info: () => {}, warn: (m: string) => console.warn(m), debug: () => {} };
     const embedded = await startEmbeddedPostgres({ dataDir: dir, log: quiet, unsafeFast: true });
-    adminUrl = embedded.url;
+    adminUrl = embedded.adminUrl;
     stop = embedded.stop;
   }
   const admin = new pg.Client(adminUrl);

@@ -88,6 +88,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     if (err instanceof ServiceError) {
       // The services' codes are a subset of the API's: mapped here, once, for every route.
       const apiErr = new ApiError(err.code, err.message, err.field ? { field: err.field } : undefined);
+      if (err.retryAfterSeconds !== undefined) c.header('Retry-After', String(err.retryAfterSeconds));
       return c.json(errorBody(apiErr, requestId), apiErr.status);
     }
     if (err instanceof HTTPException && err.status < 500) {

@@ -4,6 +4,8 @@ import * as initial from './migrations/0001_initial.ts';
 import * as fleetAgentsAndMachine from './migrations/0002_fleet_agents_and_machine.ts';
 import * as fleetComputeDriver from './migrations/0003_fleet_compute_driver.ts';
 import * as runAttempts from './migrations/0004_run_attempts.ts';
+import * as gatewayPorts from './migrations/0005_gateway_ports.ts';
+import * as runRequester from './migrations/0006_run_requester.ts';
 import type { Database } from './schema.ts';
 
 export type Db = Kysely<Database>;
@@ -17,6 +19,8 @@ const migrations: Record<string, Migration> = {
   '0002_fleet_agents_and_machine': fleetAgentsAndMachine,
   '0003_fleet_compute_driver': fleetComputeDriver,
   '0004_run_attempts': runAttempts,
+  '0005_gateway_ports': gatewayPorts,
+  '0006_run_requester': runRequester,
 };
 
 export function createDb(url: string, options: { max?: number } = {}): { db: Db; pool: pg.Pool } {

@@ -43,7 +43,7 @@ describe('embedded PostgreSQL', () => {
     const dir = tmp();
     const first = await start(dir);
     await query(first.url, "CREATE TABLE kept (v text); INSERT INTO kept VALUES ('still here')");
-    const [owner] = await query(first.url, "SELECT current_setting('data_directory') AS d");
+    const [owner] = await query(first.adminUrl, "SELECT current_setting('data_directory') AS d");
     expect(owner.d).toBe(path.join(dir, 'pg'));
     if (os.userInfo().uid === 0) expect(fs.statSync(path.join(dir, 'pg')).uid).not.toBe(0);
     await first.stop();

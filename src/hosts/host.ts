@@ -108,7 +108,7 @@ export interface Host {
   request(
     port: number,
     path: string,
-    opts: { timeoutMs: number; method?: 'GET' | 'POST'; headers?: Record<string, string> },
+    opts: { timeoutMs: number; method?: 'GET' | 'POST'; headers?: Record<string, string>; body?: string },
   ): Promise<HttpAnswer>;
   /** Releases what the host holds (an SSH connection); services keep running. */
   close(): Promise<void>;

@@ -10,6 +10,8 @@ export interface MachineRequestOptions {
   timeoutMs: number;
   method?: 'GET' | 'POST';
   headers?: Record<string, string>;
+  /** Sent as is; the caller sets its content type. */
+  body?: string;
 }
 
 /**
@@ -69,7 +71,7 @@ export function machineRequest(
         },
       );
       req.on('error', fail);
-      req.end();
+      req.end(opts.body);
     };
     // Failing to reach the machine at all (SSH unreachable, host key changed) is not "no HTTP
     // answer": those errors keep their own type (TransientError, HostKeyMismatchError).

@@ -4,7 +4,8 @@ import type { Db } from '../db/connection.ts';
 import { applyTransition } from '../db/fleet-transition.ts';
 import { getFleet } from '../db/fleets.ts';
 import { appendLog, appendLogAsOwner } from '../db/provision-log.ts';
-import { claimRun, finishRun, heartbeatRun, LostRunError, recordCrash } from '../db/runs.ts';
+import { claimRunFairly } from '../db/fair-claim.ts';
+import { finishRun, heartbeatRun, LostRunError, recordCrash } from '../db/runs.ts';
 import { getSecrets } from '../db/secrets.ts';
 import { recordStepComplete } from '../db/step-complete.ts';
 import { getTenant } from '../db/tenants.ts';
@@ -43,10 +44,12 @@ export const MAX_RUN_ATTEMPTS = 5;
 
 export const defaultWorkerId = () => `${hostname()}:${process.pid}`;
 
-export async function executeRun(deps: ExecutorDeps, runId: string): Promise<'done' | 'not-claimed' | 'lost'> {
+export async function executeRun(deps: ExecutorDeps, runId: string): Promise<'done' | 'not-claimed' | 'deferred' | 'lost'> {
   const { db, settings } = deps;
   const worker = deps.workerId ?? defaultWorkerId();
-  const run = await claimRun(db, runId, worker, settings.staleAfterSeconds);
+  const run = await claimRunFairly(db, runId, worker, settings.staleAfterSeconds, settings.planLimits);
+  // Its requester has its plan's runs at work already: the worker slot goes to someone else's run.
+  if (run === 'requester-busy') return 'deferred';
   if (!run) return 'not-claimed';
   const log = deps.log.child({ runId, fleetId: run.fleet_id });
 

@@ -44,9 +44,12 @@ export class RunQueue {
     return new RunQueue(boss);
   }
 
-  /** Enqueues work on a run; pass the transaction that created the run. */
-  async enqueue(db: Db, runId: string): Promise<void> {
-    await this.boss.send(RUN_QUEUE, { runId } satisfies RunJob, { db: executorFor(db) });
+  /** Enqueues work on a run; pass the transaction that created the run. `afterSeconds` holds it back that long. */
+  async enqueue(db: Db, runId: string, opts: { afterSeconds?: number } = {}): Promise<void> {
+    await this.boss.send(RUN_QUEUE, { runId } satisfies RunJob, {
+      db: executorFor(db),
+      ...(opts.afterSeconds ? { startAfter: opts.afterSeconds } : {}),
+    });
   }
 
   async work(concurrency: number, handler: (job: RunJob) => Promise<void>): Promise<string[]> {

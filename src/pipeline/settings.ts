@@ -3,6 +3,7 @@ import type { Config } from '../config.ts';
 import type { ComputeDriver } from '../compute/driver.ts';
 import { LocalDriver } from '../compute/local.ts';
 import type { ComputeDriverName } from '../domain/fleet.ts';
+import type { Plan, PlanLimits } from '../domain/plans.ts';
 import type { SecretBox } from '../secrets/secret-box.ts';
 import type { OutboundPolicy } from '../util/outbound-address.ts';
 import { FaultPlan } from './faults.ts';
@@ -25,6 +26,8 @@ export interface PipelineSettings {
   /** What tenant-named URLs may reach (config.outbound). */
   outbound: OutboundPolicy;
   box: SecretBox;
+  /** What each plan allows (repo size while cloning, runs at work per requester). */
+  planLimits: Record<Plan, PlanLimits>;
   /** The compute drivers this process can work with; a fleet uses the one it was created with. */
   drivers: Partial<Record<ComputeDriverName, ComputeDriver>>;
 }
@@ -58,6 +61,7 @@ export function pipelineSettings(
     gatewayOffline: config.pipeline.gatewayOffline,
     outbound: config.outbound,
     box,
+    planLimits: config.limits.plans,
     drivers: { local: new LocalDriver(fleetsDir), ...drivers },
   };
 }

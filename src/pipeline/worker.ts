@@ -20,6 +20,9 @@ export interface RunningWorker {
   stop(): Promise<void>;
 }
 
+/** How long a run deferred for fair scheduling waits before it is offered again. */
+const DEFER_SECONDS = 3;
+
 export async function startWorker(
   deps: Omit<ExecutorDeps, 'workerId'> & { queue: RunQueue; concurrency: number; watchdogMs?: number },
 ): Promise<RunningWorker> {
@@ -30,7 +33,11 @@ export async function startWorker(
 
   const execute = (runId: string) => {
     const p = executeRun(executor, runId).then(
-      (outcome) => log.debug({ runId, outcome }, 'run handled'),
+      async (outcome) => {
+        log.debug({ runId, outcome }, 'run handled');
+        // Deferred for fairness: offered again later, behind the runs queued meanwhile.
+        if (outcome === 'deferred') await deps.queue.enqueue(deps.db, runId, { afterSeconds: DEFER_SECONDS });
+      },
       // One bad run never stops the loop; the watchdog gives it to a worker again.
       (err: unknown) => log.error({ err, runId }, 'run crashed; it will be resumed'),
     );

@@ -1,6 +1,7 @@
 import type { Principal } from '../auth/principal.ts';
 import type { Db } from '../db/connection.ts';
 import type { ComputeDriverName } from '../domain/fleet.ts';
+import type { Plan, PlanLimits } from '../domain/plans.ts';
 import type { RunQueue } from '../pipeline/queue.ts';
 import type { SecretBox } from '../secrets/secret-box.ts';
 import type { TemplateRegistry } from '../templates/registry.ts';
@@ -19,6 +20,8 @@ export interface ServiceContext {
   computeDriver: ComputeDriverName;
   /** What URLs a tenant names may point at: checked at input, and again when they are called. */
   outbound: OutboundPolicy;
+  /** What each plan allows (FLEET_PLAN_LIMITS over domain/plans.ts). */
+  planLimits: Record<Plan, PlanLimits>;
   /** Called after commit with a new run, so a worker in this process starts it at once. */
   offer?: (runId: string) => void;
   /**

@@ -5,13 +5,23 @@ import type { z } from 'zod';
  * API to HTTP statuses in src/api/app.ts). The message is shown to the caller as is, so it says
  * what happened and what to do; `field` names the input at fault.
  */
-export type ServiceErrorCode = 'invalid_input' | 'forbidden' | 'not_found' | 'conflict' | 'illegal_transition';
+export type ServiceErrorCode =
+  | 'invalid_input'
+  | 'forbidden'
+  | 'not_found'
+  | 'conflict'
+  | 'illegal_transition'
+  // More than the tenant's plan allows: a size (agents, repos) or a rate (runs per hour, with retryAfterSeconds).
+  | 'payload_too_large'
+  | 'rate_limited';
 
 export class ServiceError extends Error {
   constructor(
     readonly code: ServiceErrorCode,
     message: string,
     readonly field?: string,
+    /** When asking again may succeed (rate_limited). */
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
     this.name = 'ServiceError';

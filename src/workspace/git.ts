@@ -3,6 +3,7 @@ import path from 'node:path';
 import { repoNameProblem } from '../domain/repo-name.ts';
 import { ExecAbortedError, type ExecResult, type Host } from '../hosts/host.ts';
 import { TerminalError, TransientError } from '../domain/step-errors.ts';
+import { diskUsage, watchDiskUsage } from './clone-size.ts';
 import { classifyCloneFailure, redact } from './git-errors.ts';
 
 /**
@@ -22,6 +23,8 @@ export interface CloneOptions {
   token?: string;
   timeoutMs: number;
   signal?: AbortSignal;
+  /** The clone (checkout and shallow history) may not grow past this: the tenant's plan. */
+  maxBytes?: number;
 }
 
 export interface CloneResult {
@@ -93,8 +96,8 @@ export async function cloneRepo(host: Host, o: CloneOptions): Promise<CloneResul
   const url = repoUrl(o.baseUrl, o.repo);
   const dest = path.posix.normalize(o.dest).replace(/\/+$/, '');
   host.resolve(dest); // refuse an escaping dest before touching anything
-  const run = (args: string[], cwd: string | undefined, env: Record<string, string>) =>
-    host.exec('git', args, { cwd, env, timeoutMs: o.timeoutMs, signal: o.signal }).catch((e: unknown) => {
+  const run = (args: string[], cwd: string | undefined, env: Record<string, string>, signal = o.signal) =>
+    host.exec('git', args, { cwd, env, timeoutMs: o.timeoutMs, signal }).catch((e: unknown) => {
       throw execFailure(e, o);
     });
   const plain = gitEnv(o.baseUrl).env; // for local commands: they never need the token
@@ -109,16 +112,27 @@ export async function cloneRepo(host: Host, o: CloneOptions): Promise<CloneResul
   const tmp = `${parent}/.${base}${TEMP_MARK}${Date.now()}-${randomBytes(4).toString('hex')}`;
 
   const { env, secrets } = gitEnv(o.baseUrl, o.token);
+  // The agents work on the code, not its history: only the latest commit is fetched. A clone
+  // growing past the plan's size is stopped while it downloads (clone-size.ts).
+  const tooLarge = new AbortController();
+  const watch = o.maxBytes === undefined ? undefined : watchDiskUsage(host, tmp, o.maxBytes, () => tooLarge.abort());
+  const signal = o.maxBytes === undefined ? o.signal : AbortSignal.any([tooLarge.signal, ...(o.signal ? [o.signal] : [])]);
   let result: ExecResult;
   try {
-    result = await run(['clone', '--quiet', '--', url, host.resolve(tmp)], undefined, env);
+    result = await run(['clone', '--depth', '1', '--quiet', '--', url, host.resolve(tmp)], undefined, env, signal);
   } catch (e) {
     await host.remove(tmp);
-    throw e;
+    throw tooLarge.signal.aborted && !o.signal?.aborted ? repoTooLarge(o) : e;
+  } finally {
+    watch?.stop();
   }
   if (result.code !== 0) {
     await host.remove(tmp);
     throw classifyCloneFailure(result.stderr, o.repo, secrets);
+  }
+  if (o.maxBytes !== undefined && (await diskUsage(host, tmp)) > o.maxBytes) {
+    await host.remove(tmp);
+    throw repoTooLarge(o);
   }
   const commit = await headOf((args) => run(args, tmp, plain));
   try {
@@ -193,6 +207,14 @@ function execFailure(e: unknown, o: CloneOptions): Error {
     });
   }
   return e instanceof Error ? e : new Error(String(e));
+}
+
+function repoTooLarge(o: CloneOptions): TerminalError {
+  const mib = Math.round((o.maxBytes ?? 0) / (1024 * 1024));
+  return new TerminalError(
+    `${o.repo} is larger than the ${mib} MiB a cloned repository may take on this plan (latest commit only), so its clone was stopped. ` +
+      'Remove large files from its default branch, leave it out of the repo list, or move to a larger plan; then retry.',
+  );
 }
 
 const stripSlash = (s: string) => s.replace(/\/+$/, '');

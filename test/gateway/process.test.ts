@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { TerminalError, TransientError } from '../../src/domain/step-errors.ts';
@@ -24,21 +25,25 @@ afterEach(async () => {
   for (const host of hosts.splice(0)) await stopGateway(host, { graceMs: 2000 });
 });
 
-async function fleet(env?: Record<string, string>): Promise<{ host: LocalHost; spec: GatewaySpec }> {
+async function fleet(
+  env?: Record<string, string>,
+  given: { token?: string; port?: number } = {},
+): Promise<{ host: LocalHost; spec: GatewaySpec }> {
   const host = new LocalHost(scratchDir('proc'));
   hosts.push(host);
-  const port = await freePort();
+  const port = given.port ?? (await freePort());
+  const token = given.token ?? TOKEN;
   const spec: GatewaySpec = {
     runtime,
     configRel: 'openclaw/openclaw.json',
     stateRel: 'openclaw/state',
     logRel: 'openclaw/gateway.log',
     port,
-    token: TOKEN,
+    token,
     home: host.resolve('home'),
     env,
   };
-  await host.writeFileAtomic(spec.configRel, JSON.stringify({ gateway: { mode: 'local', port, auth: { mode: 'token', token: TOKEN } } }));
+  await host.writeFileAtomic(spec.configRel, JSON.stringify({ gateway: { mode: 'local', port, auth: { mode: 'token', token } } }));
   return { host, spec };
 }
 const wait = (spec: GatewaySpec, timeoutMs: number) => ({ port: spec.port, timeoutMs, watchService: true, logFile: spec.logRel });
@@ -150,5 +155,37 @@ describe('stopGateway', () => {
     await waitHealthy(host, wait(spec, 10_000));
     expect(await stopGateway(host, { graceMs: 500 })).toMatchObject({ stopped: true, pid, killed: true });
     expect(isRunning(pid)).toBe(false);
+  });
+});
+
+describe("the gateway proves it holds this fleet's token", () => {
+  it("refuses another fleet's gateway answering on this fleet's port", async () => {
+    const first = await fleet();
+    await ensureGatewayRunning(first.host, { ...first.spec, timeoutMs: 10_000 });
+    // The second fleet got the same port: its own gateway cannot bind it, and the first one answers there.
+    const second = await fleet(undefined, { token: 'tok_second_fleet_9876543210', port: first.spec.port });
+    const error = (await ensureGatewayRunning(second.host, { ...second.spec, timeoutMs: 5000 }).catch((e: unknown) => e)) as Error;
+    expect(error).toBeInstanceOf(TerminalError);
+    expect(error.message).toMatch(/does not hold this fleet's gateway token/);
+    expect(await isHealthy(second.host, first.spec.port, second.spec.token)).toBe(false);
+    // The first fleet's gateway is still there, and still its own.
+    expect(await isHealthy(first.host, first.spec.port, TOKEN)).toBe(true);
+  });
+
+  it('does not take a server that answers healthy without checking tokens for a gateway', async () => {
+    const { host, spec } = await fleet();
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ ok: true, status: 'live', ready: true, failing: [] }));
+    });
+    await new Promise<void>((resolve) => server.listen(spec.port, '127.0.0.1', resolve));
+    try {
+      expect(await isHealthy(host, spec.port, TOKEN)).toBe(false);
+      const error = (await waitHealthy(host, { port: spec.port, token: TOKEN, timeoutMs: 1200 }).catch((e: unknown) => e)) as Error;
+      expect(error).toBeInstanceOf(TransientError);
+      expect(error.message).toMatch(/did not prove it holds this fleet's gateway token/);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });

@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // A stand-in for the `openclaw` CLI, for fast tests (plain Node 20, no dependencies). It accepts
 // the same command lines and environment as the real one for what agent-fleet uses:
-//   gateway run --port N [--auth token] [--token T]   serve /healthz, /readyz, /startupz on 127.0.0.1
+//   gateway run --port N [--auth token] [--token T]   serve /healthz, /readyz, /startupz on 127.0.0.1, and
+//                                                   POST /tools/invoke as the real one checks it: the
+//                                                   bearer token first (401), then body.tool (400/404)
 //   config validate --json                          check the config is JSON with gateway.mode "local"
 //   health --json                                   print a small health report of the running stand-in
 //   plugins install <spec>                          no-op
@@ -100,7 +102,9 @@ function runGateway() {
         : json(res, 503, { ready: false, failing: ['startup'], uptimeMs: Date.now() - startedAt });
     }
     if (path === '/startupz') return json(res, 200, { ok: true, status: ready ? 'started' : 'starting', version: 'standin' });
+    if (path === '/tools/invoke' && req.method !== 'POST') return json(res, 405, { error: 'method not allowed' });
     if (req.headers.authorization !== `Bearer ${token}`) return json(res, 401, { error: 'unauthorized' });
+    if (path === '/tools/invoke') return toolsInvoke(req, res, json);
     return json(res, 404, { error: 'not found' });
   });
   server.on('error', (err) => {
@@ -130,4 +134,28 @@ function runGateway() {
   };
   process.on('SIGTERM', () => (process.env.FLEET_STANDIN_IGNORE_SIGTERM === '1' ? log('ignoring SIGTERM') : stop('SIGTERM')));
   process.on('SIGINT', () => stop('SIGINT'));
+}
+
+/**
+ * POST /tools/invoke after the token was checked: no tool named is a 400, and the stand-in has no
+ * tools (404), as the real gateway answers for a tool it does not offer.
+ * @param {import('node:http').IncomingMessage} req @param {import('node:http').ServerResponse} res
+ * @param {(res: import('node:http').ServerResponse, status: number, body: unknown) => void} json
+ */
+function toolsInvoke(req, res, json) {
+  let text = '';
+  req.on('data', (chunk) => {
+    text += chunk;
+  });
+  req.on('end', () => {
+    let tool = '';
+    try {
+      const body = JSON.parse(text || '{}');
+      tool = typeof body?.tool === 'string' ? body.tool.trim() : '';
+    } catch {
+      return json(res, 400, { ok: false, error: { type: 'invalid_request', message: 'invalid JSON body' } });
+    }
+    if (!tool) return json(res, 400, { ok: false, error: { type: 'invalid_request', message: 'tools.invoke requires body.tool' } });
+    return json(res, 404, { ok: false, error: { type: 'not_found', message: `Tool not available: ${tool}` } });
+  });
 }

@@ -118,6 +118,7 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
       box,
       computeDriver: opts.computeDriver ?? config.compute.driver,
       outbound: config.outbound,
+      planLimits: config.limits.plans,
       offer: (runId) => worker?.offer(runId),
       changed: (id) => fleetCache.invalidate(id),
     },

@@ -65,6 +65,10 @@ describe('a fleet on the GCP driver', () => {
     // The VM is the fleet's own: its gateway listens beyond loopback, for the Control UI at the VM's IP.
     expect(JSON.parse(fs.readFileSync(path.join(root, 'openclaw/openclaw.json'), 'utf8')).gateway.bind).toBe('lan');
     expect(fs.readFileSync(path.join(root, 'workspaces/cantona/AGENTS.md'), 'utf8')).toContain('Cantona');
+
+    // Every "VM" here is this machine behind one sshd, with one gateway port: stop this fleet's
+    // gateway before another test starts one (on real VMs each has its own).
+    await world.removeFleet(t.database.db, t.box, slug);
   }, 120_000);
 });
 

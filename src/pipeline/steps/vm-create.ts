@@ -3,6 +3,7 @@ import { machineRecord } from '../../compute/driver.ts';
 import { putSecretIfAbsent } from '../../db/secrets.ts';
 import { SECRET } from '../../domain/fleet-settings.ts';
 import { generateSshKey, publicKeyOf } from '../../hosts/ssh-keys.ts';
+import { withHeldGatewayPort } from '../gateway-port.ts';
 import type { StepDefinition } from '../step.ts';
 
 /**
@@ -19,13 +20,15 @@ export const vmCreate: StepDefinition = {
     await putSecretIfAbsent(db, settings.box, fleet.id, SECRET.gatewayToken, randomBytes(24).toString('base64url'));
     const sshKey =
       driver.name === 'local' ? undefined : await putSecretIfAbsent(db, settings.box, fleet.id, SECRET.sshPrivateKey, generateSshKey());
-    const machine = await driver.createMachine({
+    const made = await driver.createMachine({
       tenantSlug: tenant.slug,
       fleetId: fleet.id,
       sshPublicKey: sshKey ? publicKeyOf(sshKey, `agent-fleet-${fleet.id}`) : '',
       log: (line) => void ctx.progress(line),
       signal: ctx.signal,
     });
+    // Two fleets must never share a gateway port (the driver's pick is only free right now).
+    const machine = await withHeldGatewayPort(db, fleet.id, made);
     const where =
       machine.driver === 'gcp'
         ? `GCE VM ${machine.vmName} in ${machine.zone} (${machine.ip})`

@@ -1,3 +1,4 @@
+import { limitsOf } from '../../domain/plans.ts';
 import { cloneRepo } from '../../workspace/git.ts';
 import type { StepDefinition } from '../step.ts';
 import { hostOf, workspaceRel } from './machine.ts';
@@ -10,6 +11,7 @@ export const workspaceBootstrap: StepDefinition = {
     const host = await hostOf(ctx);
     const agents = ctx.fleet.agents;
     const repos = ctx.request.repos;
+    const maxBytes = limitsOf(ctx.settings.planLimits, ctx.tenant.plan).repoMb * 1024 * 1024;
     let cloned = 0;
     for (const agent of agents) {
       await host.mkdirp(workspaceRel(agent.name));
@@ -21,6 +23,7 @@ export const workspaceBootstrap: StepDefinition = {
           token: ctx.request.gitToken,
           timeoutMs: 5 * 60_000,
           signal: ctx.signal,
+          maxBytes,
         });
         if (res.cloned) cloned++;
       }

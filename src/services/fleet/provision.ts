@@ -13,6 +13,7 @@ import { actorOf, type Caller, type ServiceContext } from '../context.ts';
 import { parseInput, ServiceError } from '../errors.ts';
 import { ensureTenantForSession } from '../tenants/for-session.ts';
 import { assertMayChangeFleet, platformTenant } from './access.ts';
+import { assertPlanAllows, assertRunRate, planOf } from './plan-limits.ts';
 import { ProvisionInput } from './provision-input.ts';
 import { announce, type RunOutcome, startRun } from './start-run.ts';
 
@@ -47,6 +48,9 @@ export async function provisionFleet(ctx: ServiceContext, caller: Caller, raw: P
       // Provisioning a failed fleet again: what the request leaves out keeps its stored value, and
       // the steps that depend on what it changes run again (see resume-point.ts).
       const repos = again ? (input.repos ?? fleet.repos) : (input.repos ?? template.repos);
+      const plan = await planOf(ctx, trx, tenantId);
+      assertPlanAllows(plan, template, repos);
+      await assertRunRate(trx, plan, fleet.id);
       const stored = (fleet.settings ?? {}) as StoredSettings;
       await updateFleetRequest(trx, fleet.id, {
         templateId: template.id,

@@ -4,6 +4,7 @@ import { canTransition, IllegalTransitionError } from '../../domain/fleet.ts';
 import { actorOf, type Caller, type ServiceContext } from '../context.ts';
 import { ServiceError } from '../errors.ts';
 import { assertMayChangeFleet, existingTenantOf } from './access.ts';
+import { assertRunRate, planOf } from './plan-limits.ts';
 import { announce, type RunOutcome, startRun } from './start-run.ts';
 
 const NO_FLEET = 'There is no fleet to retry: provision one first.';
@@ -20,6 +21,7 @@ export async function retryFleet(ctx: ServiceContext, caller: Caller): Promise<R
     if (!canTransition(fleet.status, 'retry')) {
       throw new ServiceError('illegal_transition', new IllegalTransitionError('retry', fleet.status).message);
     }
+    await assertRunRate(trx, await planOf(ctx, trx, tenantId), fleet.id);
     return startRun(trx, ctx, { fleetId: fleet.id, tenantId, action: 'retry', actor: actorOf(caller) });
   });
   return announce(ctx, outcome);

@@ -17,7 +17,9 @@ export async function startRun(
   s: { fleetId: string; tenantId: string; action: FleetAction & ('provision' | 'retry'); actor: string; detail?: Record<string, unknown> },
 ): Promise<RunOutcome> {
   await applyTransition(trx, s.fleetId, s.action);
-  const run = await insertRun(trx, s.fleetId, s.action);
+  // Fair scheduling counts a user's runs across all their tenants; the platform's per tenant.
+  const requestedBy = s.actor === 'platform' ? `tenant:${s.tenantId}` : s.actor;
+  const run = await insertRun(trx, s.fleetId, s.action, requestedBy);
   await ctx.queue.enqueue(trx, run.id);
   await audit(trx, { tenantId: s.tenantId, actor: s.actor, action: `fleet.${s.action}`, detail: { runId: run.id, ...s.detail } });
   return { kind: 'started', fleetId: s.fleetId, tenantId: s.tenantId, run };

@@ -1,0 +1,48 @@
+import { sql } from 'kysely';
+import { limitsOf, type Plan, type PlanLimits } from '../domain/plans.ts';
+import type { Db } from './connection.ts';
+import { claimRun, type RunRow } from './runs.ts';
+
+/**
+ * Claims a run unless its requester already has as many runs at work as the tenant's plan allows
+ * (`concurrentRuns`), so one user with many tenants cannot hold every worker slot while another
+ * tenant's run waits. Claims of one requester take an advisory lock in turn, so two workers cannot
+ * both see "one slot left" and take it twice. A run of a silent worker (heartbeat older than
+ * `staleAfterSeconds`) does not count: it is about to be resumed, not at work.
+ *
+ * 'requester-busy': the run stays queued (its "re-enqueued at" stamp renewed, so the watchdog does
+ * not add jobs for it while it waits); the caller offers it again a little later.
+ */
+export async function claimRunFairly(
+  db: Db,
+  runId: string,
+  worker: string,
+  staleAfterSeconds: number,
+  planLimits: Record<Plan, PlanLimits>,
+): Promise<RunRow | 'requester-busy' | undefined> {
+  return db.transaction().execute(async (trx) => {
+    const { rows } = await sql<{ requested_by: string | null; plan: string }>`
+      SELECT r.requested_by, t.plan FROM provision_runs r
+        JOIN fleets f ON f.id = r.fleet_id JOIN tenants t ON t.id = f.tenant_id
+       WHERE r.id = ${runId} AND r.status = 'queued'`.execute(trx);
+    const queued = rows[0];
+    if (queued?.requested_by) {
+      await sql`SELECT pg_advisory_xact_lock(hashtextextended(${`fair-claim:${queued.requested_by}`}, 0))`.execute(trx);
+      const { rows: busy } = await sql<{ running: number }>`
+        SELECT count(*)::int AS running FROM provision_runs
+         WHERE requested_by = ${queued.requested_by} AND status = 'running' AND id <> ${runId}
+           AND heartbeat_at >= now() - make_interval(secs => ${staleAfterSeconds})`.execute(trx);
+      if ((busy[0]?.running ?? 0) >= limitsOf(planLimits, queued.plan).concurrentRuns) {
+        await trx
+          .updateTable('provision_runs')
+          .set({ heartbeat_at: sql`now()` })
+          .where('id', '=', runId)
+          .where('status', '=', 'queued')
+          .execute();
+        return 'requester-busy';
+      }
+    }
+    // Not queued (running with a silent owner, or finished): the plain claim decides.
+    return claimRun(trx, runId, worker, staleAfterSeconds);
+  });
+}
