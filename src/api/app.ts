@@ -6,6 +6,7 @@ import { ApiError, errorBody } from './errors.ts';
 import { bodyGuards, securityHeaders } from './middleware/http-guards.ts';
 import { requestContext } from './middleware/request-context.ts';
 import { requirePlatformToken, requireSession } from './middleware/auth.ts';
+import { platformRateLimit, userRateLimit } from './middleware/rate-limit.ts';
 import { renderReferencePage } from './reference-page.ts';
 import { registerFleetEvents } from './routes/fleet-events.ts';
 import { registerFleetGet } from './routes/fleet-get.ts';
@@ -33,10 +34,11 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   app.use('*', requestContext(deps));
   app.use('*', securityHeaders());
   app.use('*', ...bodyGuards(deps.config.http.maxBodyBytes));
-  const session = requireSession(deps);
-  const platform = requirePlatformToken(deps);
-  for (const path of ['/api/fleet', '/api/fleet/*', '/api/templates']) app.use(path, session);
-  for (const path of ['/api/tenants', '/api/tenants/*']) app.use(path, platform);
+  const session = [requireSession(deps), userRateLimit(deps.config.http.rateLimitPerMinute)];
+  const platform = [requirePlatformToken(deps), platformRateLimit(deps.config.http.platformRateLimitPerMinute)];
+  // `/x/*` matches `/x` too: listing both ran these twice on `/x`, which would count a request twice.
+  for (const path of ['/api/fleet/*', '/api/templates']) app.use(path, ...session);
+  app.use('/api/tenants/*', ...platform);
 
   registerHealth(app, deps);
   registerFleetGet(app, deps);
