@@ -87,8 +87,10 @@ async function followFleet(
   // tenant for this owner is created. Other tenants' events never cost it a query.
   const unsubscribe: Array<() => void> = [];
   let waitingForTenant: (() => void) | undefined;
+  let following = false;
   const follow = (id: string) => {
-    if (tenantId !== undefined && tenantId !== id) return;
+    if (following) return; // a stream's tenant never changes once known
+    following = true;
     tenantId = id;
     waitingForTenant?.();
     waitingForTenant = undefined;
@@ -114,11 +116,8 @@ async function followFleet(
       .catch(() => {});
   }
 
-  if (tenantId) {
-    const known = tenantId;
-    tenantId = undefined;
-    follow(known);
-  } else {
+  if (tenantId) follow(tenantId);
+  else {
     waitingForTenant = deps.events.onTenantCreated(ownerKey(lookup), (id) => {
       follow(id);
       pump();
