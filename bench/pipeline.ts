@@ -2,7 +2,8 @@
  * `npm run bench:pipeline` — the control plane's own cost per provision run, with every external
  * effect replaced by a zero-latency stand-in step, next to the raw pg-boss send→work→complete
  * round trip measured in the same run; then the latency from a provision-log write to an SSE
- * client over real HTTP.
+ * client over real HTTP; then what idle SSE streams of users without a tenant cost another
+ * tenant's provisioning (the statements the API runs meanwhile).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -10,7 +11,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { serve } from '@hono/node-server';
 import PgBoss from 'pg-boss';
-import { sql } from 'kysely';
+import { type KyselyPlugin, sql } from 'kysely';
 import { createApp } from '../src/api/app.ts';
 import { FleetViewCache } from '../src/api/fleet-view-cache.ts';
 import { ClerkVerifier } from '../src/auth/clerk.ts';
@@ -37,6 +38,7 @@ import { STRICT_OUTBOUND } from '../src/util/outbound-address.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 200);
 const SSE_SAMPLES = Number(process.env.BENCH_SSE_SAMPLES ?? 200);
+const IDLE_STREAMS = Number(process.env.BENCH_IDLE_STREAMS ?? 60);
 
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -136,6 +138,7 @@ try {
 
   // SSE: a provision-log write committed → the event at a client over real HTTP.
   const sse = await measureSse(db, events, templates, tenants[0]!);
+  const fanout = await measureIdleStreams(service, events, templates);
 
   console.log(`\nProvision runs with zero-latency steps (6 steps, ${RUNS - 10} measured runs)`);
   console.log(`  one at a time, request → active:   median ${ms(pct(latencies, 50))}   p99 ${ms(pct(latencies, 99))}   (goal ≤ 50 ms)`);
@@ -158,7 +161,11 @@ try {
       `CPU ${((cpu.user + cpu.system) / 1000 / tenants.length).toFixed(1)} ms per run (this process, API side included)`,
   );
   console.log(
-    `SSE, log write committed → client:     median ${ms(pct(sse, 50))}   p99 ${ms(pct(sse, 99))}   (goal p99 < 100 ms, ${sse.length} samples)\n`,
+    `SSE, log write committed → client:     median ${ms(pct(sse, 50))}   p99 ${ms(pct(sse, 99))}   (goal p99 < 100 ms, ${sse.length} samples)`,
+  );
+  console.log(
+    `One more provisioning, statements the API ran meanwhile: ${fanout.none} with no stream open, ` +
+      `${fanout.idle} with ${IDLE_STREAMS} idle streams of users without a tenant\n`,
   );
 
   await worker.stop();
@@ -274,4 +281,66 @@ async function measureSse(database: typeof db, hub: EventHub, reg: TemplateRegis
   (server as { closeAllConnections?: () => void }).closeAllConnections?.();
   server.close();
   return samples;
+}
+
+/**
+ * One more provisioning with no stream open, then one with IDLE_STREAMS streams of users who
+ * have no tenant: the statements the API ran meanwhile, counted on its database handle (each
+ * its own transaction). PostgreSQL's own transaction count is too noisy here: other backends
+ * flush their statistics up to seconds late.
+ */
+async function measureIdleStreams(service: ServiceContext, hub: EventHub, reg: TemplateRegistry) {
+  let statements = 0;
+  const counting: KyselyPlugin = {
+    transformQuery: (args) => args.node,
+    transformResult: async (args) => {
+      statements++;
+      return args.result;
+    },
+  };
+  const keys = ensureDevKeys(path.join(dir, 'keys'));
+  const app = createApp({
+    config: loadConfig({ FLEET_MAX_STREAMS_PER_USER: '1000' }),
+    db: service.db.withPlugin(counting),
+    verifier: new ClerkVerifier({
+      jwtKey: keys.publicKeyPem,
+      publishableKey: DEV_PUBLISHABLE_KEY,
+      secretKey: undefined,
+      authorizedParties: undefined,
+    }),
+    platformToken: 'p'.repeat(32),
+    templates: reg,
+    logger: log,
+    metrics: new Metrics(),
+    services: service,
+    events: hub,
+    fleetCache: new FleetViewCache(service.db, hub),
+  });
+  const settle = () => new Promise((r) => setTimeout(r, 300));
+  const provisionOne = async (name: string) => {
+    const { tenant } = await createTenant(service, {
+      tenantId: name,
+      name,
+      clerkOrgId: `org_${name.replace(/_/g, '')}`,
+      templateId: 'solo-engineer',
+    });
+    await settle();
+    const before = statements;
+    await provisionFleet(service, { platform: true, tenant: tenant.id });
+    await waitTenantActive(tenant.id);
+    await settle(); // the streams' reads of the last events
+    return statements - before;
+  };
+  const none = await provisionOne('fanout_none');
+  const readers: Array<ReadableStreamDefaultReader<Uint8Array>> = [];
+  for (let i = 0; i < IDLE_STREAMS; i++) {
+    const token = mintSessionToken(keys.privateKeyPem, { userId: `user_idle${i}` });
+    const res = await app.request('/api/fleet/events', { headers: { authorization: `Bearer ${token}` } });
+    const reader = res.body!.getReader();
+    await reader.read(); // the snapshot
+    readers.push(reader);
+  }
+  const idle = await provisionOne('fanout_idle');
+  for (const r of readers) await r.cancel().catch(() => {});
+  return { none, idle };
 }

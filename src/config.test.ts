@@ -201,3 +201,58 @@ describe('loadConfig: production', () => {
     );
   });
 });
+
+describe('loadConfig: HTTP limits, metrics and dev sign-in', () => {
+  const problemsOf = (env: NodeJS.ProcessEnv): string[] => {
+    try {
+      loadConfig(env);
+      return [];
+    } catch (e) {
+      return (e as ConfigError).problems;
+    }
+  };
+
+  it('defaults: 10 streams and 600 requests a minute per user, no metrics token', () => {
+    const c = loadConfig({});
+    expect(c.http).toMatchObject({ maxStreamsPerUser: 10, rateLimitPerMinute: 600, platformRateLimitPerMinute: 6000 });
+    expect(c.metricsToken).toBeUndefined();
+  });
+
+  it('refuses limits that are not positive integers, naming each variable', () => {
+    const names = problemsOf({
+      FLEET_MAX_STREAMS_PER_USER: '0',
+      FLEET_RATE_LIMIT_PER_MINUTE: 'lots',
+      FLEET_PLATFORM_RATE_LIMIT_PER_MINUTE: '-5',
+      FLEET_METRICS_TOKEN: 'short',
+    }).map((p) => p.split(':')[0]);
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'FLEET_MAX_STREAMS_PER_USER',
+        'FLEET_RATE_LIMIT_PER_MINUTE',
+        'FLEET_PLATFORM_RATE_LIMIT_PER_MINUTE',
+        'FLEET_METRICS_TOKEN',
+      ]),
+    );
+    expect(problemsOf({ FLEET_RATE_LIMIT_PER_MINUTE: '2.5' }).join()).toMatch(/FLEET_RATE_LIMIT_PER_MINUTE/);
+    expect(loadConfig({ FLEET_MAX_STREAMS_PER_USER: '3', FLEET_METRICS_TOKEN: 'm'.repeat(24) })).toMatchObject({
+      http: { maxStreamsPerUser: 3 },
+      metricsToken: 'm'.repeat(24),
+    });
+  });
+
+  it('refuses dev sign-in on an address other than loopback', () => {
+    for (const host of ['0.0.0.0', '::', '10.1.2.3', 'fleet.example.com']) {
+      expect(problemsOf({ HOST: host })).toEqual([expect.stringMatching(/^HOST: dev sign-in .* loopback .*CLERK_JWT_KEY/)]);
+    }
+    for (const host of ['127.0.0.1', '127.8.0.1', '::1', 'localhost']) expect(problemsOf({ HOST: host })).toEqual([]);
+    // With Clerk settings there is no dev sign-in to protect.
+    const clerk = { CLERK_JWT_KEY: 'k', CLERK_PUBLISHABLE_KEY: 'pk_live_Y2xlcmsuZXhhbXBsZS5jb20k' };
+    expect(loadConfig({ ...clerk, HOST: '0.0.0.0' }).host).toBe('0.0.0.0');
+  });
+
+  it('refuses CLERK_SECRET_KEY alone instead of silently serving dev sign-in', () => {
+    const problems = problemsOf({ CLERK_SECRET_KEY: 'sk_live_abc' });
+    expect(problems).toContain('CLERK_JWT_KEY: is required when any Clerk setting is given');
+    expect(problems).toContain('CLERK_PUBLISHABLE_KEY: is required when any Clerk setting is given');
+  });
+});

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { type Plan, type PlanLimits, parsePlanLimits } from './domain/plans.ts';
@@ -150,7 +151,21 @@ export const envSchema = z.object({
       for (const message of problems) ctx.addIssue({ code: 'custom', message });
       return limits;
     }),
+  // Concurrent GET /api/fleet/events streams one user may hold; the next one gets 429.
+  FLEET_MAX_STREAMS_PER_USER: z.coerce.number().int().min(1).max(1000).default(10),
+  // Requests a minute per signed-in user and for the platform token (429 past them; per API process).
+  FLEET_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(600),
+  FLEET_PLATFORM_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(6000),
+  // When set, GET /metrics wants `Authorization: Bearer <token>`.
+  FLEET_METRICS_TOKEN: optionalNonEmpty.pipe(z.string().min(24, 'must be at least 24 characters').optional()),
 });
+
+/** Loopback only: what dev sign-in may listen on (its tokens are minted by anyone who can run `fleet dev token`). */
+function isLoopbackHost(host: string): boolean {
+  if (host === 'localhost') return true;
+  if (net.isIPv4(host)) return host.startsWith('127.');
+  return net.isIPv6(host) && /^(0*:)*:?0*1$/.test(host.replace(/^\[|\]$/g, ''));
+}
 
 /**
  * Rules across variables. Checked on the raw environment, apart from the schema, so they are
@@ -160,7 +175,8 @@ function crossCheck(source: NodeJS.ProcessEnv): string[] {
   const set = (name: string) => (source[name] ?? '').trim() !== '';
   const production = source.NODE_ENV === 'production';
   const problems: string[] = [];
-  const clerkSet = set('CLERK_JWT_KEY') || set('CLERK_PUBLISHABLE_KEY');
+  // CLERK_SECRET_KEY alone used to leave dev sign-in on without a word: any Clerk setting asks for all.
+  const clerkSet = set('CLERK_JWT_KEY') || set('CLERK_PUBLISHABLE_KEY') || set('CLERK_SECRET_KEY');
   // Production never falls back to the dev issuer: a missing Clerk key there is an outage, not a
   // convenience.
   if (production || clerkSet) {
@@ -171,6 +187,14 @@ function crossCheck(source: NodeJS.ProcessEnv): string[] {
         );
       }
     }
+  }
+  const host = (source.HOST ?? '').trim() || '127.0.0.1';
+  if (!clerkSet && !production && !isLoopbackHost(host)) {
+    // Dev sign-in trusts whoever holds the data dir's key; on a reachable address that is anyone who gets a token.
+    problems.push(
+      `HOST: dev sign-in (no Clerk settings) is served on loopback addresses only (127.0.0.1, ::1, localhost), not on ${host}. ` +
+        'Set HOST=127.0.0.1, or give CLERK_JWT_KEY and CLERK_PUBLISHABLE_KEY to serve real Clerk sessions on this address.',
+    );
   }
   if (source.FLEET_COMPUTE === 'gcp') {
     if (!set('FLEET_GCP_PROJECT')) problems.push('FLEET_GCP_PROJECT: is required when FLEET_COMPUTE=gcp');
@@ -248,9 +272,14 @@ export interface Config {
     maxBodyBytes: number;
     headersTimeoutMs: number;
     requestTimeoutMs: number;
+    maxStreamsPerUser: number;
+    rateLimitPerMinute: number;
+    platformRateLimitPerMinute: number;
   };
   /** What URLs a tenant names (Mission Control) may point at: https only in production, never private addresses. */
   outbound: OutboundPolicy;
+  /** GET /metrics requires it as a bearer token when set; public otherwise. */
+  metricsToken: string | undefined;
   compute: {
     /** The driver new fleets get. */
     driver: 'local' | 'gcp';
@@ -329,8 +358,12 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       maxBodyBytes: env.FLEET_MAX_BODY_BYTES,
       headersTimeoutMs: env.FLEET_HTTP_HEADERS_TIMEOUT_MS,
       requestTimeoutMs: env.FLEET_HTTP_REQUEST_TIMEOUT_MS,
+      maxStreamsPerUser: env.FLEET_MAX_STREAMS_PER_USER,
+      rateLimitPerMinute: env.FLEET_RATE_LIMIT_PER_MINUTE,
+      platformRateLimitPerMinute: env.FLEET_PLATFORM_RATE_LIMIT_PER_MINUTE,
     },
     outbound: { allowHttp: env.NODE_ENV !== 'production', allowLoopback: env.FLEET_TEST_ALLOW_LOOPBACK_URLS === '1' },
+    metricsToken: env.FLEET_METRICS_TOKEN,
     compute: {
       driver: env.FLEET_COMPUTE,
       // Also set (and checked) without FLEET_COMPUTE=gcp when a project is named: fleets created on

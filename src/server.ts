@@ -88,6 +88,10 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   });
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   logger.info({ url, devSignIn, workers: config.pipeline.workers }, 'Agent Fleet API listening');
+  if (config.env === 'production' && !config.metricsToken) {
+    // Not refused: many deployments keep /metrics on a private network. But say it.
+    logger.warn('/metrics is public: anyone who reaches this port reads its metrics. Set FLEET_METRICS_TOKEN to require a bearer token.');
+  }
   return {
     url,
     port,

@@ -3,9 +3,11 @@ import { HTTPException } from 'hono/http-exception';
 import { ServiceError } from '../services/errors.ts';
 import type { AppDeps, AppEnv } from './context.ts';
 import { ApiError, errorBody } from './errors.ts';
+import { requireSameOriginForCookieSessions } from './middleware/csrf.ts';
 import { bodyGuards, securityHeaders } from './middleware/http-guards.ts';
 import { requestContext } from './middleware/request-context.ts';
 import { requirePlatformToken, requireSession } from './middleware/auth.ts';
+import { platformRateLimit, userRateLimit } from './middleware/rate-limit.ts';
 import { renderReferencePage } from './reference-page.ts';
 import { registerFleetEvents } from './routes/fleet-events.ts';
 import { registerFleetGet } from './routes/fleet-get.ts';
@@ -17,6 +19,9 @@ import { registerTenantsCreate } from './routes/tenants-create.ts';
 import { registerTenantsGet } from './routes/tenants-get.ts';
 import { registerTenantsList } from './routes/tenants-list.ts';
 import { registerTenantsProvision } from './routes/tenants-provision.ts';
+
+// The tenant routes (a Clerk session). `/x/*` matches `/x` too: listing both ran their middleware twice on `/x`.
+const SESSION_PATHS = ['/api/fleet/*', '/api/templates'];
 
 /** The HTTP API: every route, its auth, the one error envelope and the OpenAPI document. */
 export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
@@ -32,11 +37,14 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
 
   app.use('*', requestContext(deps));
   app.use('*', securityHeaders());
+  // Before the body guards: a forged request is refused as such (403), whatever its body.
+  const sameOrigin = requireSameOriginForCookieSessions(deps.verifier.authorizedParties);
+  for (const path of SESSION_PATHS) app.use(path, sameOrigin);
   app.use('*', ...bodyGuards(deps.config.http.maxBodyBytes));
-  const session = requireSession(deps);
-  const platform = requirePlatformToken(deps);
-  for (const path of ['/api/fleet', '/api/fleet/*', '/api/templates']) app.use(path, session);
-  for (const path of ['/api/tenants', '/api/tenants/*']) app.use(path, platform);
+  const session = [requireSession(deps), userRateLimit(deps.config.http.rateLimitPerMinute)];
+  const platform = [requirePlatformToken(deps), platformRateLimit(deps.config.http.platformRateLimitPerMinute)];
+  for (const path of SESSION_PATHS) app.use(path, ...session);
+  app.use('/api/tenants/*', ...platform);
 
   registerHealth(app, deps);
   registerFleetGet(app, deps);

@@ -29,6 +29,8 @@ export interface AppEnv {
   Variables: {
     requestId: string;
     principal: Principal;
+    /** When the session's token expires (ms since the epoch). */
+    sessionExpiresAtMs: number;
     log: Logger;
   };
 }

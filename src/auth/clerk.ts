@@ -17,7 +17,8 @@ export interface ClerkSettings {
   authorizedParties: string[] | undefined;
 }
 
-export type AuthResult = { ok: true; principal: Principal } | { ok: false; reason: string };
+/** `expiresAtMs`: the token's `exp`; what was opened with it (an event stream) must end then. */
+export type AuthResult = { ok: true; principal: Principal; expiresAtMs: number } | { ok: false; reason: string };
 
 // The SDK insists on a secret key even though, with jwtKey, it never uses one for session tokens.
 const PLACEHOLDER_SECRET = 'sk_live_networkless_placeholder_never_used';
@@ -26,8 +27,11 @@ const CACHE_LIMIT = 10_000;
 export class ClerkVerifier {
   private readonly client;
   private readonly cache = new Map<string, { principal: Principal; expiresAtMs: number }>();
+  /** The origins whose tokens are accepted (`azp`); empty when any is. */
+  readonly authorizedParties: readonly string[];
 
   constructor(private readonly settings: ClerkSettings) {
+    this.authorizedParties = settings.authorizedParties ?? [];
     this.client = createClerkClient({
       secretKey: settings.secretKey ?? PLACEHOLDER_SECRET,
       publishableKey: settings.publishableKey,
@@ -42,7 +46,7 @@ export class ClerkVerifier {
     if (key === undefined) return { ok: false, reason: 'missing-credentials' };
     const hit = this.cache.get(key);
     if (hit) {
-      if (hit.expiresAtMs > Date.now()) return { ok: true, principal: hit.principal };
+      if (hit.expiresAtMs > Date.now()) return { ok: true, principal: hit.principal, expiresAtMs: hit.expiresAtMs };
       this.cache.delete(key);
     }
 
@@ -67,7 +71,8 @@ export class ClerkVerifier {
     };
     const exp = typeof auth.sessionClaims?.exp === 'number' ? auth.sessionClaims.exp * 1000 : 0;
     if (exp > Date.now()) this.remember(key, principal, exp);
-    return { ok: true, principal };
+    // Accepted within the SDK's clock skew but already past exp: whatever it opens ends at once.
+    return { ok: true, principal, expiresAtMs: exp };
   }
 
   private remember(key: string, principal: Principal, expiresAtMs: number): void {

@@ -75,6 +75,20 @@ describe('fleet CLI', () => {
       expect(err.stderr).toContain(name);
   });
 
+  it('refuses to serve dev sign-in on a non-loopback address or with only CLERK_SECRET_KEY, saying what to do', async () => {
+    const fail = (env: Record<string, string>) =>
+      run(process.execPath, [BIN, 'serve'], { env: { ...baseEnv, PORT: '0', ...env } }).catch((e) => e) as Promise<{
+        code: number;
+        stderr: string;
+      }>;
+    const open = await fail({ HOST: '0.0.0.0' });
+    expect(open.code).toBe(78);
+    expect(open.stderr).toMatch(/HOST: dev sign-in .* loopback addresses only .* not on 0\.0\.0\.0\. Set HOST=127\.0\.0\.1/);
+    const secretOnly = await fail({ CLERK_SECRET_KEY: 'sk_live_only_this_one' });
+    expect(secretOnly.code).toBe(78);
+    expect(secretOnly.stderr).toContain('CLERK_JWT_KEY: is required when any Clerk setting is given');
+  });
+
   it('dev token rejects ids that are not Clerk ids', async () => {
     const err = (await run(process.execPath, [BIN, 'dev', 'token', '--user', 'alice'], { env: baseEnv }).catch((e) => e)) as {
       code: number;

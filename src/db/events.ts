@@ -3,6 +3,18 @@ import type { Db } from './connection.ts';
 import { cleanOutsideJson } from './outside-text.ts';
 
 export const EVENTS_CHANNEL = 'fleet_events';
+/** Says "tenant T now exists for Clerk owner O": how a stream opened before its tenant learns the tenant's id. */
+export const TENANTS_CHANNEL = 'fleet_tenants';
+
+/** The Clerk owner of a tenant as one string (`org:org_…` or `user:user_…`), as TENANTS_CHANNEL carries it. */
+export function ownerKey(who: { clerkOrgId: string } | { clerkUserId: string }): string {
+  return 'clerkOrgId' in who ? `org:${who.clerkOrgId}` : `user:${who.clerkUserId}`;
+}
+
+/** Announces a new tenant to every listener, on commit of the transaction that created it. */
+export async function announceTenant(trx: Db, tenantId: string, owner: { clerkOrgId: string } | { clerkUserId: string }): Promise<void> {
+  await sql`SELECT pg_notify(${TENANTS_CHANNEL}, ${`${tenantId} ${ownerKey(owner)}`})`.execute(trx);
+}
 
 /**
  * Appends an event for a tenant's fleet and wakes every listener (any API replica) through

@@ -4,7 +4,7 @@ import { newId } from '../domain/ids.ts';
 import type { Template } from '../domain/template.ts';
 import { audit } from './audit.ts';
 import type { Db } from './connection.ts';
-import { recordEvent } from './events.ts';
+import { announceTenant, recordEvent } from './events.ts';
 import type { TenantsTable } from './schema.ts';
 
 export type TenantRow = Selectable<TenantsTable>;
@@ -60,6 +60,8 @@ export async function insertTenantWithFleet(
     })
     .execute();
   await recordEvent(trx, row.id, 'status', { status: 'pending' });
+  const owner = t.clerkOrgId ? { clerkOrgId: t.clerkOrgId } : t.clerkUserId ? { clerkUserId: t.clerkUserId } : undefined;
+  if (owner) await announceTenant(trx, row.id, owner);
   await audit(trx, { tenantId: row.id, actor: audited.actor, action: 'tenant.create', detail: { slug: t.slug, ...audited.detail } });
   return row;
 }

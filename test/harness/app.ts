@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import type { Writable } from 'node:stream';
+import type { KyselyPlugin } from 'kysely';
 import os from 'node:os';
 import path from 'node:path';
 import { createApp } from '../../src/api/app.ts';
@@ -43,6 +44,8 @@ export interface TestApp {
   settings: PipelineSettings;
   /** Present when created with `workers`. */
   worker?: RunningWorker;
+  /** Statements the routes have run through their database handle so far (workers and services not counted). */
+  routeQueries(): number;
   close(): Promise<void>;
 }
 
@@ -76,7 +79,16 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
   // that use the stand-in set FLEET_GATEWAY_COMMAND there); everything else is the test's own.
   const { FLEET_GATEWAY_COMMAND, FLEET_RUNTIME_CACHE_DIR, XDG_CACHE_HOME } = process.env;
   const inherited = { FLEET_GATEWAY_COMMAND, FLEET_RUNTIME_CACHE_DIR, XDG_CACHE_HOME };
-  const config = loadConfig({ NODE_ENV: 'test', FLEET_DATA_DIR: dataDir, LOG_LEVEL: 'silent', ...inherited, ...opts.env });
+  // Tests poll and race far faster than a person: the per-user rate limit is raised unless a test sets it.
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    FLEET_DATA_DIR: dataDir,
+    LOG_LEVEL: 'silent',
+    FLEET_RATE_LIMIT_PER_MINUTE: '1000000',
+    FLEET_PLATFORM_RATE_LIMIT_PER_MINUTE: '1000000',
+    ...inherited,
+    ...opts.env,
+  });
   const logger = opts.logSink ? createLogger('trace', opts.logSink) : createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
   const templates = TemplateRegistry.load();
   const box = new SecretBox(randomBytes(32));
@@ -103,9 +115,17 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
     authorizedParties: opts.authorizedParties,
   });
   const fleetCache = new FleetViewCache(database.db, events);
+  let routeQueries = 0;
+  const countingPlugin: KyselyPlugin = {
+    transformQuery: (args) => args.node,
+    transformResult: async (args) => {
+      routeQueries++;
+      return args.result;
+    },
+  };
   const app = createApp({
     config,
-    db: database.db,
+    db: database.db.withPlugin(countingPlugin),
     verifier,
     platformToken: PLATFORM_TOKEN,
     templates,
@@ -150,6 +170,7 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
     box,
     settings,
     worker,
+    routeQueries: () => routeQueries,
     close: async () => {
       await worker?.stop();
       await stopFleetGateways(dataDir);

@@ -52,6 +52,16 @@ export function describeSessionRouteSecurity(
     it('answers 401 when the platform token is offered instead of a session', async () => {
       await expect401(await ctx().request(route.path, { method: route.method, platform: true, json: route.json }));
     });
+    if (route.method !== 'GET') {
+      it('answers 403 to a cross-site request carrying only the session cookie', async () => {
+        const token = ctx().token({ userId: 'user_csrf_victim', orgId: 'org_csrf_victim', orgRole: 'admin' });
+        const { iat } = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { iat: number };
+        const headers = { cookie: `__session=${token}; __client_uat=${iat}`, origin: 'https://evil.example' };
+        const res = await ctx().request(route.path, { method: route.method, headers, json: route.json });
+        expect(res.status).toBe(403);
+        expect(((await res.json()) as { error: { code: string } }).error.code).toBe('forbidden');
+      });
+    }
     if (extra.otherTenant) it("does not reveal or change another tenant's data", () => extra.otherTenant!(ctx()));
     if (extra.forbidden) it('answers 403 to a caller who is signed in but not allowed', () => extra.forbidden!(ctx()));
   });

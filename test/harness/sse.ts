@@ -32,6 +32,20 @@ export class SseReader {
     return this.events;
   }
 
+  /** Reads until the server ends the stream; resolves with every event (throws after `timeoutMs`). */
+  async ended(timeoutMs = 10_000): Promise<SseEvent[]> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) throw new Error(`SSE stream still open after ${timeoutMs} ms`);
+      const chunk = await Promise.race([this.reader.read(), new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), remaining))]);
+      if (chunk === 'timeout') continue;
+      if (chunk.done) return this.events;
+      this.buffer += this.decoder.decode(chunk.value, { stream: true });
+      this.parse();
+    }
+  }
+
   private parse(): void {
     for (let idx = this.buffer.indexOf('\n\n'); idx >= 0; idx = this.buffer.indexOf('\n\n')) {
       const block = this.buffer.slice(0, idx);

@@ -17,6 +17,7 @@ export function requireSession(deps: AppDeps): MiddlewareHandler<AppEnv> {
       );
     }
     c.set('principal', result.principal);
+    c.set('sessionExpiresAtMs', result.expiresAtMs);
     await next();
   };
 }

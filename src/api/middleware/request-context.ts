@@ -1,5 +1,5 @@
 import type { MiddlewareHandler } from 'hono';
-import { routePath } from 'hono/route';
+import { matchedRoutes, routePath } from 'hono/route';
 import type { AppDeps, AppEnv } from '../context.ts';
 import { randomUUID } from 'node:crypto';
 
@@ -24,7 +24,7 @@ export function requestContext(deps: AppDeps): MiddlewareHandler<AppEnv> {
     await next();
     // An error response is built after the line above ran; make sure it carries the id too.
     if (!c.res.headers.has('X-Request-Id')) c.res.headers.set('X-Request-Id', requestId);
-    const route = c.res.status === 404 && routePath(c) === '/*' ? 'unmatched' : routePath(c);
+    const route = routeLabel(c);
     const labels = { method: c.req.method, route, status: String(c.res.status) };
     const seconds = (performance.now() - started) / 1000;
     deps.metrics.httpRequests.inc(labels);
@@ -33,4 +33,14 @@ export function requestContext(deps: AppDeps): MiddlewareHandler<AppEnv> {
       log.info({ method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(seconds * 1e4) / 10 }, 'request');
     }
   };
+}
+
+/**
+ * The pattern of the route that handles the request, even when a middleware answered first
+ * (a 401 from `/api/fleet/*` auth on GET /api/fleet is counted as `/api/fleet`).
+ */
+function routeLabel(c: Parameters<MiddlewareHandler<AppEnv>>[0]): string {
+  const routes = matchedRoutes(c);
+  for (let i = routes.length - 1; i >= 0; i--) if (routes[i]!.method !== 'ALL') return routes[i]!.path;
+  return c.res.status === 404 && routePath(c) === '/*' ? 'unmatched' : routePath(c);
 }

@@ -87,6 +87,95 @@ describe('GET /api/fleet/events', () => {
     expect(replayed.map((e) => Number(e.id))).toEqual(own.map((r) => r.id));
   });
 
+  it('holds at most FLEET_MAX_STREAMS_PER_USER (10) streams per user: the 11th gets 429; a stream that ends frees its slot', async () => {
+    const token = t.token({ userId: 'user_many' });
+    const open = async () => {
+      const res = await t.request('/api/fleet/events', { token });
+      expect(res.status).toBe(200);
+      const stream = new SseReader(res);
+      await stream.until((e) => e.length >= 1);
+      return stream;
+    };
+    // Clients that leave at once, before reading a byte, must not keep their slot.
+    for (let i = 0; i < 15; i++) await (await t.request('/api/fleet/events', { token })).body?.cancel();
+    const streams = [];
+    for (let i = 0; i < 10; i++) streams.push(await open());
+
+    const refused = await t.request('/api/fleet/events', { token });
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('retry-after')).toMatch(/^[1-9]\d*$/);
+    const body = (await refused.json()) as { ok: boolean; error: { code: string; message: string } };
+    expect(body).toMatchObject({ ok: false, error: { code: 'rate_limited' } });
+    expect(body.error.message).toMatch(/10 event streams .* Close one/);
+    // Another user is not affected.
+    const other = await t.request('/api/fleet/events', { token: t.token({ userId: 'user_few' }) });
+    expect(other.status).toBe(200);
+    await other.body?.cancel();
+
+    await streams.pop()!.close();
+    const deadline = Date.now() + 2000;
+    let again = await t.request('/api/fleet/events', { token });
+    while (again.status === 429 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+      again = await t.request('/api/fleet/events', { token });
+    }
+    expect(again.status).toBe(200);
+    streams.push(new SseReader(again));
+    expect((await t.request('/api/fleet/events', { token })).status).toBe(429);
+    for (const s of streams) await s.close();
+  });
+
+  it("costs a tenant-less stream no query for other tenants' events; it wakes when its own tenant appears", async () => {
+    const lonely = t.token({ userId: 'user_lonely' });
+    const streams = await Promise.all(
+      Array.from({ length: 5 }, async () => {
+        const s = new SseReader(await t.request('/api/fleet/events', { token: lonely }));
+        await s.until((e) => e.length >= 1);
+        return s;
+      }),
+    );
+    await new Promise((r) => setTimeout(r, 200)); // the streams' own start-up reads are done
+
+    const busy = t.token({ userId: 'user_busy', orgId: 'org_busy', orgRole: 'admin' });
+    expect((await t.request('/api/fleet/provision', { method: 'POST', token: busy, json: { templateId: 'solo-engineer' } })).status).toBe(
+      202,
+    );
+    const before = t.routeQueries();
+    await waitForFleet(t, busy, ['active']);
+    await new Promise((r) => setTimeout(r, 200)); // deliveries of the last events
+    // GET /api/fleet answers from the cache (not counted): every query here would be a stream's.
+    expect(t.routeQueries() - before).toBe(0);
+
+    // The stream's own tenant appearing wakes every one of them, with its first event.
+    expect((await t.createTenant({ tenantId: 'lonely_co', name: 'Lonely', clerkUserId: 'user_lonely' })).status).toBe(201);
+    for (const s of streams) {
+      const events = await s.until((e) => e.some((x) => x.event === 'status'));
+      expect(JSON.parse(events.find((x) => x.event === 'status')!.data)).toMatchObject({ status: 'pending' });
+      await s.close();
+    }
+  });
+
+  it('closes a stream when its session token expires; a fresh token with Last-Event-ID gets what was missed', async () => {
+    const brief = t.token({ userId: 'user_brief', ttlSeconds: 3 });
+    const expMs = (JSON.parse(Buffer.from(brief.split('.')[1]!, 'base64url').toString()) as { exp: number }).exp * 1000;
+    const stream = new SseReader(await t.request('/api/fleet/events', { token: brief }));
+    const [snapshot] = await stream.until((e) => e.length >= 1);
+    const events = await stream.ended(15_000);
+    const endedAt = Date.now();
+    expect(endedAt).toBeGreaterThanOrEqual(expMs - 100);
+    expect(endedAt).toBeLessThanOrEqual(expMs + 5000);
+    expect(events.at(-1)).toMatchObject({ event: 'session-expired' });
+
+    // Something happens while the client is away; it comes back with a new token and its last id.
+    expect((await t.createTenant({ tenantId: 'brief_co', name: 'Brief', clerkUserId: 'user_brief' })).status).toBe(201);
+    const fresh = t.token({ userId: 'user_brief' });
+    const resumed = new SseReader(await t.request('/api/fleet/events', { token: fresh, headers: { 'last-event-id': snapshot!.id! } }));
+    const missed = await resumed.until((e) => e.length >= 1);
+    await resumed.close();
+    expect(missed[0]).toMatchObject({ event: 'status' });
+    expect(JSON.parse(missed[0]!.data)).toMatchObject({ status: 'pending' });
+  });
+
   it('400 for a malformed Last-Event-ID', async () => {
     const res = await t.request('/api/fleet/events', { token: t.token({ userId: 'user_sse' }), headers: { 'last-event-id': 'abc' } });
     expect(res.status).toBe(400);

@@ -25,3 +25,30 @@ describe('/healthz, /readyz and /metrics', () => {
     expect(text).toMatch(/fleet_fleets\{status="active"\} 0/);
   });
 });
+
+describe('/metrics with FLEET_METRICS_TOKEN', () => {
+  const METRICS_TOKEN = 'fmt_scraper_token_0123456789abcdef';
+  let guarded: TestApp;
+  beforeAll(async () => {
+    guarded = await createTestApp({ env: { FLEET_METRICS_TOKEN: METRICS_TOKEN } });
+  });
+  afterAll(() => guarded.close());
+
+  it('answers 401 in the error envelope without the bearer token, or with another one', async () => {
+    for (const authorization of [undefined, `Bearer ${METRICS_TOKEN}x`, `Bearer ${METRICS_TOKEN.slice(0, -1)}`, METRICS_TOKEN]) {
+      const res = await guarded.request('/metrics', { headers: authorization ? { authorization } : {} });
+      expect(res.status, String(authorization)).toBe(401);
+      expect(res.headers.get('www-authenticate')).toMatch(/^Bearer/);
+      const body = (await res.json()) as { ok: boolean; error: { code: string; message: string } };
+      expect(body).toMatchObject({ ok: false, error: { code: 'unauthenticated' } });
+      expect(body.error.message).toContain('FLEET_METRICS_TOKEN');
+    }
+  });
+
+  it('serves the metrics to the bearer of the token; health checks stay open', async () => {
+    const res = await guarded.request('/metrics', { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
+    expect(res.status).toBe(200);
+    expect(await res.text()).toMatch(/fleet_http_requests_total\{method="GET",route="\/metrics",status="401"\} 4/);
+    expect((await guarded.request('/healthz')).status).toBe(200);
+  });
+});

@@ -1,6 +1,8 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { sql } from 'kysely';
+import { tokenMatches } from '../../auth/token-match.ts';
 import type { AppDeps, AppEnv } from '../context.ts';
+import { ApiError } from '../errors.ts';
 import { ErrorSchema } from '../schemas.ts';
 
 const live = createRoute({
@@ -27,7 +29,11 @@ const metrics = createRoute({
   path: '/metrics',
   tags: ['Operations'],
   summary: 'Prometheus metrics',
-  responses: { 200: { description: 'Prometheus text format', content: { 'text/plain': { schema: z.string() } } } },
+  description: 'Public unless FLEET_METRICS_TOKEN is set; then send it as `Authorization: Bearer <token>`.',
+  responses: {
+    200: { description: 'Prometheus text format', content: { 'text/plain': { schema: z.string() } } },
+    401: { description: 'FLEET_METRICS_TOKEN is set and was not sent', content: { 'application/json': { schema: ErrorSchema } } },
+  },
 });
 
 export function registerHealth(app: OpenAPIHono<AppEnv>, deps: AppDeps): void {
@@ -50,7 +56,21 @@ export function registerHealth(app: OpenAPIHono<AppEnv>, deps: AppDeps): void {
       );
     }
   });
+  const metricsToken = deps.config.metricsToken;
   app.openapi(metrics, async (c) => {
+    if (metricsToken !== undefined) {
+      const given = /^Bearer (.+)$/.exec(c.req.header('authorization') ?? '')?.[1];
+      if (!tokenMatches(metricsToken, given)) {
+        c.header('WWW-Authenticate', 'Bearer realm="metrics"');
+        throw new ApiError(
+          'unauthenticated',
+          given
+            ? "The bearer token is not this server's FLEET_METRICS_TOKEN."
+            : 'Send the FLEET_METRICS_TOKEN as "Authorization: Bearer <token>" to read /metrics.',
+          { reason: given ? 'metrics-token-invalid' : 'missing-credentials' },
+        );
+      }
+    }
     const body = await deps.metrics.registry.metrics();
     return c.text(body, 200, { 'Content-Type': deps.metrics.registry.contentType });
   });
