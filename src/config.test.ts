@@ -1,3 +1,5 @@
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from './config.ts';
 
@@ -98,10 +100,23 @@ describe('loadConfig: every setting is checked here', () => {
     );
   });
 
-  it('puts the runtime cache in FLEET_RUNTIME_CACHE_DIR, else XDG_CACHE_HOME/agent-fleet, else ~/.cache/agent-fleet', () => {
+  it('puts the runtime cache in FLEET_RUNTIME_CACHE_DIR, else XDG_CACHE_HOME/agent-fleet, else ~/.cache/agent-fleet (root: /var/cache)', () => {
     expect(loadConfig({ FLEET_RUNTIME_CACHE_DIR: '/a', XDG_CACHE_HOME: '/b' }).pipeline.runtimeCacheDir).toBe('/a');
     expect(loadConfig({ XDG_CACHE_HOME: '/b' }).pipeline.runtimeCacheDir).toBe('/b/agent-fleet');
-    expect(loadConfig({}).pipeline.runtimeCacheDir).toMatch(/\/\.cache\/agent-fleet$/);
+    // Root's home is closed to the fleets' own users, who run the runtime.
+    expect(loadConfig({}).pipeline.runtimeCacheDir).toBe(
+      process.getuid?.() === 0 ? '/var/cache/agent-fleet' : path.join(os.homedir(), '.cache', 'agent-fleet'),
+    );
+  });
+
+  it('isolates local fleets by OS user when it runs as root, and refuses that isolation otherwise', () => {
+    const root = process.getuid?.() === 0;
+    expect(loadConfig({}).pipeline.localIsolation).toBe(root ? 'users' : 'shared');
+    expect(loadConfig({ FLEET_LOCAL_ISOLATION: 'shared' }).pipeline.localIsolation).toBe('shared');
+    if (!root)
+      expect(() => loadConfig({ FLEET_LOCAL_ISOLATION: 'users' })).toThrow(
+        /FLEET_LOCAL_ISOLATION: users needs the control plane to run as root/,
+      );
   });
 });
 

@@ -29,12 +29,18 @@ const GCLOUD_ADC_FILE = path.join(os.homedir(), '.config', 'gcloud', 'applicatio
 const isStep = (s: string): boolean => (PROVISION_STEPS as readonly string[]).includes(s);
 const FAULT_KINDS = ['throw', 'transient', 'hang', 'kill'];
 
-/** `$FLEET_RUNTIME_CACHE_DIR`, else `$XDG_CACHE_HOME/agent-fleet`, else `~/.cache/agent-fleet`. */
+/**
+ * `$FLEET_RUNTIME_CACHE_DIR`, else `$XDG_CACHE_HOME/agent-fleet`, else `~/.cache/agent-fleet`; as
+ * root, `/var/cache/agent-fleet` instead of root's home, which the fleets' own users cannot enter.
+ */
 function runtimeCacheDir(env: { FLEET_RUNTIME_CACHE_DIR?: string; XDG_CACHE_HOME?: string }): string {
   if (env.FLEET_RUNTIME_CACHE_DIR) return path.resolve(env.FLEET_RUNTIME_CACHE_DIR);
   if (env.XDG_CACHE_HOME) return path.join(path.resolve(env.XDG_CACHE_HOME), 'agent-fleet');
+  if (RUNNING_AS_ROOT) return '/var/cache/agent-fleet';
   return path.join(os.homedir(), '.cache', 'agent-fleet');
 }
+
+const RUNNING_AS_ROOT = process.getuid?.() === 0;
 
 export const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -106,6 +112,8 @@ export const envSchema = z.object({
     .min(1024)
     .max(64 * 1024 * 1024)
     .default(1024 * 1024),
+  // How the local driver keeps tenants apart: an OS user per fleet (root only, the default there) or one trust domain.
+  FLEET_LOCAL_ISOLATION: z.enum(['users', 'shared']).default(RUNNING_AS_ROOT ? 'users' : 'shared'),
   // Where new fleets' machines are made. A fleet keeps the driver it was created with.
   FLEET_COMPUTE: z.enum(['local', 'gcp']).default('local'),
   FLEET_GCP_PROJECT: optionalNonEmpty.pipe(
@@ -196,6 +204,11 @@ function crossCheck(source: NodeJS.ProcessEnv): string[] {
         'Set HOST=127.0.0.1, or give CLERK_JWT_KEY and CLERK_PUBLISHABLE_KEY to serve real Clerk sessions on this address.',
     );
   }
+  if (source.FLEET_LOCAL_ISOLATION === 'users' && !RUNNING_AS_ROOT) {
+    problems.push(
+      'FLEET_LOCAL_ISOLATION: users needs the control plane to run as root (it creates an OS user per fleet); use shared, or run as root',
+    );
+  }
   if (source.FLEET_COMPUTE === 'gcp') {
     if (!set('FLEET_GCP_PROJECT')) problems.push('FLEET_GCP_PROJECT: is required when FLEET_COMPUTE=gcp');
     if (!set('FLEET_GCP_ACCESS_TOKEN') && !set('GOOGLE_APPLICATION_CREDENTIALS') && !fs.existsSync(GCLOUD_ADC_FILE)) {
@@ -257,6 +270,8 @@ export interface Config {
     gitBaseUrl: string;
     discordApiUrl: string;
     runtimeCacheDir: string;
+    /** How the local driver keeps tenants apart (FLEET_LOCAL_ISOLATION). */
+    localIsolation: 'users' | 'shared';
     /** Test-only: a Node script that stands in for the gateway. */
     gatewayCommand: string | undefined;
     workers: number;
@@ -346,6 +361,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       gitBaseUrl: env.FLEET_GIT_BASE_URL.endsWith('/') ? env.FLEET_GIT_BASE_URL : `${env.FLEET_GIT_BASE_URL}/`,
       discordApiUrl: env.FLEET_DISCORD_API_URL.replace(/\/$/, ''),
       runtimeCacheDir: runtimeCacheDir(env),
+      localIsolation: env.FLEET_LOCAL_ISOLATION,
       gatewayCommand: env.FLEET_GATEWAY_COMMAND ? path.resolve(env.FLEET_GATEWAY_COMMAND) : undefined,
       workers: env.FLEET_WORKERS,
       heartbeatSeconds: env.FLEET_HEARTBEAT_SECONDS,

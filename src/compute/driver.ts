@@ -21,6 +21,8 @@ interface MachineBase {
 
 export interface LocalMachine extends MachineBase {
   driver: 'local';
+  /** The fleet's own OS user, when the control plane isolates fleets by user (it runs as root). */
+  osUser?: string;
 }
 
 export interface GcpMachine extends MachineBase {

@@ -1,8 +1,25 @@
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { TerminalError } from '../domain/step-errors.ts';
 import { LocalHost } from '../hosts/local-host.ts';
+import { ensureUser, fleetUserName, lookupUser, type OsUser, removeUser } from '../hosts/os-users.ts';
 import { freeLoopbackPort } from '../util/free-port.ts';
 import type { ComputeDriver, CreateMachineRequest, LocalMachine, Machine } from './driver.ts';
+
+/**
+ * How the local driver keeps tenants apart. `users`: each fleet's machine belongs to an OS user of
+ * its own and everything in it runs as that user (needs root). `shared`: one trust domain, every
+ * gateway runs as the control plane's user and can read what it can (a developer's laptop); in
+ * production it then holds one tenant only.
+ */
+export type LocalIsolation = 'users' | 'shared';
+
+export interface LocalDriverOptions {
+  isolation: LocalIsolation;
+  /** With `shared` isolation, production refuses a second tenant's machine. */
+  production?: boolean;
+}
 
 /**
  * The local compute driver: a "machine" is a directory `fleets/<tenant slug>/` under the data dir
@@ -12,7 +29,10 @@ import type { ComputeDriver, CreateMachineRequest, LocalMachine, Machine } from 
 export class LocalDriver implements ComputeDriver {
   readonly name = 'local' as const;
 
-  constructor(private readonly fleetsDir: string) {}
+  constructor(
+    private readonly fleetsDir: string,
+    private readonly opts: LocalDriverOptions = { isolation: 'shared' },
+  ) {}
 
   /** Creates (or finds) the tenant's machine directory. Idempotent: same slug, same machine. */
   async createMachine(req: CreateMachineRequest): Promise<LocalMachine> {
@@ -20,9 +40,27 @@ export class LocalDriver implements ComputeDriver {
     const root = path.resolve(this.fleetsDir, req.tenantSlug);
     if (path.dirname(root) !== path.resolve(this.fleetsDir))
       throw new Error(`refusing machine path outside ${this.fleetsDir}: ${req.tenantSlug}`);
-    fs.mkdirSync(root, { recursive: true, mode: 0o750 });
+    let osUser: OsUser | undefined;
+    if (this.opts.isolation === 'users') {
+      osUser = ensureUser(fleetUserName(req.tenantSlug));
+      this.makeTraversable();
+      fs.mkdirSync(root, { recursive: true, mode: 0o700 });
+      fs.chownSync(root, osUser.uid, osUser.gid);
+      fs.chmodSync(root, 0o700);
+      this.checkReachable(root, osUser);
+    } else {
+      this.refuseSecondTenant(req.tenantSlug);
+      fs.mkdirSync(root, { recursive: true, mode: 0o750 });
+    }
     const gatewayPort = await freeLoopbackPort();
-    return { driver: 'local', vmName: `fleet-${req.tenantSlug.replace(/_/g, '-')}`, ip: '127.0.0.1', root, gatewayPort };
+    return {
+      driver: 'local',
+      vmName: `fleet-${req.tenantSlug.replace(/_/g, '-')}`,
+      ip: '127.0.0.1',
+      root,
+      gatewayPort,
+      ...(osUser ? { osUser: osUser.name } : {}),
+    };
   }
 
   async describe(machine: Machine) {
@@ -33,11 +71,59 @@ export class LocalDriver implements ComputeDriver {
 
   async start(): Promise<void> {}
 
+  /** Removes the machine directory and, with it, the fleet's OS user and whatever still runs as it. */
   async delete(machine: Machine): Promise<void> {
+    const user = machine.driver === 'local' && machine.osUser ? lookupUser(machine.osUser) : undefined;
+    if (user) removeUser(user);
     fs.rmSync(machine.root, { recursive: true, force: true });
   }
 
   async openHost(machine: Machine): Promise<LocalHost> {
-    return new LocalHost(machine.root);
+    if (machine.driver !== 'local' || !machine.osUser) return new LocalHost(machine.root);
+    const owner = lookupUser(machine.osUser);
+    if (!owner) {
+      throw new TerminalError(
+        `The OS user ${machine.osUser} of this fleet's machine is gone (removed outside Agent Fleet); the fleet cannot run without it. Deprovision and provision again.`,
+      );
+    }
+    return new LocalHost(machine.root, { owner });
+  }
+
+  /**
+   * Fleet users must reach their own machine through the data dir without reading it: the data
+   * dir and fleets/ get the execute bit for others and nothing more (its secrets are mode 600).
+   */
+  private makeTraversable(): void {
+    fs.mkdirSync(this.fleetsDir, { recursive: true, mode: 0o711 });
+    for (const dir of [this.fleetsDir, path.dirname(this.fleetsDir)]) {
+      const mode = fs.statSync(dir).mode & 0o777;
+      fs.chmodSync(dir, (mode & ~0o066) | 0o011);
+    }
+  }
+
+  private checkReachable(root: string, user: OsUser): void {
+    const probe = spawnSync('/bin/sh', ['-c', 'test -r "$1" && test -w "$1" && test -x "$1"', 'sh', root], {
+      uid: user.uid,
+      gid: user.gid,
+      env: { PATH: '/usr/bin:/bin' },
+    });
+    if (probe.status !== 0) {
+      throw new TerminalError(
+        `The fleet's OS user ${user.name} cannot reach its machine directory: a directory above the data dir is closed to other users. ` +
+          'Put FLEET_DATA_DIR where every user may traverse (not under /root), then retry.',
+      );
+    }
+  }
+
+  private refuseSecondTenant(slug: string): void {
+    if (!this.opts.production) return;
+    const others = fs.existsSync(this.fleetsDir) ? fs.readdirSync(this.fleetsDir).filter((n) => !n.startsWith('.') && n !== slug) : [];
+    if (others.length > 0) {
+      throw new TerminalError(
+        'This control plane does not run as root, so it cannot give each fleet an OS user of its own, and the local driver ' +
+          'then holds one trust domain: in production it serves one tenant only, and one already has a machine here. ' +
+          'Run the control plane as root, or use FLEET_COMPUTE=gcp.',
+      );
+    }
   }
 }

@@ -10,9 +10,15 @@ import path from 'node:path';
  * stray temp file. Parent directories are created.
  *
  * The mode defaults to 0600: most of what we write (openclaw.json, pidfiles of a fleet) is for the
- * fleet's own user only; a caller that wants a file others may read says so.
+ * fleet's own user only; a caller that wants a file others may read says so. With `owner`, the
+ * file belongs to that user (the fleet's OS user on the local driver) before it takes its name.
  */
-export async function writeFileAtomic(file: string, data: string | Uint8Array, mode = 0o600): Promise<void> {
+export async function writeFileAtomic(
+  file: string,
+  data: string | Uint8Array,
+  mode = 0o600,
+  owner?: { uid: number; gid: number },
+): Promise<void> {
   const dir = path.dirname(file);
   await fs.mkdir(dir, { recursive: true });
   const tmp = path.join(dir, `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
@@ -22,6 +28,8 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array, m
     try {
       await handle.writeFile(data);
       await handle.chmod(mode); // open's mode is filtered by the umask; the caller asked for exactly `mode`.
+      // The fleet's own user owns its files from the first byte on: never a window with another owner.
+      if (owner) await handle.chown(owner.uid, owner.gid);
       await handle.sync();
     } finally {
       await handle.close();

@@ -28,6 +28,8 @@ export interface RunOptions {
   env?: Record<string, string>;
   timeoutMs: number;
   signal?: AbortSignal;
+  /** Run as this user (the fleet's OS user): its uid and gid, no supplementary groups. */
+  user?: { uid: number; gid: number };
 }
 
 export function runProcess(cmd: string, args: string[], opts: RunOptions): Promise<ExecResult> {
@@ -42,6 +44,7 @@ export function runProcess(cmd: string, args: string[], opts: RunOptions): Promi
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
       shell: false,
+      ...(opts.user ? { uid: opts.user.uid, gid: opts.user.gid } : {}),
     });
     const out = { stdout: '', stderr: '' };
     const collect = (key: 'stdout' | 'stderr') => (chunk: string) => {

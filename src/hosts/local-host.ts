@@ -15,6 +15,7 @@ import {
 import { type MachineRequestOptions, machineRequest } from './http-request.ts';
 import { runProcess } from './local-exec.ts';
 import { LocalServices } from './local-services.ts';
+import type { OsUser } from './os-users.ts';
 
 /**
  * The local driver's host: a directory on this machine stands for the machine. Every path is
@@ -24,12 +25,15 @@ import { LocalServices } from './local-services.ts';
  */
 export class LocalHost implements Host {
   readonly root: string;
+  /** The fleet's OS user: owns what is written, runs what is run. Absent: the control plane's own user. */
+  readonly owner: OsUser | undefined;
   private readonly services: LocalServices;
 
-  constructor(root: string) {
+  constructor(root: string, opts: { owner?: OsUser } = {}) {
     this.root = path.resolve(root);
+    this.owner = opts.owner;
     // Service records live beside the machine (…/.services/<machine>/), out of its processes' reach.
-    this.services = new LocalServices(path.join(path.dirname(this.root), '.services', path.basename(this.root)));
+    this.services = new LocalServices(path.join(path.dirname(this.root), '.services', path.basename(this.root)), this.owner);
   }
 
   resolve(rel: string): string {
@@ -84,11 +88,21 @@ export class LocalHost implements Host {
   }
 
   async mkdirp(rel: string): Promise<void> {
-    await fs.mkdir(await this.resolveReal(rel), { recursive: true });
+    const full = await this.resolveReal(rel);
+    const first = await fs.mkdir(full, { recursive: true });
+    if (this.owner && first !== undefined) {
+      // Every directory mkdir made, from the first one down to `full`, becomes the fleet user's.
+      for (let dir = full; ; dir = path.dirname(dir)) {
+        await fs.lchown(dir, this.owner.uid, this.owner.gid);
+        if (dir === first || dir === this.root) break;
+      }
+    }
   }
 
   async writeFileAtomic(rel: string, data: string | Buffer, mode?: number): Promise<void> {
-    await writeFileAtomic(await this.resolveReal(rel), data, mode);
+    const full = await this.resolveReal(rel);
+    if (this.owner) await this.mkdirp(path.relative(this.root, path.dirname(full)));
+    await writeFileAtomic(full, data, mode, this.owner);
   }
 
   async readFile(rel: string): Promise<string> {
@@ -126,7 +140,10 @@ export class LocalHost implements Host {
 
   async exec(cmd: string, args: string[], opts: ExecOptions): Promise<ExecResult> {
     const cwd = opts.cwd === undefined ? this.root : await this.resolveReal(opts.cwd);
-    return runProcess(cmd, args, { cwd, env: opts.env, timeoutMs: opts.timeoutMs, signal: opts.signal });
+    // As the fleet's user, HOME is the machine root unless the caller names one: the control
+    // plane's own HOME is not the fleet's to read or write.
+    const env = this.owner ? { HOME: this.root, USER: this.owner.name, LOGNAME: this.owner.name, ...opts.env } : opts.env;
+    return runProcess(cmd, args, { cwd, env, timeoutMs: opts.timeoutMs, signal: opts.signal, user: this.owner });
   }
 
   isPortOpen(port: number, host = '127.0.0.1', timeoutMs = 1_000): Promise<boolean> {
@@ -144,6 +161,10 @@ export class LocalHost implements Host {
 
   async startService(spec: ServiceSpec): Promise<{ pid: number }> {
     const [cwd, logFile] = await Promise.all([this.resolveReal(spec.cwd), this.resolveReal(spec.logFile)]);
+    if (this.owner) {
+      await this.mkdirp(path.relative(this.root, cwd));
+      await this.mkdirp(path.relative(this.root, path.dirname(logFile)));
+    }
     return this.services.start({ ...spec, cwd, logFile });
   }
 

@@ -19,7 +19,11 @@ interface ServiceRecord {
 }
 
 export class LocalServices {
-  constructor(private readonly recordsDir: string) {}
+  /** `owner`: the user services run as (the fleet's OS user); the records stay the control plane's. */
+  constructor(
+    private readonly recordsDir: string,
+    private readonly owner?: { uid: number; gid: number },
+  ) {}
 
   private recordFile(name: string): string {
     if (!SERVICE_NAME.test(name)) throw new ServiceStartError(name, 'a service name is lowercase letters, digits and dashes');
@@ -55,11 +59,18 @@ export class LocalServices {
     await fs.mkdir(path.dirname(spec.logFile), { recursive: true });
     await fs.mkdir(spec.cwd, { recursive: true });
     const log = await fs.open(spec.logFile, 'a', 0o600);
+    if (this.owner) await log.chown(this.owner.uid, this.owner.gid);
     let pid: number;
     let startTime: number | undefined;
     try {
       await log.write(`\n--- agent-fleet: starting ${spec.name} at ${new Date().toISOString()} ---\n`);
-      const child = spawn(spec.command, spec.args, { cwd: spec.cwd, detached: true, stdio: ['ignore', log.fd, log.fd], env: spec.env });
+      const child = spawn(spec.command, spec.args, {
+        cwd: spec.cwd,
+        detached: true,
+        stdio: ['ignore', log.fd, log.fd],
+        env: spec.env,
+        ...(this.owner ? { uid: this.owner.uid, gid: this.owner.gid } : {}),
+      });
       // Read now, synchronously: the child cannot have been reaped yet (that happens on the event
       // loop), so /proc/<pid> exists even if it exits at once. A record without a start time
       // would match whatever process gets the pid next.

@@ -62,6 +62,9 @@ export function pipelineSettings(
     outbound: config.outbound,
     box,
     planLimits: config.limits.plans,
-    drivers: { local: new LocalDriver(fleetsDir), ...drivers },
+    drivers: {
+      local: new LocalDriver(fleetsDir, { isolation: config.pipeline.localIsolation, production: config.env === 'production' }),
+      ...drivers,
+    },
   };
 }

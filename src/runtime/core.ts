@@ -22,6 +22,12 @@ export interface Core {
 
 export async function startCore(config: Config, logger: Logger, opts: { attach: boolean }): Promise<Core> {
   const templates = TemplateRegistry.load();
+  if (config.pipeline.localIsolation === 'shared') {
+    logger.warn(
+      'local driver: every fleet runs as this user (no root, so no OS user per fleet): the fleets on this host are one trust domain' +
+        (config.env === 'production' ? ', so it serves one tenant only' : ''),
+    );
+  }
   // config.ts guarantees the key is set in production; in dev it lives in the data dir.
   const box = SecretBox.fromHex(config.secretsKey ?? ensureDataDirSecret(config.dataDir, 'secrets.key', makeSecretsKey));
   // Before the database: bad cloud credentials are a start-up error, not a fleet stuck later.

@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { repoNameProblem } from '../domain/repo-name.ts';
@@ -53,6 +54,8 @@ export function assertRepoSlug(repo: string): void {
  * the transport the forge's URL needs, and the token (if any) as an Authorization header scoped to
  * the forge's URL, so a redirect to another host never receives it.
  */
+const FILE_FORGE_GITCONFIG = fileURLToPath(new URL('./file-forge.gitconfig', import.meta.url));
+
 export function gitEnv(baseUrl: string, token?: string): { env: Record<string, string>; secrets: string[] } {
   const entries: [string, string][] = [['credential.helper', '']];
   const secrets: string[] = [];
@@ -67,7 +70,10 @@ export function gitEnv(baseUrl: string, token?: string): { env: Record<string, s
     GIT_TERMINAL_PROMPT: '0',
     GCM_INTERACTIVE: 'never',
     GIT_CONFIG_NOSYSTEM: '1',
-    GIT_CONFIG_GLOBAL: '/dev/null',
+    // A file:// forge (dev and tests only) belongs to the operator while git runs as the fleet's OS
+    // user, and git refuses a repository another user owns; git takes `safe.directory` only from a
+    // system or global file, so such clones get our read-only one.
+    GIT_CONFIG_GLOBAL: baseUrl.startsWith('file://') ? FILE_FORGE_GITCONFIG : '/dev/null',
     GIT_ALLOW_PROTOCOL: allowedProtocol(baseUrl),
     GIT_CONFIG_COUNT: String(entries.length),
   };

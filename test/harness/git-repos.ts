@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 
 /**
@@ -31,5 +32,12 @@ export function makeBareRepos(root: string, repos: string[]): string {
     git(work, 'push', '-q', bare, 'main');
     fs.rmSync(work, { recursive: true, force: true });
   }
+  // Clones run as each fleet's own OS user: the forge must be readable, and reachable, by others.
+  fs.chmodSync(root, 0o755);
+  for (let dir = path.dirname(root); dir !== path.dirname(dir); dir = path.dirname(dir)) {
+    fs.chmodSync(dir, fs.statSync(dir).mode | 0o005 | 0o001);
+    if (dir === os.tmpdir()) break;
+  }
+  execFileSync('chmod', ['-R', 'a+rX', root]);
   return `file://${root}/`;
 }

@@ -22,11 +22,12 @@ export const OPENCLAW_STATE_REL = 'openclaw/state';
 export const GATEWAY_LOG_REL = 'openclaw/gateway.log';
 
 /**
- * HOME of the openclaw processes: on the local driver the control plane's own (its npm cache holds
- * the runtime's downloads, which plugin installs reuse); on a VM a directory of the fleet's.
+ * HOME of the openclaw processes: a directory of the fleet's, on a VM and for a local machine with
+ * an OS user of its own; on a shared local driver the control plane's own (its npm cache holds the
+ * runtime's downloads, which plugin installs reuse).
  */
 export const openclawHome = (machine: Machine, host: Host): string =>
-  machine.driver === 'local' ? os.homedir() : host.resolve('openclaw/home');
+  machine.driver === 'local' && !machine.osUser ? os.homedir() : host.resolve('openclaw/home');
 
 /** The gateway of a machine, as ensureGatewayRunning wants it (used by gateway_start and restarts). */
 export function gatewaySpec(machine: Machine, host: Host, runtime: OpenclawRuntime, token: string): GatewaySpec {
