@@ -8,7 +8,7 @@ export function registerMigrate(program: Command): void {
     .description('apply pending database migrations and exit')
     .action(async () => {
       const config = loadCliConfig();
-      const db = await openDatabase(config, cliLogger(config.logLevel), { attach: true, migrate: true });
+      const db = await openDatabase(config, cliLogger(config.logLevel), { attach: true, schema: 'migrate' });
       await db.close();
       console.log('database is up to date');
     });

@@ -11,7 +11,7 @@ export function registerTenants(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (opts: { status?: string; json?: boolean }) => {
       const config = loadCliConfig();
-      const database = await openDatabase(config, cliLogger('warn'), { attach: true, migrate: true });
+      const database = await openDatabase(config, cliLogger('warn'), { attach: true, schema: 'check' });
       try {
         const { rows } = await listTenants(database.db, { status: opts.status as never, limit: 1000 });
         if (opts.json) console.log(JSON.stringify(rows, null, 2));

@@ -6,6 +6,7 @@ import * as fleetComputeDriver from './migrations/0003_fleet_compute_driver.ts';
 import * as runAttempts from './migrations/0004_run_attempts.ts';
 import * as gatewayPorts from './migrations/0005_gateway_ports.ts';
 import * as runRequester from './migrations/0006_run_requester.ts';
+import * as watchdogIndex from './migrations/0007_watchdog_index.ts';
 import type { Database } from './schema.ts';
 
 export type Db = Kysely<Database>;
@@ -21,6 +22,7 @@ const migrations: Record<string, Migration> = {
   '0004_run_attempts': runAttempts,
   '0005_gateway_ports': gatewayPorts,
   '0006_run_requester': runRequester,
+  '0007_watchdog_index': watchdogIndex,
 };
 
 export function createDb(url: string, options: { max?: number } = {}): { db: Db; pool: pg.Pool } {
@@ -44,4 +46,27 @@ export async function migrateToLatest(db: Kysely<any>, upTo?: string): Promise<s
     throw new Error(`Database migration ${failed?.migrationName ?? ''} failed: ${String(error)}`, { cause: error });
   }
   return (results ?? []).map((r) => r.migrationName);
+}
+
+/** The database's schema is older than this build's: the deploy step (`fleet migrate`) has not run. */
+export class SchemaBehindError extends Error {
+  constructor(readonly pending: string[]) {
+    super(
+      `The database schema is behind this version of Agent Fleet (${pending.length} migration${pending.length > 1 ? 's' : ''} ` +
+        `not applied: ${pending.join(', ')}). Run \`fleet migrate\` (the deploy step) against this database, then start again.`,
+    );
+    this.name = 'SchemaBehindError';
+  }
+}
+
+/**
+ * Checks that every migration this build knows is applied; throws SchemaBehindError naming the
+ * pending ones. Migrations the database has and this build does not know are fine: a newer
+ * release expanded the schema, and expand/contract keeps the older code working on it.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: as migrateToLatest
+export async function checkSchema(db: Kysely<any>): Promise<void> {
+  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
+  const pending = (await migrator.getMigrations()).filter((m) => m.executedAt === undefined).map((m) => m.name);
+  if (pending.length > 0) throw new SchemaBehindError(pending);
 }

@@ -1,5 +1,5 @@
 import type { Config } from '../config.ts';
-import { createDb, type Db, migrateToLatest } from '../db/connection.ts';
+import { checkSchema, createDb, type Db, migrateToLatest } from '../db/connection.ts';
 import { attachEmbeddedPostgres, type EmbeddedDatabase, startEmbeddedPostgres } from '../db/embedded.ts';
 import type { Logger } from '../observability/logger.ts';
 import type pg from 'pg';
@@ -14,12 +14,19 @@ export interface OpenDatabase {
 /**
  * `DATABASE_URL` when set; otherwise the embedded cluster in the data dir — attached to when
  * another fleet process runs it (`attach: true`), started and owned by us otherwise.
+ *
+ * Schema: `migrate` applies pending migrations (`fleet migrate`, the deploy step). `check` refuses
+ * to go on when the schema is behind (SchemaBehindError): `serve` and `worker` never migrate a
+ * shared database on start, where every process of a deploy would race to. The one exception is
+ * an embedded cluster this process started itself: nobody else uses it, and `npm start` on a fresh
+ * machine must work without a deploy step.
  */
 export async function openDatabase(
   config: Config,
   log: Logger,
-  opts: { attach: boolean; migrate: boolean; poolSize?: number },
+  opts: { attach: boolean; schema: 'migrate' | 'check'; poolSize?: number },
 ): Promise<OpenDatabase> {
+  let ownEmbedded = false;
   let embedded: EmbeddedDatabase | undefined;
   let url = config.databaseUrl;
   if (!url) {
@@ -31,15 +38,18 @@ export async function openDatabase(
         dataDir: config.dataDir,
         log: { info: (m) => pgLog.info(m), warn: (m) => pgLog.warn(m), debug: (m) => pgLog.debug(m) },
       });
+      ownEmbedded = true;
       log.info({ dataDir: config.dataDir }, 'embedded PostgreSQL started');
     }
     url = embedded.url;
   }
   const { db, pool } = createDb(url, { max: opts.poolSize });
   try {
-    if (opts.migrate) {
+    if (opts.schema === 'migrate' || ownEmbedded) {
       const applied = await migrateToLatest(db);
       if (applied.length) log.info({ applied }, 'database migrations applied');
+    } else {
+      await checkSchema(db);
     }
   } catch (e) {
     await db.destroy();

@@ -75,3 +75,12 @@ describe('0003_fleet_compute_driver', () => {
     ]);
   });
 });
+
+describe('0007_watchdog_index', () => {
+  it('indexes only live runs, by status and heartbeat, for the watchdog', async () => {
+    await migrateToLatest(db, '0007_watchdog_index');
+    const { rows } = await sql<{ indexdef: string }>`
+      SELECT indexdef FROM pg_indexes WHERE indexname = 'provision_runs_live_heartbeat'`.execute(db);
+    expect(rows[0]?.indexdef).toMatch(/\(status, heartbeat_at\) WHERE \(status = ANY \(ARRAY\['queued'::text, 'running'::text\]\)\)/);
+  });
+});
