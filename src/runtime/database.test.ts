@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
-import pg from 'pg';
+import { adminQuery } from '../../test/harness/db.ts';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadConfig } from '../config.ts';
 import { createDb, migrateToLatest, SchemaBehindError } from '../db/connection.ts';
@@ -19,15 +19,6 @@ const url = (() => {
   u.pathname = `/${name}`;
   return u.toString();
 })();
-const adminQuery = async (text: string) => {
-  const c = new pg.Client(admin);
-  await c.connect();
-  try {
-    await c.query(text);
-  } finally {
-    await c.end();
-  }
-};
 const config = () => loadConfig({ DATABASE_URL: url, LOG_LEVEL: 'silent' });
 
 beforeAll(async () => {

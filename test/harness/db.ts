@@ -42,3 +42,14 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     },
   };
 }
+
+/** One statement on the test server as its admin (CREATE/DROP DATABASE, which no pool may hold). */
+export async function adminQuery(text: string): Promise<void> {
+  const c = new pg.Client(inject('adminDatabaseUrl'));
+  await c.connect();
+  try {
+    await c.query(text);
+  } finally {
+    await c.end();
+  }
+}

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
-import pg from 'pg';
+import { adminQuery } from '../../../test/harness/db.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { TemplateRegistry } from '../../templates/registry.ts';
@@ -10,16 +10,6 @@ import { createDb, type Db, migrateToLatest } from '../connection.ts';
 const admin = inject('adminDatabaseUrl');
 const name = `fleet_migr_${randomBytes(5).toString('hex')}`;
 let db: Db;
-
-const adminQuery = async (text: string) => {
-  const c = new pg.Client(admin);
-  await c.connect();
-  try {
-    await c.query(text);
-  } finally {
-    await c.end();
-  }
-};
 
 beforeAll(async () => {
   await adminQuery(`CREATE DATABASE ${name}`);
