@@ -112,6 +112,12 @@ export const envSchema = z.object({
     .min(1024)
     .max(64 * 1024 * 1024)
     .default(1024 * 1024),
+  // How long fleet events are kept for SSE replay (a client resuming from before gets a fresh snapshot).
+  FLEET_EVENTS_RETENTION_HOURS: z.coerce
+    .number()
+    .min(1)
+    .max(24 * 365)
+    .default(24),
   // How the local driver keeps tenants apart: an OS user per fleet (root only, the default there) or one trust domain.
   FLEET_LOCAL_ISOLATION: z.enum(['users', 'shared']).default(RUNNING_AS_ROOT ? 'users' : 'shared'),
   // Where new fleets' machines are made. A fleet keeps the driver it was created with.
@@ -290,6 +296,8 @@ export interface Config {
     maxStreamsPerUser: number;
     rateLimitPerMinute: number;
     platformRateLimitPerMinute: number;
+    /** fleet_events older than this are pruned by `fleet serve` (FLEET_EVENTS_RETENTION_HOURS). */
+    eventsRetentionHours: number;
   };
   /** What URLs a tenant names (Mission Control) may point at: https only in production, never private addresses. */
   outbound: OutboundPolicy;
@@ -372,6 +380,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     },
     http: {
       maxBodyBytes: env.FLEET_MAX_BODY_BYTES,
+      eventsRetentionHours: env.FLEET_EVENTS_RETENTION_HOURS,
       headersTimeoutMs: env.FLEET_HTTP_HEADERS_TIMEOUT_MS,
       requestTimeoutMs: env.FLEET_HTTP_REQUEST_TIMEOUT_MS,
       maxStreamsPerUser: env.FLEET_MAX_STREAMS_PER_USER,

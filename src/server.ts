@@ -2,6 +2,8 @@ import { serve, type ServerType } from '@hono/node-server';
 import { createApp } from './api/app.ts';
 import { FleetViewCache } from './api/fleet-view-cache.ts';
 import type { Config } from './config.ts';
+import { pruneEvents } from './db/events.ts';
+import type { Db } from './db/connection.ts';
 import { countFleetsByStatus } from './db/tenants.ts';
 import type { Logger } from './observability/logger.ts';
 import { Metrics } from './observability/metrics.ts';
@@ -38,6 +40,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     void restartActiveGateways(db, core.settings, logger);
   }
   const fleetCache = new FleetViewCache(db, core.events);
+  const pruning = pruneEventsEvery(db, config.http.eventsRetentionHours, logger);
   const app = createApp({
     config,
     db,
@@ -81,6 +84,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     );
     server.once('error', reject);
   }).catch(async (e: NodeJS.ErrnoException) => {
+    clearInterval(pruning);
     await worker?.stop();
     await core.close();
     if (e.code === 'EADDRINUSE') throw new Error(`Port ${config.port} is already in use. Set PORT to a free port.`, { cause: e });
@@ -96,6 +100,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     url,
     port,
     close: async () => {
+      clearInterval(pruning);
       // SSE streams never end by themselves: close them with the server.
       (server as { closeAllConnections?: () => void } | undefined)?.closeAllConnections?.();
       await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
@@ -103,4 +108,20 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       await core.close();
     },
   };
+}
+
+/**
+ * fleet_events would grow for ever: every API process prunes what is older than the retention now
+ * and then (several doing it at once is harmless). SSE clients resuming from before get a snapshot.
+ */
+function pruneEventsEvery(db: Db, keepHours: number, logger: Logger): NodeJS.Timeout {
+  const prune = () =>
+    pruneEvents(db, keepHours).then(
+      (deleted) => deleted > 0 && logger.info({ deleted, keepHours }, 'pruned old fleet events'),
+      (err: unknown) => logger.warn({ err }, 'pruning fleet events failed; trying again later'),
+    );
+  void prune();
+  const timer = setInterval(prune, 10 * 60_000);
+  timer.unref();
+  return timer;
 }

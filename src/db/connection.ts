@@ -7,6 +7,7 @@ import * as runAttempts from './migrations/0004_run_attempts.ts';
 import * as gatewayPorts from './migrations/0005_gateway_ports.ts';
 import * as runRequester from './migrations/0006_run_requester.ts';
 import * as watchdogIndex from './migrations/0007_watchdog_index.ts';
+import * as eventsHorizon from './migrations/0008_events_horizon.ts';
 import type { Database } from './schema.ts';
 
 export type Db = Kysely<Database>;
@@ -23,6 +24,7 @@ const migrations: Record<string, Migration> = {
   '0005_gateway_ports': gatewayPorts,
   '0006_run_requester': runRequester,
   '0007_watchdog_index': watchdogIndex,
+  '0008_events_horizon': eventsHorizon,
 };
 
 export function createDb(url: string, options: { max?: number } = {}): { db: Db; pool: pg.Pool } {

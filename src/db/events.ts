@@ -57,3 +57,28 @@ export async function eventsAfter(
     .limit(limit)
     .execute();
 }
+
+/**
+ * Deletes events older than `keepHours` and moves the horizon past them, in one transaction.
+ * Returns how many were deleted. Safe to run from several processes at once.
+ */
+export async function pruneEvents(db: Db, keepHours: number): Promise<number> {
+  return db.transaction().execute(async (trx) => {
+    const { rows } = await sql<{ deleted: number; through: number | null }>`
+      WITH gone AS (
+        DELETE FROM fleet_events WHERE created_at < now() - make_interval(hours => ${keepHours}) RETURNING id
+      )
+      SELECT count(*)::int AS deleted, max(id) AS through FROM gone`.execute(trx);
+    const { deleted, through } = rows[0]!;
+    if (through !== null) {
+      await sql`UPDATE fleet_events_horizon SET pruned_through = GREATEST(pruned_through, ${through})`.execute(trx);
+    }
+    return deleted;
+  });
+}
+
+/** Events up to this id may have been pruned: a cursor at or below it has a gap. */
+export async function prunedThrough(db: Db): Promise<number> {
+  const { rows } = await sql<{ pruned_through: number }>`SELECT pruned_through FROM fleet_events_horizon`.execute(db);
+  return Number(rows[0]?.pruned_through ?? 0);
+}

@@ -6,7 +6,7 @@ import { ApiError } from '../errors.ts';
 import { errorResponses, SECURITY_SESSION } from '../schemas.ts';
 import { readFleetJson } from '../serialize.ts';
 import { StreamSlots } from '../stream-slots.ts';
-import { eventsAfter, latestEventId, ownerKey } from '../../db/events.ts';
+import { eventsAfter, latestEventId, ownerKey, prunedThrough } from '../../db/events.ts';
 import { findTenantForClerk } from '../../db/tenants.ts';
 
 const route = createRoute({
@@ -76,7 +76,10 @@ async function followFleet(
 ): Promise<void> {
   let tenantId = (await findTenantForClerk(deps.db, lookup))?.id;
   let cursor = Number(lastEventId ?? 0);
-  if (lastEventId === undefined) {
+  // A client resuming from before the prune horizon may have missed events that are gone: it
+  // starts over with a snapshot, like a fresh one, rather than replay with a silent gap.
+  const horizon = lastEventId === undefined ? 0 : await prunedThrough(deps.db);
+  if (lastEventId === undefined || (horizon > 0 && cursor <= horizon)) {
     // A fresh client: the current state, then only what happens from now on.
     cursor = tenantId ? await latestEventId(deps.db, tenantId) : 0;
     const fleet = tenantId ? ((await readFleetJson(deps.db, { tenantId }))?.fleet ?? null) : null;
