@@ -29,6 +29,30 @@ export const REDACT_PATHS = [
 
 export type Logger = pino.Logger;
 
+/**
+ * Errors are logged as what they say, never as the objects they carry: pg attaches its whole
+ * `client` (with the server's cancel secret) to connection errors, and pino's standard serializer
+ * copies every enumerable property. Kept: type, message, stack, and plain (string, number,
+ * boolean) properties such as `code`; a `cause` the same way, once.
+ */
+export function serializeError(err: unknown, depth = 0): Record<string, unknown> {
+  if (!(err instanceof Error)) return { message: String(err) };
+  const out: Record<string, unknown> = { type: err.constructor?.name ?? 'Error', message: err.message, stack: err.stack };
+  for (const [key, value] of Object.entries(err)) {
+    if (['string', 'number', 'boolean'].includes(typeof value)) out[key] = value;
+  }
+  if (err.cause !== undefined && depth === 0) out.cause = serializeError(err.cause, 1);
+  return out;
+}
+
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
-  return pino({ level, redact: { paths: REDACT_PATHS, censor: '[redacted]' }, base: { pid: process.pid } }, destination);
+  return pino(
+    {
+      level,
+      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      base: { pid: process.pid },
+      serializers: { err: serializeError, error: serializeError },
+    },
+    destination,
+  );
 }

@@ -23,6 +23,7 @@ const executorFor = (db: Db) => ({
 });
 
 export class RunQueue {
+  private stopping = false;
   private constructor(readonly boss: PgBoss) {}
 
   static async start(url: string, log: Logger): Promise<RunQueue> {
@@ -35,13 +36,20 @@ export class RunQueue {
       retryLimit: 0,
       archiveCompletedAfterSeconds: 3600,
     });
-    boss.on('error', (err) => log.error({ err }, 'job queue error'));
+    let queue: RunQueue | undefined;
+    boss.on('error', (err) => {
+      // A connection the server ends while we stop (57P01, "terminating connection due to
+      // administrator command") is the stop itself, not an error.
+      if (queue?.stopping && (err as { code?: string }).code === '57P01') return log.debug({ err }, 'job queue connection closed on stop');
+      log.error({ err }, 'job queue error');
+    });
     await boss.start();
     // A plain queue, no singleton keys: pg-boss's `stately` policy would hold a re-sent job back
     // while the dead worker's job still counts as active (until its expiry). Duplicates are
     // harmless anyway: whoever fails to claim the run drops the job.
     await boss.createQueue(RUN_QUEUE, { name: RUN_QUEUE, policy: 'standard', retryLimit: 0, expireInHours: 6 });
-    return new RunQueue(boss);
+    queue = new RunQueue(boss);
+    return queue;
   }
 
   /** Enqueues work on a run; pass the transaction that created the run. `afterSeconds` holds it back that long. */
@@ -73,6 +81,7 @@ export class RunQueue {
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
     await this.boss.stop({ graceful: true, wait: true, timeout: 10_000 });
   }
 }
