@@ -171,6 +171,8 @@ export const envSchema = z.object({
   FLEET_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(600),
   FLEET_PLATFORM_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(6000),
   // When set, GET /metrics wants `Authorization: Bearer <token>`.
+  // `fleet worker` serves GET /metrics on this port (0: a free one, logged); unset: no listener.
+  FLEET_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   FLEET_METRICS_TOKEN: optionalNonEmpty.pipe(z.string().min(24, 'must be at least 24 characters').optional()),
 });
 
@@ -303,6 +305,8 @@ export interface Config {
   outbound: OutboundPolicy;
   /** GET /metrics requires it as a bearer token when set; public otherwise. */
   metricsToken: string | undefined;
+  /** Where `fleet worker` serves its /metrics (FLEET_METRICS_PORT); no listener when unset. */
+  metricsPort: number | undefined;
   compute: {
     /** The driver new fleets get. */
     driver: 'local' | 'gcp';
@@ -389,6 +393,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     },
     outbound: { allowHttp: env.NODE_ENV !== 'production', allowLoopback: env.FLEET_TEST_ALLOW_LOOPBACK_URLS === '1' },
     metricsToken: env.FLEET_METRICS_TOKEN,
+    metricsPort: env.FLEET_METRICS_PORT,
     compute: {
       driver: env.FLEET_COMPUTE,
       // Also set (and checked) without FLEET_COMPUTE=gcp when a project is named: fleets created on

@@ -4,6 +4,7 @@ import { FleetViewCache } from './api/fleet-view-cache.ts';
 import type { Config } from './config.ts';
 import { pruneEvents } from './db/events.ts';
 import type { Db } from './db/connection.ts';
+import { countQueuedRuns } from './db/runs.ts';
 import { countFleetsByStatus } from './db/tenants.ts';
 import type { Logger } from './observability/logger.ts';
 import { Metrics } from './observability/metrics.ts';
@@ -24,7 +25,11 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const core = await startCore(config, logger, { attach: false });
   const { db } = core.database;
   const { verifier, platformToken, devSignIn } = setUpAuth(config);
-  const metrics = new Metrics({ fleetsByStatus: () => countFleetsByStatus(db), defaultMetrics: true });
+  const metrics = new Metrics({
+    fleetsByStatus: () => countFleetsByStatus(db),
+    queueDepth: () => countQueuedRuns(db),
+    defaultMetrics: true,
+  });
 
   let worker: RunningWorker | undefined;
   if (config.pipeline.workers > 0) {

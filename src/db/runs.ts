@@ -120,3 +120,13 @@ export async function recordCrash(db: Db, runId: string, worker: string, message
     .where('worker', '=', worker)
     .execute();
 }
+
+/** Runs waiting for a worker: the queue depth every worker and API process reports. */
+export async function countQueuedRuns(db: Db): Promise<number> {
+  const row = await db
+    .selectFrom('provision_runs')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('status', '=', 'queued')
+    .executeTakeFirst();
+  return Number(row?.n ?? 0);
+}

@@ -24,8 +24,20 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  constructor(opts: { fleetsByStatus?: () => Promise<Record<string, number>>; defaultMetrics?: boolean } = {}) {
-    const { fleetsByStatus } = opts;
+  constructor(
+    opts: { fleetsByStatus?: () => Promise<Record<string, number>>; queueDepth?: () => Promise<number>; defaultMetrics?: boolean } = {},
+  ) {
+    const { fleetsByStatus, queueDepth } = opts;
+    if (queueDepth) {
+      new Gauge({
+        name: 'fleet_queue_depth',
+        help: 'Runs queued and waiting for a worker (every process sees the same queue)',
+        registers: [this.registry],
+        async collect() {
+          this.set(await queueDepth());
+        },
+      });
+    }
     if (fleetsByStatus) {
       new Gauge({
         name: 'fleet_fleets',
