@@ -8,6 +8,7 @@ export const FleetResponseSchema = z.object({ ok: z.literal(true), fleet: FleetS
 const route = createRoute({
   method: 'get',
   path: '/api/fleet',
+  operationId: 'getFleet',
   tags: ['Fleet'],
   summary: "The caller's fleet: configuration and provisioning state",
   description:

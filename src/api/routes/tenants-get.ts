@@ -8,6 +8,7 @@ import { findTenantBySlugOrId } from '../../db/tenants.ts';
 const route = createRoute({
   method: 'get',
   path: '/api/tenants/{tenantId}',
+  operationId: 'getTenant',
   tags: ['Platform'],
   summary: 'One tenant with its fleet and provisioning log',
   security: SECURITY_PLATFORM,
