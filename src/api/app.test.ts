@@ -93,6 +93,17 @@ describe('OpenAPI document and reference page', () => {
     expect(doc.paths['/metrics']!.get!.security).toStrictEqual([{}, { metricsToken: [] }]);
   });
 
+  it('keeps the Fleet component non-null: only the answers that may have no fleet say null', async () => {
+    const doc = (await (await t.request('/api/openapi.json')).json()) as {
+      components: { schemas: Record<string, { type?: unknown; properties?: Record<string, unknown> }> };
+    };
+    const { Fleet, FleetResponse, ProvisionAccepted } = doc.components.schemas;
+    // A nullable Fleet would type every accepted provisioning's `fleet` as possibly null in generated clients.
+    expect(Fleet!.type).toBe('object');
+    expect(ProvisionAccepted!.properties!.fleet).toStrictEqual({ $ref: '#/components/schemas/Fleet' });
+    expect(FleetResponse!.properties!.fleet).toStrictEqual({ anyOf: [{ $ref: '#/components/schemas/Fleet' }, { type: 'null' }] });
+  });
+
   it('serves a human-readable reference page listing the routes', async () => {
     const res = await t.request('/api/reference');
     expect(res.headers.get('content-type')).toMatch(/text\/html/);
