@@ -1,7 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from './config.ts';
+import { ConfigError, loadClientConfig, loadConfig } from './config.ts';
 
 describe('loadConfig', () => {
   it('runs on defaults with no environment at all (dev sign-in, embedded database)', () => {
@@ -269,5 +269,32 @@ describe('loadConfig: HTTP limits, metrics and dev sign-in', () => {
     const problems = problemsOf({ CLERK_SECRET_KEY: 'sk_live_abc' });
     expect(problems).toContain('CLERK_JWT_KEY: is required when any Clerk setting is given');
     expect(problems).toContain('CLERK_PUBLISHABLE_KEY: is required when any Clerk setting is given');
+  });
+});
+
+describe('loadClientConfig (the fleet client commands)', () => {
+  it('keeps the login under $XDG_CONFIG_HOME/agent-fleet, else ~/.config/agent-fleet, and reads URL and tokens', () => {
+    const c = loadClientConfig({
+      XDG_CONFIG_HOME: '/tmp/xdg',
+      FLEET_URL: 'https://fleet.example.com',
+      FLEET_TOKEN: 't',
+      FLEET_PLATFORM_TOKEN: 'p',
+    });
+    expect(c).toStrictEqual({
+      url: 'https://fleet.example.com',
+      token: 't',
+      platformToken: 'p',
+      configFile: '/tmp/xdg/agent-fleet/config.json',
+    });
+    // The XDG spec ignores a relative XDG_CONFIG_HOME.
+    expect(loadClientConfig({ XDG_CONFIG_HOME: 'relative' }).configFile).toBe(
+      path.join(os.homedir(), '.config', 'agent-fleet', 'config.json'),
+    );
+  });
+
+  it('refuses a FLEET_URL that is not http(s), naming it, and ignores server settings it does not use', () => {
+    expect(() => loadClientConfig({ FLEET_URL: 'ftp://x' })).toThrow(/FLEET_URL: must be an http:\/\/ or https:\/\/ URL/);
+    // A server-side problem (production without Clerk) is not the client's business.
+    expect(loadClientConfig({ NODE_ENV: 'production', PORT: 'nope' }).url).toBeUndefined();
   });
 });

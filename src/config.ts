@@ -417,3 +417,40 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     limits: { plans: env.FLEET_PLAN_LIMITS },
   };
 }
+
+/**
+ * The `fleet` client commands' environment (login, status, provision, tenants …): which server and
+ * which credentials. Apart from the server's schema, so that a client never stops on a server
+ * setting it does not use.
+ */
+const clientEnvSchema = z.object({
+  FLEET_URL: optionalNonEmpty.pipe(z.url({ protocol: /^https?$/, message: 'must be an http:// or https:// URL' }).optional()),
+  FLEET_TOKEN: optionalNonEmpty,
+  FLEET_PLATFORM_TOKEN: optionalNonEmpty,
+  XDG_CONFIG_HOME: optionalNonEmpty,
+});
+
+export interface ClientConfig {
+  /** The API's base URL when FLEET_URL names one. */
+  url: string | undefined;
+  /** A session token given in the environment; it wins over the stored one. */
+  token: string | undefined;
+  platformToken: string | undefined;
+  /** Where `fleet login` stores the base URL and token: `$XDG_CONFIG_HOME/agent-fleet/config.json`, else `~/.config/…`. */
+  configFile: string;
+}
+
+/** Parses the client's environment; throws a ConfigError naming every bad variable. */
+export function loadClientConfig(source: NodeJS.ProcessEnv = process.env): ClientConfig {
+  const parsed = clientEnvSchema.safeParse(source);
+  if (!parsed.success) throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  const env = parsed.data;
+  // The XDG spec ignores a relative XDG_CONFIG_HOME.
+  const configHome = env.XDG_CONFIG_HOME && path.isAbsolute(env.XDG_CONFIG_HOME) ? env.XDG_CONFIG_HOME : path.join(os.homedir(), '.config');
+  return {
+    url: env.FLEET_URL,
+    token: env.FLEET_TOKEN,
+    platformToken: env.FLEET_PLATFORM_TOKEN,
+    configFile: path.join(configHome, 'agent-fleet', 'config.json'),
+  };
+}

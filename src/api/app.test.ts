@@ -57,7 +57,51 @@ describe('OpenAPI document and reference page', () => {
       }
     }
     expect(doc.paths['/api/tenants']!.post!.responses).toHaveProperty('409');
-    expect(Object.keys(doc.components.securitySchemes).sort()).toEqual(['clerkBearer', 'clerkCookie', 'platformToken']);
+    expect(Object.keys(doc.components.securitySchemes).sort()).toEqual(['clerkBearer', 'clerkCookie', 'metricsToken', 'platformToken']);
+  });
+
+  it('names every operation with a stable operationId, the names generated clients call', async () => {
+    const doc = (await (await t.request('/api/openapi.json')).json()) as {
+      servers: Array<{ url: string }>;
+      paths: Record<string, Record<string, { operationId?: string; security?: unknown[] }>>;
+    };
+    const ids = Object.fromEntries(
+      Object.entries(doc.paths).flatMap(([p, m]) =>
+        Object.entries(m).map(([method, op]) => [`${method.toUpperCase()} ${p}`, op.operationId]),
+      ),
+    );
+    // Renaming one breaks every generated client: change this list only on purpose.
+    expect(ids).toStrictEqual({
+      'GET /healthz': 'getLiveness',
+      'GET /readyz': 'getReadiness',
+      'GET /metrics': 'getMetrics',
+      'GET /api/fleet': 'getFleet',
+      'POST /api/fleet/provision': 'provisionFleet',
+      'POST /api/fleet/retry': 'retryFleet',
+      'GET /api/fleet/events': 'streamFleetEvents',
+      'GET /api/templates': 'listTemplates',
+      'POST /api/tenants': 'createTenant',
+      'GET /api/tenants': 'listTenants',
+      'GET /api/tenants/{tenantId}': 'getTenant',
+      'POST /api/tenants/{tenantId}/provision': 'provisionTenant',
+      'POST /api/tenants/{tenantId}/retry': 'retryTenant',
+    });
+    expect(doc.servers).toStrictEqual([{ url: '/', description: 'The server that serves this document' }]);
+    // Public probes say so explicitly, instead of leaving security undefined.
+    expect(doc.paths['/healthz']!.get!.security).toStrictEqual([]);
+    expect(doc.paths['/readyz']!.get!.security).toStrictEqual([]);
+    expect(doc.paths['/metrics']!.get!.security).toStrictEqual([{}, { metricsToken: [] }]);
+  });
+
+  it('keeps the Fleet component non-null: only the answers that may have no fleet say null', async () => {
+    const doc = (await (await t.request('/api/openapi.json')).json()) as {
+      components: { schemas: Record<string, { type?: unknown; properties?: Record<string, unknown> }> };
+    };
+    const { Fleet, FleetResponse, ProvisionAccepted } = doc.components.schemas;
+    // A nullable Fleet would type every accepted provisioning's `fleet` as possibly null in generated clients.
+    expect(Fleet!.type).toBe('object');
+    expect(ProvisionAccepted!.properties!.fleet).toStrictEqual({ $ref: '#/components/schemas/Fleet' });
+    expect(FleetResponse!.properties!.fleet).toStrictEqual({ anyOf: [{ $ref: '#/components/schemas/Fleet' }, { type: 'null' }] });
   });
 
   it('serves a human-readable reference page listing the routes', async () => {

@@ -68,6 +68,11 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     in: 'header',
     name: 'X-Platform-Token',
   });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'metricsToken', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'FLEET_METRICS_TOKEN, required on /metrics only when the server sets it',
+  });
   const documentConfig = {
     openapi: '3.1.0',
     info: {
@@ -75,6 +80,8 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
       version: '0.1.0',
       description: 'Provision and watch OpenClaw agent fleets, one per Clerk organisation or user.',
     },
+    // Relative: the API is wherever this document was fetched from (OpenAPI resolves it against that URL).
+    servers: [{ url: '/', description: 'The server that serves this document' }],
   };
   app.doc31('/api/openapi.json', documentConfig);
   app.get('/api/reference', (c) =>

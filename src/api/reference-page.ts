@@ -24,6 +24,7 @@ const AUTH_LABEL: Record<string, string> = {
   clerkBearer: 'Clerk session (Bearer)',
   clerkCookie: 'Clerk session (__session cookie)',
   platformToken: 'X-Platform-Token',
+  metricsToken: 'Bearer FLEET_METRICS_TOKEN, when the server sets one',
 };
 
 export function renderReferencePage(doc: Doc): string {

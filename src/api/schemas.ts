@@ -68,6 +68,13 @@ export const FleetSchema = z
   })
   .openapi('Fleet');
 
+/**
+ * A fleet or null, for the answers that may have none. Not `FleetSchema.nullable()`: that would
+ * register the `Fleet` component itself as nullable, and every generated client would type each
+ * fleet as possibly null.
+ */
+export const FleetOrNullSchema = z.union([FleetSchema, z.null()]);
+
 export const TenantSchema = z
   .object({
     id: z.string().openapi({ example: 'tnt_4f8k2m' }),

@@ -36,7 +36,10 @@ function serve(env: Record<string, string> = {}): Promise<{ child: ChildProcess;
 }
 
 describe('fleet CLI', () => {
-  it('serve + dev token: a tenant-less session gets {"ok":true,"fleet":null}; a second serve on the same data dir is refused', async () => {
+  // Two servers and an embedded PostgreSQL: 12 s alone, over 30 s while the whole suite shares two cores.
+  it('serve + dev token: a tenant-less session gets {"ok":true,"fleet":null}; a second serve on the same data dir is refused', {
+    timeout: 90_000,
+  }, async () => {
     const server = await serve();
     expect(server.output()).toContain('platform token: fpt_');
     const { stdout: token } = await run(

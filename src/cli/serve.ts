@@ -1,13 +1,15 @@
 import type { Command } from 'commander';
-import { startServer } from '../server.ts';
 import { cliLogger, loadCliConfig } from './common.ts';
-import { ensureDataDirSecret, makePlatformToken } from '../runtime/dev-secrets.ts';
 
 export function registerServe(program: Command): void {
   program
     .command('serve')
     .description('run the HTTP API (embedded PostgreSQL unless DATABASE_URL is set)')
+    .addHelpText('after', '\nExample:\n  PORT=3000 FLEET_DATA_DIR=./.fleet fleet serve\n')
     .action(async () => {
+      // Loaded here, not at the top: client commands must not pay for the server's import.
+      const { startServer } = await import('../server.ts');
+      const { ensureDataDirSecret, makePlatformToken } = await import('../runtime/dev-secrets.ts');
       const config = loadCliConfig();
       const logger = cliLogger(config.logLevel);
       const server = await startServer(config, logger);

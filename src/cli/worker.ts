@@ -1,10 +1,4 @@
 import type { Command } from 'commander';
-import { Metrics } from '../observability/metrics.ts';
-import { LOCAL_STEPS } from '../pipeline/steps/index.ts';
-import { startWorker } from '../pipeline/worker.ts';
-import { countQueuedRuns } from '../db/runs.ts';
-import { startCore } from '../runtime/core.ts';
-import { startMetricsListener } from '../runtime/metrics-listener.ts';
 import { cliLogger, loadCliConfig, parsePositiveInt } from './common.ts';
 
 export function registerWorker(program: Command): void {
@@ -12,7 +6,18 @@ export function registerWorker(program: Command): void {
     .command('worker')
     .description('run provisioning workers only (any number of these, on any machine, share the work)')
     .option('--concurrency <n>', 'runs worked on at once', parsePositiveInt)
+    .addHelpText(
+      'after',
+      '\nExample:\n  fleet worker --concurrency 2   # next to a `fleet serve` with the same FLEET_DATA_DIR, or with DATABASE_URL\n',
+    )
     .action(async (opts: { concurrency?: number }) => {
+      // Loaded here, not at the top: client commands must not pay for the pipeline's import.
+      const { Metrics } = await import('../observability/metrics.ts');
+      const { LOCAL_STEPS } = await import('../pipeline/steps/index.ts');
+      const { startWorker } = await import('../pipeline/worker.ts');
+      const { startCore } = await import('../runtime/core.ts');
+      const { countQueuedRuns } = await import('../db/runs.ts');
+      const { startMetricsListener } = await import('../runtime/metrics-listener.ts');
       const config = loadCliConfig();
       const logger = cliLogger(config.logLevel);
       // Attach to the embedded database of a running `fleet serve` in the same data dir.

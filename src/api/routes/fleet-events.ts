@@ -12,6 +12,7 @@ import { findTenantForClerk } from '../../db/tenants.ts';
 const route = createRoute({
   method: 'get',
   path: '/api/fleet/events',
+  operationId: 'streamFleetEvents',
   tags: ['Fleet'],
   summary: "Server-Sent Events: the caller's fleet status changes and provision-log entries, live",
   description:

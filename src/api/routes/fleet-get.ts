@@ -1,13 +1,14 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { clerkOwnerOf } from '../../auth/principal.ts';
 import type { AppDeps, AppEnv } from '../context.ts';
-import { errorResponses, FleetSchema, SECURITY_SESSION } from '../schemas.ts';
+import { errorResponses, FleetOrNullSchema, SECURITY_SESSION } from '../schemas.ts';
 
-export const FleetResponseSchema = z.object({ ok: z.literal(true), fleet: FleetSchema.nullable() }).openapi('FleetResponse');
+export const FleetResponseSchema = z.object({ ok: z.literal(true), fleet: FleetOrNullSchema }).openapi('FleetResponse');
 
 const route = createRoute({
   method: 'get',
   path: '/api/fleet',
+  operationId: 'getFleet',
   tags: ['Fleet'],
   summary: "The caller's fleet: configuration and provisioning state",
   description:

@@ -7,6 +7,7 @@ import { acceptedBody, ProvisionAccepted } from './provision-common.ts';
 const route = createRoute({
   method: 'post',
   path: '/api/fleet/provision',
+  operationId: 'provisionFleet',
   tags: ['Fleet'],
   summary: "Provision the caller's fleet (creates the tenant if needed)",
   description:

@@ -7,6 +7,7 @@ import { acceptedBody, ProvisionAccepted } from './provision-common.ts';
 const route = createRoute({
   method: 'post',
   path: '/api/fleet/retry',
+  operationId: 'retryFleet',
   tags: ['Fleet'],
   summary: 'Resume a failed provisioning at the step that failed',
   description: 'Only when the fleet is in `error`. Completed steps are not run again.',

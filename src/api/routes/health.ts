@@ -8,16 +8,20 @@ import { ErrorSchema } from '../schemas.ts';
 const live = createRoute({
   method: 'get',
   path: '/healthz',
+  operationId: 'getLiveness',
   tags: ['Operations'],
   summary: 'The process is up',
+  security: [], // probes carry no credentials
   responses: { 200: { description: 'Up', content: { 'application/json': { schema: z.object({ ok: z.literal(true) }) } } } },
 });
 
 const ready = createRoute({
   method: 'get',
   path: '/readyz',
+  operationId: 'getReadiness',
   tags: ['Operations'],
   summary: 'The database answers',
+  security: [],
   responses: {
     200: { description: 'Ready', content: { 'application/json': { schema: z.object({ ok: z.literal(true) }) } } },
     503: { description: 'The database does not answer', content: { 'application/json': { schema: ErrorSchema } } },
@@ -27,9 +31,12 @@ const ready = createRoute({
 const metrics = createRoute({
   method: 'get',
   path: '/metrics',
+  operationId: 'getMetrics',
   tags: ['Operations'],
   summary: 'Prometheus metrics',
   description: 'Public unless FLEET_METRICS_TOKEN is set; then send it as `Authorization: Bearer <token>`.',
+  // `{}` first: no credentials is one accepted way, the metrics token the other.
+  security: [{}, { metricsToken: [] }],
   responses: {
     200: { description: 'Prometheus text format', content: { 'text/plain': { schema: z.string() } } },
     401: { description: 'FLEET_METRICS_TOKEN is set and was not sent', content: { 'application/json': { schema: ErrorSchema } } },

@@ -15,6 +15,7 @@ const TemplateSchema = z
 const route = createRoute({
   method: 'get',
   path: '/api/templates',
+  operationId: 'listTemplates',
   tags: ['Fleet'],
   summary: 'The fleet templates a tenant can provision from',
   security: SECURITY_SESSION,

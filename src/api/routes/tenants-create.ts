@@ -10,6 +10,7 @@ const TenantResponse = z.object({ ok: z.literal(true), tenant: TenantSchema }).o
 const route = createRoute({
   method: 'post',
   path: '/api/tenants',
+  operationId: 'createTenant',
   tags: ['Platform'],
   summary: 'Create a tenant and its pending fleet (idempotent on tenantId)',
   security: SECURITY_PLATFORM,

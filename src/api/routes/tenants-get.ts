@@ -1,13 +1,14 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { AppDeps, AppEnv } from '../context.ts';
 import { ApiError } from '../errors.ts';
-import { errorResponses, FleetSchema, SECURITY_PLATFORM, TenantSchema } from '../schemas.ts';
+import { errorResponses, FleetOrNullSchema, SECURITY_PLATFORM, TenantSchema } from '../schemas.ts';
 import { readFleetJson, tenantJson } from '../serialize.ts';
 import { findTenantBySlugOrId } from '../../db/tenants.ts';
 
 const route = createRoute({
   method: 'get',
   path: '/api/tenants/{tenantId}',
+  operationId: 'getTenant',
   tags: ['Platform'],
   summary: 'One tenant with its fleet and provisioning log',
   security: SECURITY_PLATFORM,
@@ -21,7 +22,7 @@ const route = createRoute({
       description: 'The tenant',
       content: {
         'application/json': {
-          schema: z.object({ ok: z.literal(true), tenant: TenantSchema, fleet: FleetSchema.nullable() }),
+          schema: z.object({ ok: z.literal(true), tenant: TenantSchema, fleet: FleetOrNullSchema }),
         },
       },
     },

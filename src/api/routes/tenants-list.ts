@@ -18,6 +18,7 @@ const Query = z.object({
 const route = createRoute({
   method: 'get',
   path: '/api/tenants',
+  operationId: 'listTenants',
   tags: ['Platform'],
   summary: 'List tenants, oldest first, with filters and cursor pages',
   security: SECURITY_PLATFORM,

@@ -10,6 +10,7 @@ const params = z.object({ tenantId: z.string().min(1).max(100).openapi({ descrip
 const provisionRoute = createRoute({
   method: 'post',
   path: '/api/tenants/{tenantId}/provision',
+  operationId: 'provisionTenant',
   tags: ['Platform'],
   summary: "Provision a tenant's fleet",
   security: SECURITY_PLATFORM,
@@ -23,6 +24,7 @@ const provisionRoute = createRoute({
 const retryRoute = createRoute({
   method: 'post',
   path: '/api/tenants/{tenantId}/retry',
+  operationId: 'retryTenant',
   tags: ['Platform'],
   summary: "Resume a tenant's failed provisioning at the failed step",
   security: SECURITY_PLATFORM,
