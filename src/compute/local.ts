@@ -1,8 +1,16 @@
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { LocalHost } from '../hosts/local-host.ts';
 import { freeLoopbackPort } from '../util/free-port.ts';
-import type { ComputeDriver, CreateMachineRequest, LocalMachine, Machine } from './driver.ts';
+import {
+  type AbsenceCheck,
+  type ComputeDriver,
+  type CreateMachineRequest,
+  type LocalMachine,
+  type Machine,
+  StillPresentError,
+} from './driver.ts';
 
 /**
  * The local compute driver: a "machine" is a directory `fleets/<tenant slug>/` under the data dir
@@ -33,11 +41,45 @@ export class LocalDriver implements ComputeDriver {
 
   async start(): Promise<void> {}
 
+  /** The directory and the service records LocalHost keeps beside it (the caller stopped the services). */
   async delete(machine: Machine): Promise<void> {
     fs.rmSync(machine.root, { recursive: true, force: true });
+    fs.rmSync(this.serviceRecordsOf(machine), { recursive: true, force: true });
+  }
+
+  async verifyDeleted(machine: Machine): Promise<AbsenceCheck[]> {
+    const shown = `fleets/${path.basename(machine.root)}`;
+    if (fs.existsSync(machine.root)) throw new StillPresentError(`machine directory ${shown}`, 'it exists');
+    if (fs.existsSync(this.serviceRecordsOf(machine))) throw new StillPresentError(`service records of ${shown}`, 'they exist');
+    if (await portAccepts(machine.gatewayPort)) {
+      throw new StillPresentError(`gateway port ${machine.gatewayPort}`, 'it accepts connections on 127.0.0.1');
+    }
+    return [
+      { resource: `machine directory ${shown}`, verifiedBy: 'directory absent' },
+      { resource: `service records of ${shown}`, verifiedBy: 'directory absent' },
+      { resource: `gateway on port ${machine.gatewayPort}`, verifiedBy: 'port closed: connection refused on 127.0.0.1' },
+    ];
+  }
+
+  /** Where LocalHost keeps the records of the machine's services (src/hosts/local-host.ts). */
+  private serviceRecordsOf(machine: Machine): string {
+    return path.join(path.dirname(machine.root), '.services', path.basename(machine.root));
   }
 
   async openHost(machine: Machine): Promise<LocalHost> {
     return new LocalHost(machine.root);
   }
+}
+
+function portAccepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ port, host: '127.0.0.1' });
+    const done = (open: boolean) => {
+      socket.destroy();
+      resolve(open);
+    };
+    socket.setTimeout(1000, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
 }

@@ -6,6 +6,7 @@ import * as fleetComputeDriver from './migrations/0003_fleet_compute_driver.ts';
 import * as runAttempts from './migrations/0004_run_attempts.ts';
 import * as gatewayPorts from './migrations/0005_gateway_ports.ts';
 import * as runRequester from './migrations/0006_run_requester.ts';
+import * as fleetLifecycle from './migrations/0100_fleet_lifecycle.ts';
 import type { Database } from './schema.ts';
 
 export type Db = Kysely<Database>;
@@ -21,6 +22,7 @@ const migrations: Record<string, Migration> = {
   '0004_run_attempts': runAttempts,
   '0005_gateway_ports': gatewayPorts,
   '0006_run_requester': runRequester,
+  '0100_fleet_lifecycle': fleetLifecycle,
 };
 
 export function createDb(url: string, options: { max?: number } = {}): { db: Db; pool: pg.Pool } {

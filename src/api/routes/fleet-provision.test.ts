@@ -112,7 +112,7 @@ describe('POST /api/fleet/provision', () => {
     expect(await t.request('/api/fleet', { token: admin(t, 'org_invalid') }).then((r) => r.json())).toEqual({ ok: true, fleet: null });
   });
 
-  it('409 naming the allowed status when the fleet is active', async () => {
+  it('409 naming the status and the actions it allows when the fleet is active', async () => {
     const t = app();
     expect((await t.createTenant({ tenantId: 'prov_active', name: 'Active', clerkOrgId: 'org_provactive' })).status).toBe(201);
     await t.database.db
@@ -124,7 +124,7 @@ describe('POST /api/fleet/provision', () => {
     expect(res.status).toBe(409);
     expect(((await res.json()) as { error: { code: string; message: string } }).error).toMatchObject({
       code: 'illegal_transition',
-      message: "Cannot provision a fleet that is 'active': provision is only allowed when the fleet is 'pending'.",
+      message: 'Cannot provision: fleet is active; allowed: suspend, reprovision, deprovision.',
     });
   });
 });
