@@ -88,7 +88,7 @@ export function canTransition(from: FleetStatus, action: FleetAction): boolean {
 }
 
 /** What a tenant or the platform can ask of a fleet (each a verb in src/services/fleet). */
-export type FleetVerb = 'provision' | 'retry' | 'suspend' | 'resume' | 'deprovision' | 'cancel' | 'reprovision';
+export type FleetVerb = 'provision' | 'retry' | 'suspend' | 'resume' | 'deprovision' | 'cancel';
 
 /**
  * The verbs each status allows (while no run is at work; a run at work allows only what its kind
@@ -97,8 +97,8 @@ export type FleetVerb = 'provision' | 'retry' | 'suspend' | 'resume' | 'deprovis
 const VERBS_FROM: Record<FleetStatus, readonly FleetVerb[]> = {
   pending: ['provision', 'deprovision'],
   provisioning: ['cancel'],
-  active: ['suspend', 'reprovision', 'deprovision'],
-  error: ['retry', 'provision', 'reprovision', 'deprovision'],
+  active: ['suspend', 'deprovision'],
+  error: ['retry', 'provision', 'deprovision'],
   suspended: ['resume', 'deprovision'],
 };
 

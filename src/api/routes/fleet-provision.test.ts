@@ -112,6 +112,22 @@ describe('POST /api/fleet/provision', () => {
     expect(await t.request('/api/fleet', { token: admin(t, 'org_invalid') }).then((r) => r.json())).toEqual({ ok: true, fleet: null });
   });
 
+  it('while its run is queued: the same empty request answers that run, one with settings is a 409 naming it (never dropped)', async () => {
+    const t = app();
+    const token = admin(t, 'org_prov_busy');
+    const first = (await (await provision(t, token, { templateId: 'solo-engineer', repos: ['acme/api'] })).json()) as { runId: string };
+    const same = await provision(t, token);
+    expect(same.status).toBe(202);
+    expect(await same.json()).toMatchObject({ runId: first.runId, started: false });
+    const changed = await provision(t, token, { repos: ['acme/web'] });
+    expect(changed.status).toBe(409);
+    expect(((await changed.json()) as { error: { message: string } }).error.message).toBe(
+      `Cannot provision with new settings: provision run ${first.runId} is queued and they would not be applied. ` +
+        'Wait for it to end (or cancel it), then provision again with them.',
+    );
+    expect(((await (await t.request('/api/fleet', { token })).json()) as { fleet: { repos: string[] } }).fleet.repos).toEqual(['acme/api']);
+  });
+
   it('409 naming the status and the actions it allows when the fleet is active', async () => {
     const t = app();
     expect((await t.createTenant({ tenantId: 'prov_active', name: 'Active', clerkOrgId: 'org_provactive' })).status).toBe(201);
@@ -124,7 +140,7 @@ describe('POST /api/fleet/provision', () => {
     expect(res.status).toBe(409);
     expect(((await res.json()) as { error: { code: string; message: string } }).error).toMatchObject({
       code: 'illegal_transition',
-      message: 'Cannot provision: fleet is active; allowed: suspend, reprovision, deprovision.',
+      message: 'Cannot provision: fleet is active; allowed: suspend, deprovision.',
     });
   });
 });
