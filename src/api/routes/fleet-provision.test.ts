@@ -112,13 +112,15 @@ describe('POST /api/fleet/provision', () => {
     expect(await t.request('/api/fleet', { token: admin(t, 'org_invalid') }).then((r) => r.json())).toEqual({ ok: true, fleet: null });
   });
 
-  it('while its run is queued: the same empty request answers that run, one with settings is a 409 naming it (never dropped)', async () => {
+  it('while its run is queued: the same request answers that run, a different one is a 409 naming it (never dropped)', async () => {
     const t = app();
     const token = admin(t, 'org_prov_busy');
     const first = (await (await provision(t, token, { templateId: 'solo-engineer', repos: ['acme/api'] })).json()) as { runId: string };
-    const same = await provision(t, token);
-    expect(same.status).toBe(202);
-    expect(await same.json()).toMatchObject({ runId: first.runId, started: false });
+    for (const json of [{}, { templateId: 'solo-engineer', repos: ['acme/api'] }]) {
+      const same = await provision(t, token, json);
+      expect(same.status).toBe(202);
+      expect(await same.json()).toMatchObject({ runId: first.runId, started: false });
+    }
     const changed = await provision(t, token, { repos: ['acme/web'] });
     expect(changed.status).toBe(409);
     expect(((await changed.json()) as { error: { message: string } }).error.message).toBe(

@@ -15,14 +15,15 @@ import { ensureTenantForSession } from '../tenants/for-session.ts';
 import { assertMayChangeFleet, platformTenant } from './access.ts';
 import { assertPlanAllows, assertRunRate, planOf } from './plan-limits.ts';
 import { ProvisionInput } from './provision-input.ts';
+import { asksNothingNew } from './same-request.ts';
 import { busyMessage } from './fleet-guard.ts';
 import { announce, type RunOutcome, startRun } from './start-run.ts';
 
 /**
  * Starts provisioning the caller's fleet (a session's tenant is created if needed; the platform
  * names an existing tenant; a tenant whose fleet was deprovisioned gets a new one). While a
- * provision run is active a request without settings answers with that run, and one with
- * settings is a 409 naming it (they would be dropped otherwise). On a fleet in `error` it is "fix
+ * provision run is active the same request answers with that run, and one asking for anything
+ * else is a 409 naming it (the run would drop it otherwise). On a fleet in `error` it is "fix
  * the settings and provision again": stored settings are updated and the run resumes at the
  * earliest step the change affects (or at the failed step).
  */
@@ -45,7 +46,8 @@ export async function provisionFleet(ctx: ServiceContext, caller: Caller, raw: P
       const running = await activeRun(trx, fleet.id);
       if (running) {
         if (running.kind !== 'provision') throw new ServiceError('illegal_transition', busyMessage('provision', fleet.status, running));
-        if (Object.keys(input).length === 0) return { kind: 'already-running' as const, fleetId: fleet.id, tenantId, run: running };
+        if (await asksNothingNew(trx, ctx.box, fleet, input))
+          return { kind: 'already-running' as const, fleetId: fleet.id, tenantId, run: running };
         throw new ServiceError(
           'illegal_transition',
           `Cannot provision with new settings: provision run ${running.id} is ${running.status} and they would not be applied. ` +
