@@ -130,6 +130,54 @@ describe('POST /api/fleet/provision', () => {
     expect(((await (await t.request('/api/fleet', { token })).json()) as { fleet: { repos: string[] } }).fleet.repos).toEqual(['acme/api']);
   });
 
+  it('409 in error after a failed resume: provisioning would only replay the build, the resume is what to retry', async () => {
+    const t = app();
+    expect((await t.createTenant({ tenantId: 'prov_resfail', name: 'R', clerkOrgId: 'org_provresfail' })).status).toBe(201);
+    const fleet = await t.database.db
+      .selectFrom('fleets')
+      .select('id')
+      .where('tenant_id', 'in', t.database.db.selectFrom('tenants').select('id').where('slug', '=', 'prov_resfail'))
+      .executeTakeFirstOrThrow();
+    await t.database.db.updateTable('fleets').set({ status: 'error' }).where('id', '=', fleet.id).execute();
+    const run = await t.database.db
+      .insertInto('provision_runs')
+      .values({
+        id: 'run_resumefailed',
+        fleet_id: fleet.id,
+        kind: 'resume',
+        status: 'error',
+        worker: null,
+        error: 'x',
+        failed_step: 'machine_start',
+        started_at: null,
+        heartbeat_at: null,
+        finished_at: null,
+        last_crash: null,
+        requested_by: null,
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    const res = await provision(t, admin(t, 'org_provresfail'));
+    expect(res.status).toBe(409);
+    expect(((await res.json()) as { error: { message: string } }).error.message).toBe(
+      `Cannot provision: fleet is in error after its resume run ${run.id} failed; allowed: retry, deprovision.`,
+    );
+    // Retry retries that resume.
+    expect(await (await t.request('/api/fleet/retry', { method: 'POST', token: admin(t, 'org_provresfail') })).json()).toMatchObject({
+      started: true,
+    });
+    const kinds = await t.database.db
+      .selectFrom('provision_runs')
+      .select(['kind', 'retry', 'status'])
+      .where('fleet_id', '=', fleet.id)
+      .orderBy('created_at')
+      .execute();
+    expect(kinds).toEqual([
+      { kind: 'resume', retry: false, status: 'error' },
+      { kind: 'resume', retry: true, status: 'queued' },
+    ]);
+  });
+
   it('409 naming the status and the actions it allows when the fleet is active', async () => {
     const t = app();
     expect((await t.createTenant({ tenantId: 'prov_active', name: 'Active', clerkOrgId: 'org_provactive' })).status).toBe(201);
