@@ -69,7 +69,7 @@ describe('loadConfig: every setting is checked here', () => {
 
   it('refuses step names and fault kinds it does not know, naming the variable and the known ones', () => {
     expect(problemsOf({ FLEET_STEP_TIMEOUTS: 'gateway_start=1000,gatway_start=5' })).toEqual([
-      expect.stringMatching(/^FLEET_STEP_TIMEOUTS: unknown step 'gatway_start'; steps: vm_create, .*complete$/),
+      expect.stringMatching(/^FLEET_STEP_TIMEOUTS: unknown step 'gatway_start'; steps: vm_create, .*deprovision_proof$/),
     ]);
     const faults = problemsOf({ FLEET_TEST_FAULTS: 'vm_create:explode,nostep:throw' });
     expect(faults).toHaveLength(2);

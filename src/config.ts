@@ -3,7 +3,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { type Plan, type PlanLimits, parsePlanLimits } from './domain/plans.ts';
-import { PROVISION_STEPS } from './domain/steps.ts';
+import { ALL_STEPS, isStepName } from './domain/steps.ts';
 import type { OutboundPolicy } from './util/outbound-address.ts';
 import { z } from 'zod';
 
@@ -26,7 +26,7 @@ const optionalNonEmpty = z
 // Where `gcloud auth application-default login` leaves Application Default Credentials.
 const GCLOUD_ADC_FILE = path.join(os.homedir(), '.config', 'gcloud', 'application_default_credentials.json');
 
-const isStep = (s: string): boolean => (PROVISION_STEPS as readonly string[]).includes(s);
+const isStep = isStepName;
 const FAULT_KINDS = ['throw', 'transient', 'hang', 'kill'];
 
 /**
@@ -78,7 +78,7 @@ export const envSchema = z.object({
       .transform((s) => Object.fromEntries(s.split(',').map((kv) => [kv.split('=')[0]!, Number(kv.split('=')[1])])))
       .superRefine((timeouts, ctx) => {
         for (const step of Object.keys(timeouts)) {
-          if (!isStep(step)) ctx.addIssue({ code: 'custom', message: `unknown step '${step}'; steps: ${PROVISION_STEPS.join(', ')}` });
+          if (!isStep(step)) ctx.addIssue({ code: 'custom', message: `unknown step '${step}'; steps: ${ALL_STEPS.join(', ')}` });
         }
       })
       .optional(),
@@ -89,7 +89,7 @@ export const envSchema = z.object({
       .regex(/^(\w+:\w+)(,\w+:\w+)*$/, 'must look like step:kind,step:kind')
       .superRefine((s, ctx) => {
         for (const [step, kind] of s.split(',').map((p) => p.split(':'))) {
-          if (!isStep(step!)) ctx.addIssue({ code: 'custom', message: `unknown step '${step}'; steps: ${PROVISION_STEPS.join(', ')}` });
+          if (!isStep(step!)) ctx.addIssue({ code: 'custom', message: `unknown step '${step}'; steps: ${ALL_STEPS.join(', ')}` });
           if (!FAULT_KINDS.includes(kind!))
             ctx.addIssue({ code: 'custom', message: `unknown fault '${kind}'; faults: ${FAULT_KINDS.join(', ')}` });
         }

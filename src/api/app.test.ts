@@ -47,6 +47,16 @@ describe('OpenAPI document and reference page', () => {
         'GET /metrics',
         'GET /readyz',
         'POST /api/tenants',
+        'POST /api/fleet/suspend',
+        'POST /api/fleet/resume',
+        'POST /api/fleet/cancel',
+        'DELETE /api/fleet',
+        'GET /api/fleet/audit',
+        'POST /api/tenants/{tenantId}/suspend',
+        'POST /api/tenants/{tenantId}/resume',
+        'POST /api/tenants/{tenantId}/cancel',
+        'DELETE /api/tenants/{tenantId}',
+        'GET /api/tenants/{tenantId}/audit',
       ].sort(),
     );
     for (const { key, op } of ops) {

@@ -19,6 +19,13 @@ import { registerTenantsCreate } from './routes/tenants-create.ts';
 import { registerTenantsGet } from './routes/tenants-get.ts';
 import { registerTenantsList } from './routes/tenants-list.ts';
 import { registerTenantsProvision } from './routes/tenants-provision.ts';
+import { registerFleetAudit } from './routes/fleet-audit.ts';
+import { registerFleetCancel } from './routes/fleet-cancel.ts';
+import { registerFleetDeprovision } from './routes/fleet-deprovision.ts';
+import { registerFleetResume } from './routes/fleet-resume.ts';
+import { registerFleetSuspend } from './routes/fleet-suspend.ts';
+import { registerTenantsAudit } from './routes/tenants-audit.ts';
+import { registerTenantsLifecycle } from './routes/tenants-lifecycle.ts';
 
 // The tenant routes (a Clerk session). `/x/*` matches `/x` too: listing both ran their middleware twice on `/x`.
 const SESSION_PATHS = ['/api/fleet/*', '/api/templates'];
@@ -56,6 +63,13 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   registerTenantsList(app, deps);
   registerTenantsGet(app, deps);
   registerTenantsProvision(app, deps);
+  registerFleetSuspend(app, deps);
+  registerFleetResume(app, deps);
+  registerFleetDeprovision(app, deps);
+  registerFleetCancel(app, deps);
+  registerFleetAudit(app, deps);
+  registerTenantsLifecycle(app, deps);
+  registerTenantsAudit(app, deps);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'clerkBearer', {
     type: 'http',

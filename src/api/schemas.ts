@@ -1,6 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { FLEET_STATUSES } from '../domain/fleet.ts';
-import { PROVISION_STEPS, LOG_STATUSES } from '../domain/steps.ts';
+import { ALL_STEPS, LOG_STATUSES } from '../domain/steps.ts';
 import { ProvisionInput } from '../services/fleet/provision-input.ts';
 import { CreateTenantInput } from '../services/tenants/create.ts';
 import { ERROR_STATUS, type ErrorCode } from './errors.ts';
@@ -46,7 +46,7 @@ export function errorResponses(...statuses: Array<400 | 401 | 403 | 404 | 409 | 
 
 export const ProvisionLogEntrySchema = z
   .object({
-    step: z.enum(PROVISION_STEPS),
+    step: z.enum(ALL_STEPS),
     status: z.enum(LOG_STATUSES),
     message: z.string().nullable(),
     durationMs: z.number().int().nullable(),

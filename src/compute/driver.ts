@@ -66,8 +66,28 @@ export interface ComputeDriver {
   start(machine: Machine): Promise<void>;
   /** Deletes the machine and everything on it; a machine already gone is success. */
   delete(machine: Machine): Promise<void>;
+  /**
+   * Proves the machine is gone after delete: one check per resource, each saying how its absence
+   * was seen (a 404 from the cloud's API, a directory absent, a port closed). Throws when
+   * something is still there.
+   */
+  verifyDeleted(machine: Machine): Promise<AbsenceCheck[]>;
   /** A host for the machine; the caller closes it (services keep running). */
   openHost(machine: Machine, access: HostAccess): Promise<Host>;
+}
+
+/** One resource of a deleted fleet and how its absence was verified (the deprovision proof). */
+export interface AbsenceCheck {
+  resource: string;
+  verifiedBy: string;
+}
+
+/** A resource that should be gone and is not: the deprovision's proof step fails (and is retried). */
+export class StillPresentError extends Error {
+  constructor(resource: string, how: string) {
+    super(`${resource} is still there (${how})`);
+    this.name = 'StillPresentError';
+  }
 }
 
 /** The machine as the fleet row stores it: the driver's own terms, nothing secret. */

@@ -1,6 +1,14 @@
 import { createHash } from 'node:crypto';
 import { SshHost } from '../hosts/ssh-host.ts';
-import type { ComputeDriver, CreateMachineRequest, GcpMachine, HostAccess, Machine } from './driver.ts';
+import {
+  type AbsenceCheck,
+  type ComputeDriver,
+  type CreateMachineRequest,
+  type GcpMachine,
+  type HostAccess,
+  type Machine,
+  StillPresentError,
+} from './driver.ts';
 import { type GcpCompute, gceLabelValue } from './gcp.ts';
 
 /**
@@ -66,6 +74,14 @@ export class GcpDriver implements ComputeDriver {
 
   async delete(machine: Machine): Promise<void> {
     await this.compute.delete(machine.vmName, zoneOf(machine));
+  }
+
+  /** The API's own word: the instance answers 404 (its boot disk is auto-deleted with it). */
+  async verifyDeleted(machine: Machine): Promise<AbsenceCheck[]> {
+    const zone = zoneOf(machine);
+    const d = await this.compute.describe(machine.vmName, zone);
+    if (d.state !== 'missing') throw new StillPresentError(`VM ${machine.vmName} in ${zone}`, `Compute Engine says it is ${d.state}`);
+    return [{ resource: `VM ${machine.vmName} in ${zone} (with its boot disk)`, verifiedBy: 'instances.get answered 404 notFound' }];
   }
 
   async openHost(machine: Machine, access: HostAccess): Promise<SshHost> {

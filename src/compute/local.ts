@@ -1,11 +1,19 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { TerminalError } from '../domain/step-errors.ts';
 import { LocalHost } from '../hosts/local-host.ts';
 import { ensureUser, fleetUserName, lookupUser, type OsUser, removeUser } from '../hosts/os-users.ts';
 import { freeLoopbackPort } from '../util/free-port.ts';
-import type { ComputeDriver, CreateMachineRequest, LocalMachine, Machine } from './driver.ts';
+import {
+  type AbsenceCheck,
+  type ComputeDriver,
+  type CreateMachineRequest,
+  type LocalMachine,
+  type Machine,
+  StillPresentError,
+} from './driver.ts';
 
 /**
  * How the local driver keeps tenants apart. `users`: each fleet's machine belongs to an OS user of
@@ -71,11 +79,37 @@ export class LocalDriver implements ComputeDriver {
 
   async start(): Promise<void> {}
 
-  /** Removes the machine directory and, with it, the fleet's OS user and whatever still runs as it. */
+  /**
+   * The directory, the service records LocalHost keeps beside it (the caller stopped the services)
+   * and the fleet's OS user, with whatever still runs as it.
+   */
   async delete(machine: Machine): Promise<void> {
     const user = machine.driver === 'local' && machine.osUser ? lookupUser(machine.osUser) : undefined;
     if (user) removeUser(user);
     fs.rmSync(machine.root, { recursive: true, force: true });
+    fs.rmSync(this.serviceRecordsOf(machine), { recursive: true, force: true });
+  }
+
+  async verifyDeleted(machine: Machine): Promise<AbsenceCheck[]> {
+    const shown = `fleets/${path.basename(machine.root)}`;
+    if (fs.existsSync(machine.root)) throw new StillPresentError(`machine directory ${shown}`, 'it exists');
+    if (fs.existsSync(this.serviceRecordsOf(machine))) throw new StillPresentError(`service records of ${shown}`, 'they exist');
+    if (await portAccepts(machine.gatewayPort)) {
+      throw new StillPresentError(`gateway port ${machine.gatewayPort}`, 'it accepts connections on 127.0.0.1');
+    }
+    const osUser = machine.driver === 'local' ? machine.osUser : undefined;
+    if (osUser && lookupUser(osUser)) throw new StillPresentError(`OS user ${osUser}`, 'it is still in /etc/passwd');
+    return [
+      { resource: `machine directory ${shown}`, verifiedBy: 'directory absent' },
+      { resource: `service records of ${shown}`, verifiedBy: 'directory absent' },
+      { resource: `gateway on port ${machine.gatewayPort}`, verifiedBy: 'port closed: connection refused on 127.0.0.1' },
+      ...(osUser ? [{ resource: `OS user ${osUser}`, verifiedBy: 'absent from /etc/passwd (its processes were killed first)' }] : []),
+    ];
+  }
+
+  /** Where LocalHost keeps the records of the machine's services (src/hosts/local-host.ts). */
+  private serviceRecordsOf(machine: Machine): string {
+    return path.join(path.dirname(machine.root), '.services', path.basename(machine.root));
   }
 
   async openHost(machine: Machine): Promise<LocalHost> {
@@ -126,4 +160,17 @@ export class LocalDriver implements ComputeDriver {
       );
     }
   }
+}
+
+function portAccepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ port, host: '127.0.0.1' });
+    const done = (open: boolean) => {
+      socket.destroy();
+      resolve(open);
+    };
+    socket.setTimeout(1000, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
 }

@@ -8,6 +8,7 @@ import * as gatewayPorts from './migrations/0005_gateway_ports.ts';
 import * as runRequester from './migrations/0006_run_requester.ts';
 import * as watchdogIndex from './migrations/0007_watchdog_index.ts';
 import * as eventsHorizon from './migrations/0008_events_horizon.ts';
+import * as fleetLifecycle from './migrations/0009_fleet_lifecycle.ts';
 import type { Database } from './schema.ts';
 
 export type Db = Kysely<Database>;
@@ -25,6 +26,7 @@ const migrations: Record<string, Migration> = {
   '0006_run_requester': runRequester,
   '0007_watchdog_index': watchdogIndex,
   '0008_events_horizon': eventsHorizon,
+  '0009_fleet_lifecycle': fleetLifecycle,
 };
 
 export function createDb(url: string, options: { max?: number } = {}): { db: Db; pool: pg.Pool } {

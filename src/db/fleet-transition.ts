@@ -26,6 +26,8 @@ export async function applyTransition(
     .set({
       status: to,
       updated_at: sql`now()`,
+      // Running again: whoever suspended it no longer holds it.
+      ...(to === 'active' ? { suspended_by: null, suspend_reason: null } : {}),
       // A machine's address comes from its driver (a cloud's answer): cleaned like any outside text.
       ...(extra.dashboardUrl !== undefined
         ? { dashboard_url: extra.dashboardUrl === null ? null : cleanOutsideText(extra.dashboardUrl, 2000) }

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { AgentSpec, FleetStatus, MachineRecord } from '../domain/fleet.ts';
-import type { LogStatus, ProvisionStep } from '../domain/steps.ts';
+import type { LogStatus, StepName } from '../domain/steps.ts';
 import type { Db } from './connection.ts';
 
 /**
@@ -17,7 +17,7 @@ export interface FleetRecord {
   repos: string[];
   machine: MachineRecord | null;
   provisionLog: Array<{
-    step: ProvisionStep;
+    step: StepName;
     status: LogStatus;
     message: string | null;
     durationMs: number | null;

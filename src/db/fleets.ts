@@ -1,7 +1,11 @@
-import type { Selectable } from 'kysely';
-import type { ComputeDriverName, FleetAgent } from '../domain/fleet.ts';
+import { type Selectable, sql } from 'kysely';
+import { type ComputeDriverName, type DesiredState, type FleetAgent, fleetAgentsOf } from '../domain/fleet.ts';
 import type { StoredSettings } from '../domain/fleet-settings.ts';
+import { newId } from '../domain/ids.ts';
+import type { Template } from '../domain/template.ts';
 import type { Db } from './connection.ts';
+import { recordEvent } from './events.ts';
+import { cleanOutsideText } from './outside-text.ts';
 import type { FleetsTable } from './schema.ts';
 
 /** Fleet rows. Status changes go through fleet-transition.ts, never through an update here. */
@@ -41,17 +45,25 @@ export async function updateFleetRequest(
     .execute();
 }
 
-/** Active fleets with the output of their vm_create step: the machines whose gateways must run. */
+/**
+ * Active fleets meant to run, with the output of their vm_create step: the machines whose gateways
+ * must run. A fleet whose desired state is not `running` (a suspension or a deprovision asked for
+ * and not finished yet) is never restarted: stopped means stopped.
+ */
 export async function activeFleetMachines(
   db: Db,
 ): Promise<Array<{ id: string; driver: ComputeDriverName; machine: Record<string, unknown> }>> {
   const rows = await db
     .selectFrom('fleets')
     .innerJoin('step_checkpoints', (j) =>
-      j.onRef('step_checkpoints.fleet_id', '=', 'fleets.id').on('step_checkpoints.step', '=', 'vm_create'),
+      j
+        .onRef('step_checkpoints.fleet_id', '=', 'fleets.id')
+        .on('step_checkpoints.kind', '=', 'provision')
+        .on('step_checkpoints.step', '=', 'vm_create'),
     )
     .select(['fleets.id', 'fleets.compute_driver', 'step_checkpoints.output'])
     .where('fleets.status', '=', 'active')
+    .where('fleets.desired_state', '=', 'running')
     .execute();
   return rows.map((r) => ({ id: r.id, driver: r.compute_driver, machine: r.output }));
 }
@@ -59,4 +71,72 @@ export async function activeFleetMachines(
 /** Pins the SSH host key seen at first contact with the fleet's machine, at once (not with a step). */
 export async function pinSshHostKey(db: Db, fleetId: string, fingerprint: string): Promise<void> {
   await db.updateTable('fleets').set({ ssh_host_key: fingerprint }).where('id', '=', fleetId).where('ssh_host_key', 'is', null).execute();
+}
+
+/**
+ * A new `pending` fleet for a tenant that has none (its last one was deprovisioned), made from
+ * `template`, with its event, in the caller's transaction: a provision after a deprovision starts clean.
+ */
+export async function insertFleet(trx: Db, tenantId: string, template: Template): Promise<void> {
+  await trx
+    .insertInto('fleets')
+    .values({
+      id: newId('flt'),
+      tenant_id: tenantId,
+      status: 'pending',
+      template_id: template.id,
+      dashboard_url: null,
+      agents: JSON.stringify(fleetAgentsOf(template)),
+      repos: JSON.stringify(template.repos),
+      machine: null,
+    })
+    .execute();
+  await recordEvent(trx, tenantId, 'status', { status: 'pending' });
+}
+
+/**
+ * Records what an action asks the fleet to become (its desired state, and for a suspension who
+ * asked and why) with its event, in the action's transaction. The status itself moves when the
+ * run the action started ends.
+ */
+export async function recordIntent(
+  trx: Db,
+  fleet: { id: string; tenantId: string; status: string },
+  intent: {
+    desired: DesiredState;
+    action: string;
+    runId: string;
+    suspendedBy?: string | null;
+    reason?: string | null;
+    /** False when the action's status transition already wrote its event in this transaction. */
+    event?: boolean;
+  },
+): Promise<void> {
+  await trx
+    .updateTable('fleets')
+    .set({
+      desired_state: intent.desired,
+      updated_at: sql`now()`,
+      ...(intent.suspendedBy !== undefined ? { suspended_by: intent.suspendedBy } : {}),
+      ...(intent.reason !== undefined ? { suspend_reason: intent.reason === null ? null : cleanOutsideText(intent.reason, 500) } : {}),
+    })
+    .where('id', '=', fleet.id)
+    .execute();
+  if (intent.event === false) return;
+  await recordEvent(trx, fleet.tenantId, 'status', {
+    status: fleet.status,
+    desiredState: intent.desired,
+    action: intent.action,
+    runId: intent.runId,
+  });
+}
+
+/**
+ * Deletes the fleet (its runs, log, checkpoints, secrets and port go with it), and the tenant too
+ * when asked, with the event that tells every reader the fleet is gone. The audit log is kept.
+ */
+export async function removeFleet(trx: Db, fleetId: string, tenantId: string, opts: { tenantToo: boolean }): Promise<void> {
+  await trx.deleteFrom('fleets').where('id', '=', fleetId).execute();
+  if (opts.tenantToo) await trx.deleteFrom('tenants').where('id', '=', tenantId).execute();
+  await recordEvent(trx, tenantId, 'status', { status: null, removed: true, tenantRemoved: opts.tenantToo });
 }

@@ -2,13 +2,13 @@ import { type RawBuilder, sql } from 'kysely';
 import type { Db } from './connection.ts';
 import { EVENTS_CHANNEL } from './events.ts';
 import { cleanOutsideText } from './outside-text.ts';
-import type { LogStatus, ProvisionStep } from '../domain/steps.ts';
+import type { LogStatus, StepName } from '../domain/steps.ts';
 
 export interface LogEntry {
   fleetId: string;
   tenantId: string;
   runId: string;
-  step: ProvisionStep;
+  step: StepName;
   status: LogStatus;
   message: string | null;
   durationMs: number | null;

@@ -1,8 +1,9 @@
 import { sql, type Selectable } from 'kysely';
 import type { Db } from './connection.ts';
 import { cleanOutsideText } from './outside-text.ts';
-import type { ProvisionRunsTable } from './schema.ts';
+import type { ProvisionRunsTable, RunOptions } from './schema.ts';
 import { newId } from '../domain/ids.ts';
+import type { RunKind } from '../domain/run-kinds.ts';
 
 /** Provision runs: created queued, claimed by one worker at a time, kept alive by heartbeats. */
 export type RunRow = Selectable<ProvisionRunsTable>;
@@ -17,12 +18,61 @@ export async function activeRun(db: Db, fleetId: string): Promise<RunRow | undef
     .executeTakeFirst();
 }
 
-export async function insertRun(db: Db, fleetId: string, kind: 'provision' | 'retry', requestedBy: string | null = null): Promise<RunRow> {
+export async function insertRun(
+  db: Db,
+  fleetId: string,
+  kind: RunKind,
+  opts: { retry?: boolean; requestedBy?: string | null; options?: RunOptions } = {},
+): Promise<RunRow> {
   return db
     .insertInto('provision_runs')
-    .values({ id: newId('run'), fleet_id: fleetId, kind, status: 'queued', requested_by: requestedBy })
+    .values({
+      id: newId('run'),
+      fleet_id: fleetId,
+      kind,
+      retry: opts.retry ?? false,
+      status: 'queued',
+      requested_by: opts.requestedBy ?? null,
+      options: JSON.stringify(opts.options ?? {}),
+    })
     .returningAll()
     .executeTakeFirstOrThrow();
+}
+
+/** The fleet's newest run that ended (in error, cancelled or complete): what a retry retries. */
+export async function lastEndedRun(db: Db, fleetId: string): Promise<RunRow | undefined> {
+  return db
+    .selectFrom('provision_runs')
+    .selectAll()
+    .where('fleet_id', '=', fleetId)
+    .where('status', 'in', ['complete', 'error', 'cancelled'])
+    .orderBy('created_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+}
+
+/** Asks the run's worker to stop at its next safe point (its heartbeat reads this). */
+export async function requestCancel(db: Db, runId: string, by: string): Promise<void> {
+  await db
+    .updateTable('provision_runs')
+    .set({ cancel_requested_by: sql`COALESCE(cancel_requested_by, ${by})` })
+    .where('id', '=', runId)
+    .execute();
+}
+
+/**
+ * Ends a queued run as cancelled, nobody having started it: only while it is still queued (a
+ * worker that claimed it meanwhile stops at its next safe point instead). True when it did.
+ */
+export async function cancelQueuedRun(db: Db, runId: string, error: string): Promise<boolean> {
+  const res = await db
+    .updateTable('provision_runs')
+    .set({ status: 'cancelled', finished_at: sql`now()`, error: cleanOutsideText(error) })
+    .where('id', '=', runId)
+    .where('status', '=', 'queued')
+    .executeTakeFirst();
+  return Number(res.numUpdatedRows) === 1;
 }
 
 /**
@@ -51,16 +101,25 @@ export async function claimRun(db: Db, runId: string, worker: string, staleAfter
     .executeTakeFirst();
 }
 
-/** Renews the claim; false means another worker took the run over and this one must stop. */
-export async function heartbeatRun(db: Db, runId: string, worker: string): Promise<boolean> {
-  const res = await db
+/**
+ * Renews the claim: `lost` means another worker took the run over and this one must stop; a
+ * cancel request is handed back with it (the same round trip), so a cancel reaches the worker
+ * within one heartbeat.
+ */
+export async function heartbeatRun(
+  db: Db,
+  runId: string,
+  worker: string,
+): Promise<{ lost: true } | { lost: false; cancelRequestedBy: string | null }> {
+  const row = await db
     .updateTable('provision_runs')
     .set({ heartbeat_at: sql`now()` })
     .where('id', '=', runId)
     .where('worker', '=', worker)
     .where('status', '=', 'running')
+    .returning('cancel_requested_by')
     .executeTakeFirst();
-  return Number(res.numUpdatedRows) === 1;
+  return row ? { lost: false, cancelRequestedBy: row.cancel_requested_by } : { lost: true };
 }
 
 export class LostRunError extends Error {
@@ -75,15 +134,15 @@ export async function finishRun(
   db: Db,
   runId: string,
   worker: string,
-  outcome: { status: 'complete' } | { status: 'error'; error: string; failedStep: string },
+  outcome: { status: 'complete' } | { status: 'error' | 'cancelled'; error: string; failedStep: string },
 ): Promise<void> {
   const res = await db
     .updateTable('provision_runs')
     .set({
       status: outcome.status,
       finished_at: sql`now()`,
-      error: outcome.status === 'error' ? cleanOutsideText(outcome.error) : null,
-      failed_step: outcome.status === 'error' ? outcome.failedStep : null,
+      error: outcome.status === 'complete' ? null : cleanOutsideText(outcome.error),
+      failed_step: outcome.status === 'complete' ? null : outcome.failedStep,
     })
     .where('id', '=', runId)
     .where('worker', '=', worker)

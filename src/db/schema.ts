@@ -1,5 +1,6 @@
 import type { ColumnType, Generated, JSONColumnType } from 'kysely';
-import type { ComputeDriverName, FleetAgent, FleetStatus, MachineRecord } from '../domain/fleet.ts';
+import type { ComputeDriverName, DesiredState, FleetAgent, FleetStatus, MachineRecord } from '../domain/fleet.ts';
+import type { RunKind } from '../domain/run-kinds.ts';
 
 /** Row types of the tables in migrations/, as Kysely sees them. */
 
@@ -30,14 +31,33 @@ export interface FleetsTable {
   compute_driver: ColumnType<ComputeDriverName, ComputeDriverName | undefined, ComputeDriverName>;
   ssh_host_key: ColumnType<string | null, string | null | undefined, string | null>;
   settings: JSONColumnType<Record<string, unknown>, string | undefined, string>;
+  desired_state: ColumnType<DesiredState, DesiredState | undefined, DesiredState>;
+  /** `platform` or `user:<id>` while suspended: a platform suspension is lifted by the platform only. */
+  suspended_by: ColumnType<string | null, string | null | undefined, string | null>;
+  suspend_reason: ColumnType<string | null, string | null | undefined, string | null>;
   created_at: Timestamp;
   updated_at: Timestamp;
+}
+
+/** What a run was asked with, besides its kind (domain/run-kinds.ts). */
+export interface RunOptions {
+  /** A suspension's reason (shown in the log). */
+  reason?: string;
+  /** Who asked for it, as the audit log says it (`platform`, `user:<id>`). */
+  actor?: string;
+  /** A deprovision that removes the tenant too (DELETE /api/tenants/{id}). */
+  removeTenant?: boolean;
 }
 
 export interface ProvisionRunsTable {
   id: string;
   fleet_id: string;
-  kind: 'provision' | 'retry';
+  kind: RunKind;
+  /** A retry of the kind's failed run: it keeps the kind's checkpoints and resumes at the failed step. */
+  retry: ColumnType<boolean, boolean | undefined, boolean>;
+  options: JSONColumnType<RunOptions, string | undefined, string>;
+  /** Who asked to cancel it (`platform`, `user:<id>`); the worker stops at its next safe point. */
+  cancel_requested_by: ColumnType<string | null, string | null | undefined, string | null>;
   status: 'queued' | 'running' | 'complete' | 'error' | 'cancelled';
   worker: string | null;
   error: string | null;
@@ -66,6 +86,7 @@ export interface ProvisionLogTable {
 
 export interface StepCheckpointsTable {
   fleet_id: string;
+  kind: ColumnType<RunKind, RunKind | undefined, RunKind>;
   step: string;
   position: number;
   run_id: string;
@@ -93,6 +114,8 @@ export interface AuditLogTable {
   // bigserial: the pool parses int8 as a number (connection.ts).
   id: Generated<number>;
   tenant_id: string | null;
+  /** The tenant's slug when the entry was written: a deleted tenant's audit is still found by it. */
+  tenant_slug: ColumnType<string | null, string | null | undefined, string | null>;
   actor: string;
   action: string;
   detail: JSONColumnType<Record<string, unknown>, string | undefined, string>;

@@ -64,15 +64,27 @@ export async function getSecrets(db: SecretsDb, box: SecretBox, fleetId: string)
   return Object.fromEntries(rows.map((r) => [r.name, box.open(r.ciphertext, secretContext(fleetId, r.name))]));
 }
 
-/**
- * Deletes the named secrets of a fleet, or all of them when `names` is omitted. Kept for
- * deprovisioning (the lifecycle work destroys a fleet's secrets), tested with the others.
- * @public
- */
+/** Deletes the named secrets of a fleet, or all of them when `names` is omitted (deprovisioning). */
 export async function deleteSecrets(db: SecretsDb, fleetId: string, names?: string[]): Promise<void> {
   // An empty list means "none", not "all": `IN ()` is not valid SQL, and falling through would wipe everything.
   if (names && names.length === 0) return;
   let q = db.deleteFrom('fleet_secrets').where('fleet_id', '=', fleetId);
   if (names) q = q.where('name', 'in', names);
   await q.execute();
+}
+
+/** The names of a fleet's secrets (never their values): what a deprovision will destroy. */
+export async function secretNames(db: SecretsDb, fleetId: string): Promise<string[]> {
+  const rows = await db.selectFrom('fleet_secrets').select('name').where('fleet_id', '=', fleetId).orderBy('name').execute();
+  return rows.map((r) => r.name);
+}
+
+/** How many secret rows a fleet has: the deprovision proof wants zero. */
+export async function countSecrets(db: SecretsDb, fleetId: string): Promise<number> {
+  const row = await db
+    .selectFrom('fleet_secrets')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('fleet_id', '=', fleetId)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
 }

@@ -3,7 +3,8 @@ import type { Db } from './connection.ts';
 import { cleanOutsideJson } from './outside-text.ts';
 import { logEntryCtes, notifyFromEv } from './provision-log.ts';
 import type { MachineRecord } from '../domain/fleet.ts';
-import type { ProvisionStep } from '../domain/steps.ts';
+import type { RunKind } from '../domain/run-kinds.ts';
+import type { StepName } from '../domain/steps.ts';
 
 /**
  * A step's completion as ONE statement (one round trip, atomic on its own): its checkpoint, the
@@ -18,7 +19,8 @@ export async function recordStepComplete(
     tenantId: string;
     runId: string;
     worker: string;
-    step: ProvisionStep;
+    kind: RunKind;
+    step: StepName;
     position: number;
     output: Record<string, unknown>;
     message: string;
@@ -34,9 +36,9 @@ export async function recordStepComplete(
     WITH o AS (
       SELECT 1 FROM provision_runs WHERE id = ${s.runId} AND worker = ${s.worker} AND status = 'running' FOR UPDATE
     ), c AS (
-      INSERT INTO step_checkpoints (fleet_id, step, position, run_id, output)
-      SELECT ${s.fleetId}, ${s.step}, ${s.position}, ${s.runId}, ${output}::jsonb WHERE ${owned}
-      ON CONFLICT (fleet_id, step) DO NOTHING
+      INSERT INTO step_checkpoints (fleet_id, kind, step, position, run_id, output)
+      SELECT ${s.fleetId}, ${s.kind}, ${s.step}, ${s.position}, ${s.runId}, ${output}::jsonb WHERE ${owned}
+      ON CONFLICT (fleet_id, kind, step) DO NOTHING
     ), m AS (
       UPDATE fleets SET machine = ${machine}::jsonb, updated_at = now()
       WHERE id = ${s.fleetId} AND ${machine}::jsonb IS NOT NULL AND ${owned}

@@ -1,10 +1,11 @@
 import { type Selectable, sql } from 'kysely';
-import { type FleetStatus, fleetAgentsOf } from '../domain/fleet.ts';
+import type { FleetStatus } from '../domain/fleet.ts';
 import { newId } from '../domain/ids.ts';
 import type { Template } from '../domain/template.ts';
 import { audit } from './audit.ts';
 import type { Db } from './connection.ts';
 import { announceTenant, recordEvent } from './events.ts';
+import { insertFleet } from './fleets.ts';
 import type { TenantsTable } from './schema.ts';
 
 export type TenantRow = Selectable<TenantsTable>;
@@ -46,20 +47,7 @@ export async function insertTenantWithFleet(
     })
     .returningAll()
     .executeTakeFirstOrThrow();
-  await trx
-    .insertInto('fleets')
-    .values({
-      id: newId('flt'),
-      tenant_id: row.id,
-      status: 'pending',
-      template_id: template.id,
-      dashboard_url: null,
-      agents: JSON.stringify(fleetAgentsOf(template)),
-      repos: JSON.stringify(template.repos),
-      machine: null,
-    })
-    .execute();
-  await recordEvent(trx, row.id, 'status', { status: 'pending' });
+  await insertFleet(trx, row.id, template);
   const owner = t.clerkOrgId ? { clerkOrgId: t.clerkOrgId } : t.clerkUserId ? { clerkUserId: t.clerkUserId } : undefined;
   if (owner) await announceTenant(trx, row.id, owner);
   await audit(trx, { tenantId: row.id, actor: audited.actor, action: 'tenant.create', detail: { slug: t.slug, ...audited.detail } });
@@ -149,4 +137,10 @@ export async function countFleetsByStatus(db: Db): Promise<Record<string, number
   const { rows } = await sql<{ status: string; n: number }>`
     SELECT status, count(*)::int AS n FROM fleets GROUP BY status`.execute(db);
   return Object.fromEntries(rows.map((r) => [r.status, r.n]));
+}
+
+/** Deletes a tenant (its fleet, if any, with it; its audit entries are kept), with its event. */
+export async function deleteTenant(trx: Db, tenantId: string): Promise<void> {
+  await trx.deleteFrom('tenants').where('id', '=', tenantId).execute();
+  await recordEvent(trx, tenantId, 'status', { status: null, removed: true, tenantRemoved: true });
 }

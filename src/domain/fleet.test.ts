@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { canTransition, FLEET_STATUSES, IllegalTransitionError, transition } from './fleet.ts';
+import {
+  canTransition,
+  FLEET_STATUSES,
+  type FleetAction,
+  IllegalTransitionError,
+  illegalVerbMessage,
+  transition,
+  verbAllowed,
+} from './fleet.ts';
 
 describe('fleet state machine', () => {
   it('follows the fleet lifecycle (docs/architecture.md)', () => {
@@ -7,20 +15,49 @@ describe('fleet state machine', () => {
     expect(transition('provisioning', 'succeed')).toBe('active');
     expect(transition('provisioning', 'fail')).toBe('error');
     expect(transition('error', 'retry')).toBe('provisioning');
-    expect(transition('active', 'suspend')).toBe('suspended');
-    expect(transition('suspended', 'resume')).toBe('active');
+    expect(transition('active', 'suspended')).toBe('suspended');
+    expect(transition('suspended', 'resumed')).toBe('active');
+    // A suspend or resume run that failed is retried from error.
+    expect(transition('error', 'suspended')).toBe('suspended');
+    expect(transition('error', 'resumed')).toBe('active');
+    // A lifecycle run that fails leaves the fleet in error, whatever it was.
+    expect(transition('active', 'fail')).toBe('error');
+    expect(transition('suspended', 'fail')).toBe('error');
   });
 
-  it('refuses everything else with a message saying what is allowed', () => {
+  it('refuses every other internal transition', () => {
     expect(() => transition('active', 'retry')).toThrow(IllegalTransitionError);
-    expect(() => transition('active', 'retry')).toThrow(
-      "Cannot retry a fleet that is 'active': retry is only allowed when the fleet is 'error'.",
-    );
-    const allowed = FLEET_STATUSES.flatMap((s) =>
-      (['provision', 'retry', 'succeed', 'fail', 'suspend', 'resume'] as const).filter((a) => canTransition(s, a)).map((a) => `${s}:${a}`),
-    );
+    const actions: FleetAction[] = ['provision', 'retry', 'succeed', 'fail', 'suspended', 'resumed'];
+    const allowed = FLEET_STATUSES.flatMap((s) => actions.filter((a) => canTransition(s, a)).map((a) => `${s}:${a}`));
     expect(allowed.sort()).toEqual(
-      ['active:suspend', 'error:retry', 'pending:provision', 'provisioning:fail', 'provisioning:succeed', 'suspended:resume'].sort(),
+      [
+        'pending:provision',
+        'error:retry',
+        'provisioning:succeed',
+        'provisioning:fail',
+        'active:fail',
+        'suspended:fail',
+        'error:fail',
+        'active:suspended',
+        'error:suspended',
+        'suspended:resumed',
+        'error:resumed',
+      ].sort(),
     );
+  });
+});
+
+describe('what callers may ask of a fleet', () => {
+  it('names the status and what it allows in every refusal', () => {
+    expect(illegalVerbMessage('retry', 'suspended')).toBe('Cannot retry: fleet is suspended; allowed: resume, deprovision.');
+    expect(illegalVerbMessage('provision', 'active')).toBe('Cannot provision: fleet is active; allowed: suspend, deprovision.');
+    expect(illegalVerbMessage('suspend', 'error')).toBe('Cannot suspend: fleet is in error; allowed: retry, provision, deprovision.');
+    expect(illegalVerbMessage('deprovision', 'provisioning')).toBe('Cannot deprovision: fleet is provisioning; allowed: cancel.');
+  });
+
+  it('allows deprovision from every status but provisioning (cancel first), cancel only while provisioning', () => {
+    expect(FLEET_STATUSES.filter((s) => verbAllowed(s, 'deprovision'))).toEqual(['pending', 'active', 'error', 'suspended']);
+    expect(FLEET_STATUSES.filter((s) => verbAllowed(s, 'cancel'))).toEqual(['provisioning']);
+    expect(FLEET_STATUSES.filter((s) => verbAllowed(s, 'resume'))).toEqual(['suspended']);
   });
 });

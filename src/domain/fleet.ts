@@ -38,18 +38,33 @@ export interface MachineRecord {
   ip: string | null;
 }
 
-/** The actions that move a fleet, and the statuses each is allowed from. */
+/**
+ * What a fleet is meant to be (`fleets.desired_state`), next to what it is (its status): set by
+ * every action in the transaction that records it, and asked by everything that would start a
+ * machine or a gateway on its own ("stopped means stopped").
+ */
+export const DESIRED_STATES = ['running', 'suspended', 'deleted'] as const;
+export type DesiredState = (typeof DESIRED_STATES)[number];
+
+/**
+ * The status changes, and the statuses each is allowed from. `provision` and `retry` start a
+ * provision run; the others end a run (its kind says which: domain/run-kinds.ts). Suspend, resume
+ * and deprovision runs leave the status as it is while they work; any run that fails, or is
+ * cancelled, leaves the fleet in `error`.
+ */
 const TRANSITIONS = {
   provision: { from: ['pending'], to: 'provisioning' },
   retry: { from: ['error'], to: 'provisioning' },
   succeed: { from: ['provisioning'], to: 'active' },
-  fail: { from: ['provisioning'], to: 'error' },
-  suspend: { from: ['active'], to: 'suspended' },
-  resume: { from: ['suspended'], to: 'active' },
+  fail: { from: ['provisioning', 'active', 'suspended', 'error'], to: 'error' },
+  // A retried suspend or resume starts from `error`.
+  suspended: { from: ['active', 'error'], to: 'suspended' },
+  resumed: { from: ['suspended', 'error'], to: 'active' },
 } as const satisfies Record<string, { from: readonly FleetStatus[]; to: FleetStatus }>;
 
 export type FleetAction = keyof typeof TRANSITIONS;
 
+/** An internal transition that the state machine refuses: a bug or a race, not a caller's mistake. */
 export class IllegalTransitionError extends Error {
   constructor(
     readonly action: FleetAction,
@@ -70,4 +85,27 @@ export function transition(from: FleetStatus, action: FleetAction): FleetStatus 
 
 export function canTransition(from: FleetStatus, action: FleetAction): boolean {
   return (TRANSITIONS[action].from as readonly FleetStatus[]).includes(from);
+}
+
+/** What a tenant or the platform can ask of a fleet (each a verb in src/services/fleet). */
+export type FleetVerb = 'provision' | 'retry' | 'suspend' | 'resume' | 'deprovision' | 'cancel';
+
+/**
+ * The verbs each status allows (while no run is at work; a run at work allows only what its kind
+ * says, see runBusyMessage). Provisioning a fleet in `error` again is "fix the settings and go on".
+ */
+const VERBS_FROM: Record<FleetStatus, readonly FleetVerb[]> = {
+  pending: ['provision', 'deprovision'],
+  provisioning: ['cancel'],
+  active: ['suspend', 'deprovision'],
+  error: ['retry', 'provision', 'deprovision'],
+  suspended: ['resume', 'deprovision'],
+};
+
+export const verbAllowed = (status: FleetStatus, verb: FleetVerb): boolean => VERBS_FROM[status].includes(verb);
+
+/** The 409 text for a verb the fleet's status does not allow: the status, and what it does allow. */
+export function illegalVerbMessage(verb: FleetVerb, status: FleetStatus): string {
+  const allowed = VERBS_FROM[status];
+  return `Cannot ${verb}: fleet is ${status === 'error' ? 'in error' : status}; allowed: ${allowed.length ? allowed.join(', ') : 'nothing'}.`;
 }

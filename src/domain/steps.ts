@@ -10,5 +10,28 @@ export const PROVISION_STEPS = [
 
 export type ProvisionStep = (typeof PROVISION_STEPS)[number];
 
+/** Stopping a fleet and keeping its data: the gateway, then the machine. */
+export const SUSPEND_STEPS = ['gateway_stop', 'machine_stop', 'fleet_suspended'] as const;
+
+/** Starting a suspended fleet again: the machine, the gateway, then its health. */
+export const RESUME_STEPS = ['machine_start', 'gateway_restart', 'health_check'] as const;
+
+/**
+ * Removing a fleet, in two phases: `deprovision_plan` records what will be deleted before anything
+ * is, so a run that dies half-way finishes the same job; `deprovision_proof` checks each thing is
+ * gone and says how.
+ */
+export const DEPROVISION_STEPS = ['deprovision_plan', 'gateway_stop', 'machine_delete', 'secrets_destroy', 'deprovision_proof'] as const;
+
+/** Every step name any kind of run writes into the provision log. */
+export const ALL_STEPS = [...new Set([...PROVISION_STEPS, ...SUSPEND_STEPS, ...RESUME_STEPS, ...DEPROVISION_STEPS])] as [
+  StepName,
+  ...StepName[],
+];
+
+export type StepName = ProvisionStep | (typeof SUSPEND_STEPS)[number] | (typeof RESUME_STEPS)[number] | (typeof DEPROVISION_STEPS)[number];
+
+export const isStepName = (s: string): s is StepName => (ALL_STEPS as readonly string[]).includes(s);
+
 export const LOG_STATUSES = ['running', 'complete', 'error'] as const;
 export type LogStatus = (typeof LOG_STATUSES)[number];

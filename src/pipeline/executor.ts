@@ -11,28 +11,37 @@ import { recordStepComplete } from '../db/step-complete.ts';
 import { getTenant } from '../db/tenants.ts';
 import { joinSettings, type StoredSettings } from '../domain/fleet-settings.ts';
 import { StepFailure, toError } from '../domain/step-errors.ts';
-import type { ProvisionStep } from '../domain/steps.ts';
+import type { RunKind } from '../domain/run-kinds.ts';
+import type { StepName } from '../domain/steps.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { injectFault } from './faults.ts';
+import { endRun } from './run-end.ts';
 import type { PipelineSettings } from './settings.ts';
 import type { StepContext, StepDefinition, StepResult } from './step.ts';
 import { RunMachine } from './run-machine.ts';
 import { machineRelative } from './shown-paths.ts';
 import { runStepWithRetries } from './step-runner.ts';
+import { LIFECYCLE_STEPS, type LifecycleSteps } from './steps/index.ts';
 
 /**
- * Executes one provision run: claims it, then runs each step that has no checkpoint yet, in
- * order. Invariants:
+ * Executes one run of any kind: claims it, then runs each step of its kind that has no checkpoint
+ * yet, in order; the last step's completion ends the run the way its kind declares
+ * (domain/run-kinds.ts, pipeline/run-end.ts). Invariants:
  *  - a step's checkpoint, its `complete` log entry and any fleet update commit together, so a
  *    replay either skips the step or runs it again — never half;
  *  - only the owner writes: a worker that loses its claim (its heartbeat found another owner)
  *    stops without writing anything more;
- *  - every way out of a step (result, error, timeout) ends in a log entry.
+ *  - every way out of a step (result, error, timeout, cancel) ends in a log entry;
+ *  - a cancel request (read with each heartbeat) aborts the running step through its signal and
+ *    ends the run `cancelled`, the fleet in `error`: a retry resumes at that step.
  */
 export interface ExecutorDeps {
   db: Db;
+  /** The provision steps (tests give their own). */
   steps: StepDefinition[];
+  /** The steps of the other kinds; default LIFECYCLE_STEPS. */
+  lifecycleSteps?: LifecycleSteps;
   settings: PipelineSettings;
   log: Logger;
   metrics?: Metrics;
@@ -51,19 +60,31 @@ export async function executeRun(deps: ExecutorDeps, runId: string): Promise<'do
   // Its requester has its plan's runs at work already: the worker slot goes to someone else's run.
   if (run === 'requester-busy') return 'deferred';
   if (!run) return 'not-claimed';
-  const log = deps.log.child({ runId, fleetId: run.fleet_id });
+  const log = deps.log.child({ runId, fleetId: run.fleet_id, kind: run.kind });
+  const steps = stepsOf(deps, run.kind);
 
   const ownership = new AbortController();
+  const cancellation = new AbortController();
+  let cancelledBy = run.cancel_requested_by;
+  if (cancelledBy) cancellation.abort(new Error(`cancelled by ${cancelledBy}`));
   const beat = setInterval(() => {
     heartbeatRun(db, runId, worker).then(
-      (mine) => mine || ownership.abort(new Error('another worker took this run over')),
+      (beatResult) => {
+        if (beatResult.lost) ownership.abort(new Error('another worker took this run over'));
+        else if (beatResult.cancelRequestedBy && !cancellation.signal.aborted) {
+          cancelledBy = beatResult.cancelRequestedBy;
+          cancellation.abort(new Error(`cancelled by ${cancelledBy}`));
+        }
+      },
       (err: unknown) => log.warn({ err }, 'heartbeat failed'),
     );
   }, settings.heartbeatMs);
   beat.unref();
+  // What a step sees: aborted when the run is lost or cancelled.
+  const stepSignal = AbortSignal.any([ownership.signal, cancellation.signal]);
 
   let machine: RunMachine | undefined;
-  let current: ProvisionStep = deps.steps[0]?.name ?? 'vm_create';
+  let current: StepName = steps[0]?.name ?? 'vm_create';
   /** Every message this run stores, as the tenant may see it: no server paths (shown-paths.ts). */
   const shown = async (message: string) =>
     machineRelative(message, {
@@ -73,27 +94,36 @@ export async function executeRun(deps: ExecutorDeps, runId: string): Promise<'do
     });
   try {
     const fleet = await getFleet(db, run.fleet_id);
-    // Independent reads, side by side on the pool.
+    // Independent reads, side by side on the pool. A lifecycle run reads the provision's
+    // checkpoints too (vm_create's machine), and its own kind's.
     const [tenant, secrets, checkpoints] = await Promise.all([
       getTenant(db, fleet.tenant_id),
       getSecrets(db, settings.box, fleet.id),
-      listCheckpoints(db, fleet.id),
+      listCheckpoints(db, fleet.id, run.kind === 'provision' ? ['provision'] : ['provision', run.kind]),
     ]);
+    const own = checkpoints.filter((c) => c.kind === run.kind);
     const request = joinSettings(fleet.repos, fleet.settings as StoredSettings, secrets);
     const outputs: StepContext['outputs'] = {};
-    for (const c of checkpoints) outputs[c.step as ProvisionStep] = c.output;
+    for (const c of [...checkpoints.filter((c) => c.kind !== run.kind), ...own]) outputs[c.step as StepName] = c.output;
     machine = new RunMachine({ db, box: settings.box, drivers: settings.drivers, fleetId: fleet.id, driverName: fleet.compute_driver });
     /** The run's last words: its log entry, the run and the fleet in `error`, in one commit while still the owner. */
-    const endInError = (step: ProvisionStep, message: string, durationMs: number | null) =>
+    const endInError = (step: StepName, message: string, durationMs: number | null, status: 'error' | 'cancelled' = 'error') =>
       ifStillOwner(() =>
         db.transaction().execute(async (trx) => {
-          await finishRun(trx, runId, worker, { status: 'error', error: message, failedStep: step });
+          await finishRun(trx, runId, worker, { status, error: message, failedStep: step });
           await appendLog(trx, { fleetId: fleet.id, tenantId: tenant.id, runId, step, status: 'error', message, durationMs });
           await applyTransition(trx, fleet.id, 'fail');
         }),
       );
+    const endCancelled = async (step: StepName, durationMs: number | null) => {
+      const message =
+        `Cancelled by ${cancelledBy ?? 'request'} during ${step}. ` +
+        'Nothing after it ran; retry the fleet to resume at this step, or deprovision it.';
+      log.info({ step, cancelledBy }, 'run cancelled');
+      return (await endInError(step, message, durationMs, 'cancelled')) ? 'done' : 'lost';
+    };
     // Where this run stands: the first step without a usable checkpoint (none, or at another position).
-    current = deps.steps.find((s, i) => !checkpoints.some((c) => c.step === s.name && c.position === i))?.name ?? current;
+    current = steps.find((s, i) => !own.some((c) => c.step === s.name && c.position === i))?.name ?? current;
     if (run.attempts > MAX_RUN_ATTEMPTS) {
       // A poison run: every worker that took it crashed outside a step. Stop the loop, say why.
       const message =
@@ -103,15 +133,18 @@ export async function executeRun(deps: ExecutorDeps, runId: string): Promise<'do
       return (await endInError(current, await shown(message), null)) ? 'done' : 'lost';
     }
 
-    for (const [position, step] of deps.steps.entries()) {
+    for (const [position, step] of steps.entries()) {
       current = step.name;
-      const done = checkpoints.find((c) => c.step === step.name);
+      const last = position === steps.length - 1;
+      const done = own.find((c) => c.step === step.name);
       if (done) {
         // A checkpoint written by another list of steps would replay the wrong output.
         if (done.position !== position) throw new Error(`checkpoint of ${step.name} is at position ${done.position}, expected ${position}`);
         continue;
       }
       if (ownership.signal.aborted) return 'lost';
+      // The safe point between two steps: nothing of the next one has started.
+      if (cancellation.signal.aborted) return endCancelled(step.name, null);
       const entry = { fleetId: fleet.id, tenantId: tenant.id, runId, step: step.name };
       if (!(await appendLogAsOwner(db, { ...entry, status: 'running', message: null, durationMs: null }, worker))) return 'lost';
       const started = performance.now();
@@ -120,10 +153,11 @@ export async function executeRun(deps: ExecutorDeps, runId: string): Promise<'do
         fleet,
         tenant,
         request,
+        run: { id: run.id, kind: run.kind, options: run.options },
         outputs,
         settings,
         machine,
-        signal: ownership.signal,
+        signal: stepSignal,
         log: log.child({ step: step.name }),
         progress: async (message) => {
           await appendLogAsOwner(db, { ...entry, status: 'running', message: await shown(message), durationMs: null }, worker);
@@ -137,6 +171,8 @@ export async function executeRun(deps: ExecutorDeps, runId: string): Promise<'do
         );
       } catch (thrown) {
         if (ownership.signal.aborted) return 'lost';
+        const durationMs = Math.round(performance.now() - started);
+        if (cancellation.signal.aborted) return endCancelled(step.name, durationMs);
         const err = toError(thrown);
         // A bug or an unclassified error: say which step and run, not a stack trace.
         const message = await shown(
@@ -144,7 +180,6 @@ export async function executeRun(deps: ExecutorDeps, runId: string): Promise<'do
             ? err.message
             : `${step.name} failed unexpectedly (${err.message}). Retry the fleet; if it fails the same way, report run ${runId}.`,
         );
-        const durationMs = Math.round(performance.now() - started);
         log.warn({ err, step: step.name }, 'step failed; run ends in error');
         deps.metrics?.stepDuration.observe({ step: step.name, status: 'error' }, durationMs / 1000);
         return (await endInError(step.name, message, durationMs)) ? 'done' : 'lost';
@@ -156,28 +191,35 @@ export async function executeRun(deps: ExecutorDeps, runId: string): Promise<'do
       const completion = {
         ...entry,
         worker,
+        kind: run.kind,
         position,
         output: result.output,
         message: await shown(result.message),
         durationMs,
         machine: result.fleetUpdate?.machine,
       };
-      if (step.name === 'complete') {
-        // The last step also ends the run and makes the fleet active: all in one commit.
+      if (last) {
+        // The last step also ends the run and the fleet the way its kind says: all in one commit.
         const ended = await ifStillOwner(() =>
           db.transaction().execute(async (trx) => {
             if (!(await recordStepComplete(trx, completion))) throw new LostRunError(runId);
             await finishRun(trx, runId, worker, { status: 'complete' });
-            await applyTransition(trx, fleet.id, 'succeed', { dashboardUrl: result.fleetUpdate?.dashboardUrl ?? null });
+            await endRun(trx, { run, fleet, tenant, result });
           }),
         );
-        if (!ended) return 'lost';
-      } else if (!(await recordStepComplete(db, completion))) {
-        return 'lost';
+        return ended ? 'done' : 'lost';
       }
+      if (!(await recordStepComplete(db, completion))) return 'lost';
       outputs[step.name] = result.output;
     }
-    return 'done';
+    // Every step had a checkpoint already (nothing left to do): the run still ends as its kind says.
+    const ended = await ifStillOwner(() =>
+      db.transaction().execute(async (trx) => {
+        await finishRun(trx, runId, worker, { status: 'complete' });
+        await endRun(trx, { run, fleet, tenant, result: undefined });
+      }),
+    );
+    return ended ? 'done' : 'lost';
   } catch (thrown) {
     // Outside a step (a checkpoint at the wrong position, a secret that no longer decrypts, the
     // database gone): the run stays running and the watchdog hands it on; note why, so the claim
@@ -191,6 +233,11 @@ export async function executeRun(deps: ExecutorDeps, runId: string): Promise<'do
     clearInterval(beat);
     await machine?.close().catch((err: unknown) => log.warn({ err }, 'closing the machine connection failed'));
   }
+}
+
+/** The steps a run of `kind` executes, in order. */
+function stepsOf(deps: ExecutorDeps, kind: RunKind): StepDefinition[] {
+  return kind === 'provision' ? deps.steps : (deps.lifecycleSteps ?? LIFECYCLE_STEPS)[kind];
 }
 
 /** Runs a write that must only happen while this worker owns the run; false when it no longer does. */

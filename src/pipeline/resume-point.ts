@@ -1,4 +1,5 @@
-import { PROVISION_STEPS, type ProvisionStep } from '../domain/steps.ts';
+import { stepPositionIn } from '../domain/run-kinds.ts';
+import type { ProvisionStep, StepName } from '../domain/steps.ts';
 
 /**
  * When a failed fleet is provisioned again with corrected settings, the first step whose work
@@ -19,4 +20,4 @@ export function firstStepAffected(change: {
   return null;
 }
 
-export const stepPosition = (step: ProvisionStep) => PROVISION_STEPS.indexOf(step);
+export const stepPosition = (step: StepName) => stepPositionIn('provision', step);

@@ -259,6 +259,19 @@ describe('runStepWithRetries', () => {
     expect(info).not.toHaveBeenCalled();
   });
 
+  it('stops waiting for a step that ignores its aborted signal (a cancel) after a short grace, with the abort reason', async () => {
+    const { step } = scriptedStep(never);
+    const { ctx, outer } = context();
+    const run = track(runStepWithRetries(step, ctx, 60_000));
+    await vi.advanceTimersByTimeAsync(0);
+    const reason = new Error('cancelled by user:user_a');
+    outer.abort(reason);
+    await vi.advanceTimersByTimeAsync(1500);
+    expect(run.settled).toBe(false); // a step that watches its signal gets to end itself first
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(run.error).toBe(reason);
+  });
+
   it('makes no new attempt when the run is lost during the backoff', async () => {
     const transient = new TransientError('Discord answered 503');
     const { step, calls } = scriptedStep(fail(transient), succeed);

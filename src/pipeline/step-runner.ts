@@ -2,6 +2,7 @@ import { StepFailure, TerminalError } from '../domain/step-errors.ts';
 import type { StepContext, StepDefinition, StepResult } from './step.ts';
 
 const MAX_ATTEMPTS = 5;
+const ABORT_GRACE_MS = 2000;
 
 class StepTimeout extends Error {}
 
@@ -23,7 +24,18 @@ export async function runStepWithRetries(
     const remaining = deadline - Date.now();
     if (remaining <= 0) throw budgetExceeded(step, budgetMs, lastError);
     const attemptAbort = new AbortController();
-    const onOuterAbort = () => attemptAbort.abort(ctx.signal.reason);
+    // A cancelled or lost run is told through the signal; a step that watches it ends itself (with
+    // its own error), one that does not is no longer waited for after ABORT_GRACE_MS.
+    let graceTimer: NodeJS.Timeout | undefined;
+    let rejectAborted: (e: unknown) => void = () => {};
+    const aborted = new Promise<never>((_, reject) => {
+      rejectAborted = reject;
+    });
+    const onOuterAbort = () => {
+      attemptAbort.abort(ctx.signal.reason);
+      graceTimer = setTimeout(() => rejectAborted(ctx.signal.reason), ABORT_GRACE_MS);
+    };
+    if (ctx.signal.aborted) throw ctx.signal.reason;
     ctx.signal.addEventListener('abort', onOuterAbort, { once: true });
     let timer: NodeJS.Timeout | undefined;
     try {
@@ -36,6 +48,7 @@ export async function runStepWithRetries(
           return step.run({ ...ctx, signal: attemptAbort.signal });
         })(),
         timeout,
+        aborted,
       ]);
     } catch (e) {
       if (e instanceof StepTimeout) {
@@ -58,6 +71,7 @@ export async function runStepWithRetries(
       if (ctx.signal.aborted) throw e;
     } finally {
       clearTimeout(timer);
+      clearTimeout(graceTimer);
       ctx.signal.removeEventListener('abort', onOuterAbort);
     }
   }

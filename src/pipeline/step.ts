@@ -1,9 +1,11 @@
 import type { Db } from '../db/connection.ts';
 import type { FleetRow } from '../db/fleets.ts';
+import type { RunOptions } from '../db/schema.ts';
 import type { TenantRow } from '../db/tenants.ts';
 import type { MachineRecord } from '../domain/fleet.ts';
 import type { FleetRequest } from '../domain/fleet-settings.ts';
-import type { ProvisionStep } from '../domain/steps.ts';
+import type { RunKind } from '../domain/run-kinds.ts';
+import type { StepName } from '../domain/steps.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { RunMachine } from './run-machine.ts';
 import type { PipelineSettings } from './settings.ts';
@@ -16,8 +18,13 @@ export interface StepContext {
   tenant: TenantRow;
   /** The tenant's provisioning request: non-secret settings plus decrypted secrets. */
   request: FleetRequest;
-  /** Outputs of the steps before this one (from their checkpoints). */
-  outputs: Partial<Record<ProvisionStep, Record<string, unknown>>>;
+  /** The run this step belongs to: its kind and what it was asked with. */
+  run: { id: string; kind: RunKind; options: RunOptions };
+  /**
+   * Outputs of the steps before this one (from their checkpoints): the fleet's provision steps
+   * (vm_create's machine), then the earlier steps of this run's kind.
+   */
+  outputs: Partial<Record<StepName, Record<string, unknown>>>;
   settings: PipelineSettings;
   /** The fleet's compute driver and the run's one host on its machine. */
   machine: RunMachine;
@@ -37,7 +44,7 @@ export interface StepResult {
 }
 
 export interface StepDefinition {
-  name: ProvisionStep;
+  name: StepName;
   /** The whole step, retries included, must finish within this. */
   timeoutMs: number;
   run(ctx: StepContext): Promise<StepResult>;

@@ -58,7 +58,9 @@ describe('a terminal failure at each step ends the run in error, naming the step
     expect(completeCounts(healed)).toEqual(Object.fromEntries(STEPS.map((s) => [s, 1])));
     const again = await t.request('/api/fleet/retry', { method: 'POST', token });
     expect(again.status).toBe(409);
-    expect(((await again.json()) as { error: { message: string } }).error.message).toMatch(/only allowed when the fleet is 'error'/);
+    expect(((await again.json()) as { error: { message: string } }).error.message).toBe(
+      'Cannot retry: fleet is active; allowed: suspend, deprovision.',
+    );
   });
 });
 

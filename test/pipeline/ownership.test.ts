@@ -40,7 +40,17 @@ describe('run ownership', () => {
     expect(await takeOrphanedRuns(db, 10, 30)).toEqual([]); // once, not once per sweep
     expect(await claimRun(db, run.id, 'worker-b', 10)).toBeDefined();
 
-    const step = { fleetId, tenantId, runId: run.id, step: 'vm_create' as const, position: 0, output: {}, message: 'done', durationMs: 5 };
+    const step = {
+      fleetId,
+      tenantId,
+      runId: run.id,
+      kind: 'provision' as const,
+      step: 'vm_create' as const,
+      position: 0,
+      output: {},
+      message: 'done',
+      durationMs: 5,
+    };
     expect(await recordStepComplete(db, { ...step, worker: 'worker-a' })).toBe(false);
     await expect(finishRun(db, run.id, 'worker-a', { status: 'complete' })).rejects.toThrow(LostRunError);
     expect(await recordStepComplete(db, { ...step, worker: 'worker-b' })).toBe(true);

@@ -144,7 +144,9 @@ describe('provisioning end to end (local driver)', () => {
     // Provisioning an active fleet again is a 409 that says why.
     const again = await provision(token);
     expect(again.status).toBe(409);
-    expect(((await again.json()) as { error: { message: string } }).error.message).toMatch(/Cannot provision a fleet that is 'active'/);
+    expect(((await again.json()) as { error: { message: string } }).error.message).toBe(
+      'Cannot provision: fleet is active; allowed: suspend, deprovision.',
+    );
   });
 
   it('keeps secrets out of every API answer and the database', async () => {

@@ -58,7 +58,7 @@ describe('request guards', () => {
     });
     const param = await t.request('/api/tenants/acme', { method: 'PATCH', platform: true, json: {} });
     expect(param.status).toBe(405);
-    expect(param.headers.get('allow')).toBe('GET, HEAD');
+    expect(param.headers.get('allow')).toBe('DELETE, GET, HEAD');
     expect((await t.request('/api/nothing', { method: 'PUT' })).status).toBe(404);
   });
 

@@ -112,7 +112,73 @@ describe('POST /api/fleet/provision', () => {
     expect(await t.request('/api/fleet', { token: admin(t, 'org_invalid') }).then((r) => r.json())).toEqual({ ok: true, fleet: null });
   });
 
-  it('409 naming the allowed status when the fleet is active', async () => {
+  it('while its run is queued: the same request answers that run, a different one is a 409 naming it (never dropped)', async () => {
+    const t = app();
+    const token = admin(t, 'org_prov_busy');
+    const first = (await (await provision(t, token, { templateId: 'solo-engineer', repos: ['acme/api'] })).json()) as { runId: string };
+    for (const json of [{}, { templateId: 'solo-engineer', repos: ['acme/api'] }]) {
+      const same = await provision(t, token, json);
+      expect(same.status).toBe(202);
+      expect(await same.json()).toMatchObject({ runId: first.runId, started: false });
+    }
+    const changed = await provision(t, token, { repos: ['acme/web'] });
+    expect(changed.status).toBe(409);
+    expect(((await changed.json()) as { error: { message: string } }).error.message).toBe(
+      `Cannot provision with new settings: provision run ${first.runId} is queued and they would not be applied. ` +
+        'Wait for it to end (or cancel it), then provision again with them.',
+    );
+    expect(((await (await t.request('/api/fleet', { token })).json()) as { fleet: { repos: string[] } }).fleet.repos).toEqual(['acme/api']);
+  });
+
+  it('409 in error after a failed resume: provisioning would only replay the build, the resume is what to retry', async () => {
+    const t = app();
+    expect((await t.createTenant({ tenantId: 'prov_resfail', name: 'R', clerkOrgId: 'org_provresfail' })).status).toBe(201);
+    const fleet = await t.database.db
+      .selectFrom('fleets')
+      .select('id')
+      .where('tenant_id', 'in', t.database.db.selectFrom('tenants').select('id').where('slug', '=', 'prov_resfail'))
+      .executeTakeFirstOrThrow();
+    await t.database.db.updateTable('fleets').set({ status: 'error' }).where('id', '=', fleet.id).execute();
+    const run = await t.database.db
+      .insertInto('provision_runs')
+      .values({
+        id: 'run_resumefailed',
+        fleet_id: fleet.id,
+        kind: 'resume',
+        status: 'error',
+        worker: null,
+        error: 'x',
+        failed_step: 'machine_start',
+        started_at: null,
+        heartbeat_at: null,
+        finished_at: null,
+        last_crash: null,
+        requested_by: null,
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    const res = await provision(t, admin(t, 'org_provresfail'));
+    expect(res.status).toBe(409);
+    expect(((await res.json()) as { error: { message: string } }).error.message).toBe(
+      `Cannot provision: fleet is in error after its resume run ${run.id} failed; allowed: retry, deprovision.`,
+    );
+    // Retry retries that resume.
+    expect(await (await t.request('/api/fleet/retry', { method: 'POST', token: admin(t, 'org_provresfail') })).json()).toMatchObject({
+      started: true,
+    });
+    const kinds = await t.database.db
+      .selectFrom('provision_runs')
+      .select(['kind', 'retry', 'status'])
+      .where('fleet_id', '=', fleet.id)
+      .orderBy('created_at')
+      .execute();
+    expect(kinds).toEqual([
+      { kind: 'resume', retry: false, status: 'error' },
+      { kind: 'resume', retry: true, status: 'queued' },
+    ]);
+  });
+
+  it('409 naming the status and the actions it allows when the fleet is active', async () => {
     const t = app();
     expect((await t.createTenant({ tenantId: 'prov_active', name: 'Active', clerkOrgId: 'org_provactive' })).status).toBe(201);
     await t.database.db
@@ -124,7 +190,7 @@ describe('POST /api/fleet/provision', () => {
     expect(res.status).toBe(409);
     expect(((await res.json()) as { error: { code: string; message: string } }).error).toMatchObject({
       code: 'illegal_transition',
-      message: "Cannot provision a fleet that is 'active': provision is only allowed when the fleet is 'pending'.",
+      message: 'Cannot provision: fleet is active; allowed: suspend, deprovision.',
     });
   });
 });

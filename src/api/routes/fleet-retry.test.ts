@@ -13,14 +13,14 @@ describe('POST /api/fleet/retry', () => {
     expect(((await res.json()) as { error: { message: string } }).error.message).toBe('There is no fleet to retry: provision one first.');
   });
 
-  it("409 outside 'error', naming the status it is allowed from", async () => {
+  it("409 outside 'error', naming the status and what it allows", async () => {
     const t = app();
     expect((await t.createTenant({ tenantId: 'retry_pending', name: 'Pending', clerkOrgId: 'org_retrypending' })).status).toBe(201);
     const token = t.token({ userId: 'user_a', orgId: 'org_retrypending', orgRole: 'admin' });
     const res = await t.request('/api/fleet/retry', { method: 'POST', token });
     expect(res.status).toBe(409);
     expect(((await res.json()) as { error: { message: string } }).error.message).toBe(
-      "Cannot retry a fleet that is 'pending': retry is only allowed when the fleet is 'error'.",
+      'Cannot retry: fleet is pending; allowed: provision, deprovision.',
     );
   });
 });

@@ -22,7 +22,7 @@ describe('POST /api/tenants/{tenantId}/provision and /retry', () => {
     expect(res.status).toBe(409);
     expect(((await res.json()) as { error: { code: string; message: string } }).error).toMatchObject({
       code: 'illegal_transition',
-      message: "Cannot retry a fleet that is 'pending': retry is only allowed when the fleet is 'error'.",
+      message: 'Cannot retry: fleet is pending; allowed: provision, deprovision.',
     });
   });
 

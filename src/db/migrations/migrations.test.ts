@@ -66,9 +66,43 @@ describe('0003_fleet_compute_driver', () => {
   });
 });
 
+describe('0009_fleet_lifecycle', () => {
+  it('turns retry runs into provision retries, keys checkpoints by kind, and gives audit entries their slug', async () => {
+    expect(await migrateToLatest(db, '0006_run_requester')).toEqual(['0004_run_attempts', '0005_gateway_ports', '0006_run_requester']);
+    await sql`
+      INSERT INTO provision_runs (id, fleet_id, kind, status) VALUES ('run_1', 'flt_a', 'provision', 'error'), ('run_2', 'flt_a', 'retry', 'complete');
+      INSERT INTO step_checkpoints (fleet_id, step, position, run_id, output) VALUES ('flt_a', 'vm_create', 0, 'run_1', '{}');
+      INSERT INTO audit_log (tenant_id, actor, action) VALUES ('tnt_a', 'platform', 'tenant.create'), (NULL, 'platform', 'x');
+    `.execute(db);
+    expect(await migrateToLatest(db, '0009_fleet_lifecycle')).toEqual([
+      '0007_watchdog_index',
+      '0008_events_horizon',
+      '0009_fleet_lifecycle',
+    ]);
+    const runs = await db.selectFrom('provision_runs').select(['id', 'kind', 'retry', 'options']).orderBy('id').execute();
+    expect(runs).toEqual([
+      { id: 'run_1', kind: 'provision', retry: false, options: {} },
+      { id: 'run_2', kind: 'provision', retry: true, options: {} },
+    ]);
+    expect(await db.selectFrom('step_checkpoints').select(['kind', 'step']).execute()).toEqual([{ kind: 'provision', step: 'vm_create' }]);
+    // A resume's gateway step may now sit beside the provision's of the same name.
+    await sql`INSERT INTO step_checkpoints (fleet_id, kind, step, position, run_id, output) VALUES ('flt_a', 'resume', 'vm_create', 0, 'run_2', '{}')`.execute(
+      db,
+    );
+    expect(await db.selectFrom('audit_log').select(['tenant_slug']).orderBy('id').execute()).toEqual([
+      { tenant_slug: 'a' },
+      { tenant_slug: null },
+    ]);
+    expect(await db.selectFrom('fleets').select(['id', 'desired_state']).orderBy('id').execute()).toEqual([
+      { id: 'flt_a', desired_state: 'running' },
+      { id: 'flt_b', desired_state: 'running' },
+    ]);
+  });
+});
+
 describe('0007_watchdog_index', () => {
   it('indexes only live runs, by status and heartbeat, for the watchdog', async () => {
-    await migrateToLatest(db, '0007_watchdog_index');
+    await migrateToLatest(db); // applied with the others above
     const { rows } = await sql<{ indexdef: string }>`
       SELECT indexdef FROM pg_indexes WHERE indexname = 'provision_runs_live_heartbeat'`.execute(db);
     expect(rows[0]?.indexdef).toMatch(/\(status, heartbeat_at\) WHERE \(status = ANY \(ARRAY\['queued'::text, 'running'::text\]\)\)/);

@@ -1,9 +1,9 @@
 import { dropCheckpointsFrom } from '../../db/checkpoints.ts';
-import { lockFleetOfTenant, updateFleetRequest } from '../../db/fleets.ts';
-import { activeRun } from '../../db/runs.ts';
+import { insertFleet, lockFleetOfTenant, updateFleetRequest } from '../../db/fleets.ts';
+import { activeRun, lastEndedRun } from '../../db/runs.ts';
 import { putSecrets } from '../../db/secrets.ts';
 import { isUniqueViolation } from '../../db/tenants.ts';
-import { canTransition, fleetAgentsOf, IllegalTransitionError } from '../../domain/fleet.ts';
+import { fleetAgentsOf, illegalVerbMessage, verbAllowed } from '../../domain/fleet.ts';
 import { type StoredSettings, splitSettings } from '../../domain/fleet-settings.ts';
 import type { Template } from '../../domain/template.ts';
 import { firstStepAffected, stepPosition } from '../../pipeline/resume-point.ts';
@@ -15,13 +15,17 @@ import { ensureTenantForSession } from '../tenants/for-session.ts';
 import { assertMayChangeFleet, platformTenant } from './access.ts';
 import { assertPlanAllows, assertRunRate, planOf } from './plan-limits.ts';
 import { ProvisionInput } from './provision-input.ts';
+import { asksNothingNew } from './same-request.ts';
+import { busyMessage } from './fleet-guard.ts';
 import { announce, type RunOutcome, startRun } from './start-run.ts';
 
 /**
  * Starts provisioning the caller's fleet (a session's tenant is created if needed; the platform
- * names an existing tenant). While a run is active the same request answers with that run. On a
- * fleet in `error` it is "fix the settings and provision again": stored settings are updated and
- * the run resumes at the earliest step the change affects (or at the failed step).
+ * names an existing tenant; a tenant whose fleet was deprovisioned gets a new one). While a
+ * provision run is active the same request answers with that run, and one asking for anything
+ * else is a 409 naming it (the run would drop it otherwise). On a fleet in `error` it is "fix
+ * the settings and provision again": stored settings are updated and the run resumes at the
+ * earliest step the change affects (or at the failed step).
  */
 export async function provisionFleet(ctx: ServiceContext, caller: Caller, raw: ProvisionInput = {}): Promise<RunOutcome> {
   const input = parseInput(ProvisionInput, raw);
@@ -35,14 +39,33 @@ export async function provisionFleet(ctx: ServiceContext, caller: Caller, raw: P
       // rolls back, leaving no tenant behind).
       const tenantId =
         'principal' in caller ? await ensureTenantForSession(trx, caller.principal, templateFor(undefined)) : platformTenantId!;
+      // Deprovisioned before: the tenant starts over with a new, clean fleet.
+      if (!(await lockFleetOfTenant(trx, tenantId))) await insertFleet(trx, tenantId, templateFor(undefined));
       const fleet = await lockFleetOfTenant(trx, tenantId);
       if (!fleet) throw new ServiceError('not_found', `Tenant ${tenantId} has no fleet.`);
       const running = await activeRun(trx, fleet.id);
-      if (running) return { kind: 'already-running' as const, fleetId: fleet.id, tenantId, run: running };
+      if (running) {
+        if (running.kind !== 'provision') throw new ServiceError('illegal_transition', busyMessage('provision', fleet.status, running));
+        if (await asksNothingNew(trx, ctx.box, fleet, input))
+          return { kind: 'already-running' as const, fleetId: fleet.id, tenantId, run: running };
+        throw new ServiceError(
+          'illegal_transition',
+          `Cannot provision with new settings: provision run ${running.id} is ${running.status} and they would not be applied. ` +
+            'Wait for it to end (or cancel it), then provision again with them.',
+        );
+      }
       const template = templateFor(fleet.template_id);
+      if (!verbAllowed(fleet.status, 'provision'))
+        throw new ServiceError('illegal_transition', illegalVerbMessage('provision', fleet.status));
       const again = fleet.status === 'error';
-      if (!again && !canTransition(fleet.status, 'provision')) {
-        throw new ServiceError('illegal_transition', new IllegalTransitionError('provision', fleet.status).message);
+      // In error after a suspend, resume or deprovision failed: provisioning would only replay
+      // the build's checkpoints and call it active; that run is what to retry.
+      const failed = again ? await lastEndedRun(trx, fleet.id) : undefined;
+      if (failed && failed.kind !== 'provision') {
+        throw new ServiceError(
+          'illegal_transition',
+          `Cannot provision: fleet is in error after its ${failed.kind} run ${failed.id} failed; allowed: retry, deprovision.`,
+        );
       }
       const { settings, secrets } = splitSettings(input);
       // Provisioning a failed fleet again: what the request leaves out keeps its stored value, and
@@ -72,9 +95,11 @@ export async function provisionFleet(ctx: ServiceContext, caller: Caller, raw: P
         if (from) await dropCheckpointsFrom(trx, fleet.id, stepPosition(from));
       }
       return startRun(trx, ctx, {
-        fleetId: fleet.id,
+        fleet,
         tenantId,
-        action: again ? 'retry' : 'provision',
+        verb: 'provision',
+        kind: 'provision',
+        retry: again,
         actor: actorOf(caller),
         detail: { templateId: template.id, repos: input.repos ?? template.repos },
       });

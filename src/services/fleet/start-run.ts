@@ -1,32 +1,79 @@
 import { audit } from '../../db/audit.ts';
+import { dropKindCheckpoints } from '../../db/checkpoints.ts';
 import type { Db } from '../../db/connection.ts';
 import { applyTransition } from '../../db/fleet-transition.ts';
+import { type FleetRow, recordIntent } from '../../db/fleets.ts';
 import { insertRun, type RunRow } from '../../db/runs.ts';
-import type { FleetAction } from '../../domain/fleet.ts';
+import type { RunOptions } from '../../db/schema.ts';
+import type { DesiredState, FleetStatus, FleetVerb } from '../../domain/fleet.ts';
+import type { RunKind } from '../../domain/run-kinds.ts';
 import type { ServiceContext } from '../context.ts';
 
 export type RunOutcome = { kind: 'started' | 'already-running'; fleetId: string; tenantId: string; run: RunRow };
 
+/** The desired state each kind of run works towards. */
+const DESIRED_BY_KIND: Record<RunKind, DesiredState> = {
+  provision: 'running',
+  suspend: 'suspended',
+  resume: 'running',
+  deprovision: 'deleted',
+};
+
 /**
- * Moves the fleet and creates its run and the run's job in the caller's transaction, so
- * "provisioning" and "a job exists" never disagree; audited with `detail`.
+ * Records an action's intent and starts its run, in the caller's transaction: the fleet's desired
+ * state (and status, for a provision), the run and its job, the event and the audit entry commit
+ * together, so "suspending" and "a job exists" never disagree. A new suspend, resume or
+ * deprovision starts from its kind's first step; a retry keeps the kind's checkpoints.
  */
 export async function startRun(
   trx: Db,
   ctx: ServiceContext,
-  s: { fleetId: string; tenantId: string; action: FleetAction & ('provision' | 'retry'); actor: string; detail?: Record<string, unknown> },
+  s: {
+    fleet: Pick<FleetRow, 'id' | 'status'>;
+    tenantId: string;
+    verb: FleetVerb;
+    kind: RunKind;
+    retry?: boolean;
+    actor: string;
+    detail?: Record<string, unknown>;
+    options?: RunOptions;
+    /** For a suspension: who holds it (only the platform lifts the platform's) and why. */
+    suspension?: { by: string; reason: string | null };
+  },
 ): Promise<RunOutcome> {
-  await applyTransition(trx, s.fleetId, s.action);
+  let status: FleetStatus = s.fleet.status;
+  if (s.kind === 'provision') status = (await applyTransition(trx, s.fleet.id, s.retry ? 'retry' : 'provision')).to;
+  else if (!s.retry) await dropKindCheckpoints(trx, s.fleet.id, s.kind);
   // Fair scheduling counts a user's runs across all their tenants; the platform's per tenant.
   const requestedBy = s.actor === 'platform' ? `tenant:${s.tenantId}` : s.actor;
-  const run = await insertRun(trx, s.fleetId, s.action, requestedBy);
+  const run = await insertRun(trx, s.fleet.id, s.kind, {
+    retry: s.retry ?? false,
+    requestedBy,
+    options: { ...s.options, actor: s.actor, ...(s.suspension?.reason ? { reason: s.suspension.reason } : {}) },
+  });
+  await recordIntent(
+    trx,
+    { id: s.fleet.id, tenantId: s.tenantId, status },
+    {
+      desired: DESIRED_BY_KIND[s.kind],
+      action: s.verb,
+      runId: run.id,
+      event: s.kind !== 'provision',
+      ...(s.suspension ? { suspendedBy: s.suspension.by, reason: s.suspension.reason } : {}),
+    },
+  );
   await ctx.queue.enqueue(trx, run.id);
-  await audit(trx, { tenantId: s.tenantId, actor: s.actor, action: `fleet.${s.action}`, detail: { runId: run.id, ...s.detail } });
-  return { kind: 'started', fleetId: s.fleetId, tenantId: s.tenantId, run };
+  await audit(trx, {
+    tenantId: s.tenantId,
+    actor: s.actor,
+    action: `fleet.${s.verb}`,
+    detail: { runId: run.id, ...(s.suspension?.reason ? { reason: s.suspension.reason } : {}), ...s.detail },
+  });
+  return { kind: 'started', fleetId: s.fleet.id, tenantId: s.tenantId, run };
 }
 
 /** After commit: this replica's cache forgets the old fleet, and a local worker may take the run now. */
-export function announce(ctx: ServiceContext, outcome: RunOutcome): RunOutcome {
+export function announce<T extends { tenantId: string; kind: string; run: RunRow }>(ctx: ServiceContext, outcome: T): T {
   ctx.changed?.(outcome.tenantId);
   if (outcome.kind === 'started') ctx.offer?.(outcome.run.id);
   return outcome;
