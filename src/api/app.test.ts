@@ -95,6 +95,16 @@ describe('OpenAPI document and reference page', () => {
       'GET /api/tenants/{tenantId}': 'getTenant',
       'POST /api/tenants/{tenantId}/provision': 'provisionTenant',
       'POST /api/tenants/{tenantId}/retry': 'retryTenant',
+      'POST /api/fleet/suspend': 'suspendFleet',
+      'POST /api/fleet/resume': 'resumeFleet',
+      'POST /api/fleet/cancel': 'cancelFleet',
+      'DELETE /api/fleet': 'deprovisionFleet',
+      'GET /api/fleet/audit': 'getFleetAudit',
+      'POST /api/tenants/{tenantId}/suspend': 'suspendTenant',
+      'POST /api/tenants/{tenantId}/resume': 'resumeTenant',
+      'POST /api/tenants/{tenantId}/cancel': 'cancelTenant',
+      'DELETE /api/tenants/{tenantId}': 'deprovisionTenant',
+      'GET /api/tenants/{tenantId}/audit': 'getTenantAudit',
     });
     expect(doc.servers).toStrictEqual([{ url: '/', description: 'The server that serves this document' }]);
     // Public probes say so explicitly, instead of leaving security undefined.

@@ -7,6 +7,7 @@ import { AuditPage, AuditQuery } from './audit-common.ts';
 const route = createRoute({
   method: 'get',
   path: '/api/fleet/audit',
+  operationId: 'getFleetAudit',
   tags: ['Fleet'],
   summary: "Who did what to the caller's tenant, oldest first",
   description: 'Org admins (or the personal owner) only. Kept after a deprovision, with its proof entry.',

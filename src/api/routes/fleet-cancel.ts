@@ -7,6 +7,7 @@ import { CancelAccepted, cancelAcceptedBody } from './lifecycle-common.ts';
 const route = createRoute({
   method: 'post',
   path: '/api/fleet/cancel',
+  operationId: 'cancelFleet',
   tags: ['Fleet'],
   summary: "Cancel the caller's queued or running provisioning",
   description:

@@ -7,6 +7,7 @@ import { RunAccepted, runAcceptedBody } from './lifecycle-common.ts';
 const route = createRoute({
   method: 'delete',
   path: '/api/fleet',
+  operationId: 'deprovisionFleet',
   tags: ['Fleet'],
   summary: "Deprovision the caller's fleet: machine, gateway and secrets deleted, with proof",
   description:

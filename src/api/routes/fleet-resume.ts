@@ -7,6 +7,7 @@ import { RunAccepted, runAcceptedBody } from './lifecycle-common.ts';
 const route = createRoute({
   method: 'post',
   path: '/api/fleet/resume',
+  operationId: 'resumeFleet',
   tags: ['Fleet'],
   summary: "Resume the caller's suspended fleet",
   description:

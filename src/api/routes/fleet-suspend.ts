@@ -7,6 +7,7 @@ import { RunAccepted, runAcceptedBody } from './lifecycle-common.ts';
 const route = createRoute({
   method: 'post',
   path: '/api/fleet/suspend',
+  operationId: 'suspendFleet',
   tags: ['Fleet'],
   summary: "Suspend the caller's active fleet (gateway and machine stopped, data kept)",
   description: 'Only from `active`. The run stops the gateway, then the machine (GCP: instances.stop); status `suspended` when it ends.',

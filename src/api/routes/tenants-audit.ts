@@ -7,6 +7,7 @@ import { AuditPage, AuditQuery } from './audit-common.ts';
 const route = createRoute({
   method: 'get',
   path: '/api/tenants/{tenantId}/audit',
+  operationId: 'getTenantAudit',
   tags: ['Platform'],
   summary: "A tenant's audit log, oldest first; still answers after the tenant was deleted",
   security: SECURITY_PLATFORM,

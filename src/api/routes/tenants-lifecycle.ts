@@ -14,6 +14,7 @@ const accepted = { description: 'Accepted: the run', content: { 'application/jso
 const suspendRoute = createRoute({
   method: 'post',
   path: '/api/tenants/{tenantId}/suspend',
+  operationId: 'suspendTenant',
   tags: ['Platform'],
   summary: "Suspend a tenant's fleet (billing, abuse, admin); only the platform can resume it",
   security: SECURITY_PLATFORM,
@@ -27,6 +28,7 @@ const suspendRoute = createRoute({
 const resumeRoute = createRoute({
   method: 'post',
   path: '/api/tenants/{tenantId}/resume',
+  operationId: 'resumeTenant',
   tags: ['Platform'],
   summary: "Resume a tenant's suspended fleet",
   security: SECURITY_PLATFORM,
@@ -37,6 +39,7 @@ const resumeRoute = createRoute({
 const cancelRoute = createRoute({
   method: 'post',
   path: '/api/tenants/{tenantId}/cancel',
+  operationId: 'cancelTenant',
   tags: ['Platform'],
   summary: "Cancel a tenant's queued or running provisioning",
   security: SECURITY_PLATFORM,
@@ -50,6 +53,7 @@ const cancelRoute = createRoute({
 const deleteRoute = createRoute({
   method: 'delete',
   path: '/api/tenants/{tenantId}',
+  operationId: 'deprovisionTenant',
   tags: ['Platform'],
   summary: 'Deprovision the fleet and remove the tenant; its audit log is kept',
   description: 'As DELETE /api/fleet, and the tenant goes with the fleet. A tenant without a fleet is removed at once (200).',
