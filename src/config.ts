@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { type Plan, type PlanLimits, parsePlanLimits } from './domain/plans.ts';
 import { PROVISION_STEPS } from './domain/steps.ts';
 import type { OutboundPolicy } from './util/outbound-address.ts';
@@ -166,6 +167,11 @@ export const envSchema = z.object({
   FLEET_PLATFORM_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(6000),
   // When set, GET /metrics wants `Authorization: Bearer <token>`.
   FLEET_METRICS_TOKEN: optionalNonEmpty.pipe(z.string().min(24, 'must be at least 24 characters').optional()),
+  // The dashboard's built files (`npm run build:web`), served at `/`.
+  FLEET_WEB_DIR: z
+    .string()
+    .min(1)
+    .default(fileURLToPath(new URL('../web/dist', import.meta.url))),
 });
 
 /** Loopback only: what dev sign-in may listen on (its tokens are minted by anyone who can run `fleet dev token`). */
@@ -295,6 +301,8 @@ export interface Config {
   outbound: OutboundPolicy;
   /** GET /metrics requires it as a bearer token when set; public otherwise. */
   metricsToken: string | undefined;
+  /** Where the dashboard's built files are. */
+  webDir: string;
   compute: {
     /** The driver new fleets get. */
     driver: 'local' | 'gcp';
@@ -380,6 +388,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     },
     outbound: { allowHttp: env.NODE_ENV !== 'production', allowLoopback: env.FLEET_TEST_ALLOW_LOOPBACK_URLS === '1' },
     metricsToken: env.FLEET_METRICS_TOKEN,
+    webDir: path.resolve(env.FLEET_WEB_DIR),
     compute: {
       driver: env.FLEET_COMPUTE,
       // Also set (and checked) without FLEET_COMPUTE=gcp when a project is named: fleets created on

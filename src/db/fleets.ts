@@ -60,3 +60,8 @@ export async function activeFleetMachines(
 export async function pinSshHostKey(db: Db, fleetId: string, fingerprint: string): Promise<void> {
   await db.updateTable('fleets').set({ ssh_host_key: fingerprint }).where('id', '=', fleetId).where('ssh_host_key', 'is', null).execute();
 }
+
+/** The tenant's fleet, read without a lock. */
+export async function findFleetOfTenant(db: Db, tenantId: string): Promise<FleetRow | undefined> {
+  return db.selectFrom('fleets').selectAll().where('tenant_id', '=', tenantId).executeTakeFirst();
+}
