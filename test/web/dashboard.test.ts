@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { type ServerType, serve } from '@hono/node-server';
 import type { BrowserContext, Page } from 'playwright-core';
+import { createServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getSecrets } from '../../src/db/secrets.ts';
 import { SECRET } from '../../src/domain/fleet-settings.ts';
@@ -210,6 +211,34 @@ describe('the dashboard in a browser', () => {
     expect(requested.length).toBeGreaterThan(10);
     expect(foreign).toEqual([]);
   });
+});
+
+describe('the dev bundle (npm run dev:web)', () => {
+  it('loads nothing from outside its own origin, and signs in through its /api proxy', async () => {
+    // The dev server as `npm run dev:web` starts it, forwarding /api to the test's server.
+    process.env.FLEET_URL = origin;
+    const dev = await createServer({
+      configFile: path.resolve('web/vite.config.ts'),
+      logLevel: 'warn',
+      server: { port: 0, strictPort: false },
+    });
+    try {
+      await dev.listen();
+      const devOrigin = dev.resolvedUrls!.local[0]!.replace(/\/$/, '');
+      const page = await browser.context.newPage();
+      const seen: string[] = [];
+      page.on('request', (r) => seen.push(r.url()));
+      await page.goto(`${devOrigin}/`);
+      await signIn(page, { userId: 'user_devbundle' });
+      await page.getByRole('heading', { name: 'No fleet yet: provision one' }).waitFor();
+      await page.close();
+      expect(seen.length).toBeGreaterThan(10);
+      expect(seen.filter((u) => !u.startsWith(`${devOrigin}/`) && !u.startsWith('data:'))).toEqual([]);
+    } finally {
+      await dev.close();
+      delete process.env.FLEET_URL;
+    }
+  }, 120_000);
 });
 
 const failedStepRetry = (page: Page) => page.getByTestId('step-agent_config').getByRole('button', { name: 'Retry from this step' });
