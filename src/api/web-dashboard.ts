@@ -41,6 +41,7 @@ export function registerWebDashboard(app: OpenAPIHono<AppEnv>, webDir: string): 
   const root = path.resolve(webDir);
   const handler = async (c: Context<AppEnv>, next: Next) => {
     const pathname = c.req.path;
+    if (c.req.method !== 'GET' && c.req.method !== 'HEAD') return next();
     if (API_PREFIXES.some((p) => pathname === p || (p.endsWith('/') && pathname.startsWith(p)))) return next();
     const file = await findFile(root, pathname);
     if (file === 'missing') return next(); // a file the build does not have: the API's 404
@@ -56,7 +57,9 @@ export function registerWebDashboard(app: OpenAPIHono<AppEnv>, webDir: string): 
     if (c.req.method === 'HEAD') return c.body(null, 200);
     return c.body(new Uint8Array(file.body), 200);
   };
-  app.get('/*', handler);
+  // A middleware, not a GET route: a route matching every path would become every request's
+  // route label in the metrics, and the method list of every 405.
+  app.use('/*', handler);
 }
 
 /**
