@@ -73,6 +73,8 @@ const stepState = (page: Page, step: string) => page.getByTestId(`step-${step}`)
 
 /** The error text a field's aria-describedby points at. */
 async function describedError(page: Page, fieldId: string): Promise<string> {
+  // The API's answer arrives after the click: wait for the error to be drawn.
+  await page.locator(`#${fieldId}[aria-invalid="true"]`).waitFor();
   const ids = (await page.locator(`#${fieldId}`).getAttribute('aria-describedby')) ?? '';
   const errorId = ids.split(' ').find((id) => id.endsWith('-error'));
   expect(errorId, `${fieldId} has no error linked by aria-describedby`).toBeDefined();
@@ -156,6 +158,11 @@ describe('the dashboard in a browser', () => {
     expect(await page.getByTestId('template').innerText()).toBe('solo-engineer');
     expect(await page.getByTestId('machine').innerText()).toMatch(/^fleet-\S+ · zone none \(local\) · ip 127\.0\.0\.1$/);
     expect(await page.getByTestId('agents').innerText()).toMatch(/engineer/);
+    // The failed run is collapsed below, and expands to its own entries.
+    const earlier = page.getByTestId('earlier-runs');
+    expect(await earlier.locator('details').count()).toBe(1);
+    await earlier.locator('summary').click();
+    expect(await earlier.locator('details').innerText()).toMatch(/ended with agent_config failed[\s\S]*Injected failure in agent_config/);
     // Usable at 390 px: nothing wider than the screen.
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
     await page.screenshot({ path: screenshotPath('04-active'), fullPage: true });

@@ -1,7 +1,7 @@
 import type { ReactNode } from 'react';
 import type { LogEntry } from './fleet-types.ts';
 import { STEP_MEANING } from './fleet-types.ts';
-import { formatDuration, type StepRow, stepRows } from './timeline-model.ts';
+import { earlierRuns, formatDuration, type StepRow, stepRows } from './timeline-model.ts';
 
 const STATE_WORDS: Record<StepRow['state'], string> = {
   waiting: 'waiting',
@@ -40,6 +40,39 @@ export function Timeline({ log, retry }: { log: LogEntry[]; retry: ReactNode }) 
           </li>
         ))}
       </ol>
+      <EarlierRuns log={log} />
     </section>
+  );
+}
+
+/** Earlier runs, collapsed: each expands to its own entries. */
+function EarlierRuns({ log }: { log: LogEntry[] }) {
+  const runs = earlierRuns(log);
+  if (runs.length === 0) return null;
+  return (
+    <div className="earlier" data-testid="earlier-runs">
+      <h3>Earlier runs</h3>
+      {runs.map(({ runId, entries }) => {
+        const last = entries.at(-1)!;
+        return (
+          <details key={runId}>
+            <summary>
+              {runId}: ended with {last.step} {STATE_WORDS[last.status]}
+            </summary>
+            <ol className="plain">
+              {entries
+                .filter((e) => e.status !== 'running' || e.message !== null)
+                .map((e) => (
+                  <li key={`${e.createdAt}-${e.step}-${e.status}`} className={`entry entry-${e.status}`}>
+                    <span className="step-name">{e.step}</span> {STATE_WORDS[e.status]}
+                    {e.durationMs !== null && ` · ${formatDuration(e.durationMs)}`}
+                    {e.message && ` · ${e.message}`}
+                  </li>
+                ))}
+            </ol>
+          </details>
+        );
+      })}
+    </div>
   );
 }

@@ -8,8 +8,8 @@ export interface LogEntry {
   message: string | null;
   durationMs: number | null;
   createdAt: string;
-  /** Only on entries that arrived live through the event stream. */
-  runId?: string;
+  /** The run that wrote it (null for entries older than runs). */
+  runId: string | null;
 }
 
 export interface Fleet {

@@ -48,3 +48,14 @@ export function formatDuration(ms: number): string {
   const s = Math.round(ms / 1000);
   return `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, '0')} s`;
 }
+
+/** The runs before the latest one, oldest first, each with its entries (collapsed in the timeline). */
+export function earlierRuns(log: LogEntry[]): Array<{ runId: string; entries: LogEntry[] }> {
+  const current = log.at(-1)?.runId ?? null;
+  const runs = new Map<string, LogEntry[]>();
+  for (const e of log) {
+    if (e.runId === null || e.runId === current) continue;
+    runs.set(e.runId, [...(runs.get(e.runId) ?? []), e]);
+  }
+  return [...runs].map(([runId, entries]) => ({ runId, entries }));
+}
