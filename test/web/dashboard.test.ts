@@ -188,6 +188,19 @@ describe('the dashboard in a browser', () => {
     await popup.close();
   }, 60_000);
 
+  it("after sign-out, the next person signed in on the same page never sees the last one's fleet", async () => {
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    // Not even for a moment (before the new session's snapshot arrives): watch every DOM change.
+    await page.evaluate(() => {
+      new MutationObserver(() => {
+        if (document.querySelector('[data-testid="status-badge"]')) Object.assign(window, { sawOldFleet: true });
+      }).observe(document.body, { childList: true, subtree: true });
+    });
+    await signIn(page, { userId: 'user_websecond', orgId: 'org_websecond', orgRole: 'admin' });
+    await page.getByRole('heading', { name: 'No fleet yet: provision one' }).waitFor();
+    expect(await page.evaluate(() => (window as { sawOldFleet?: boolean }).sawOldFleet ?? false)).toBe(false);
+  }, 60_000);
+
   it('shows an org member the fleet with no action buttons at all', async () => {
     t.settings.faults.set('agent_config', 'throw');
     // A second fleet of the same org fails: a member sees the failure but no Retry.

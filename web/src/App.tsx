@@ -2,14 +2,14 @@ import { useQuery } from '@tanstack/react-query';
 import { callApi } from './api.ts';
 import { FleetPage } from './fleet/FleetPage.tsx';
 import { DevSignIn } from './session/DevSignIn.tsx';
-import { useSession } from './session/session.ts';
+import { SIGN_IN_OPTIONS_KEY, useSession } from './session/session.ts';
 
 type SignInOptions = { mode: 'dev' | 'clerk'; clerkPublishableKey: string | null };
 
 /** Picks the sign-in mode the server has, then shows the fleet to whoever signed in. */
 export function App() {
   const options = useQuery({
-    queryKey: ['sign-in-options'],
+    queryKey: SIGN_IN_OPTIONS_KEY,
     queryFn: () => callApi<SignInOptions>(null, '/api/sign-in-options'),
     staleTime: Number.POSITIVE_INFINITY,
   });

@@ -33,6 +33,9 @@ export function useFleetEvents(): StreamState {
           if (!res.ok || !res.body) {
             const body = (await res.json().catch(() => undefined)) as { error?: { message?: string } } | undefined;
             setState({ live: false, problem: body?.error?.message ?? `The event stream answered ${res.status}.` });
+            // Too many streams open (other tabs): asking again sooner than the server says only adds load.
+            const retryAfter = Number(res.headers.get('retry-after'));
+            if (res.status === 429 && retryAfter > 0) await new Promise((r) => setTimeout(r, retryAfter * 1000));
           } else {
             setState({ live: true });
             const parser = createParser({

@@ -1,7 +1,8 @@
+import { useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, type ReactNode, useCallback, useMemo, useState } from 'react';
 import { ApiProblem, callApi } from '../api.ts';
 import { TextField } from '../Field.tsx';
-import { type Session, SessionContext } from './session.ts';
+import { type Session, SessionContext, SIGN_IN_OPTIONS_KEY } from './session.ts';
 
 type Who = Session['who'];
 type Stored = { who: Who; token: string; expiresAtMs: number };
@@ -31,11 +32,17 @@ function load(): Stored | null {
 /** Dev sign-in: a page asking who you are, then a Session backed by POST /api/dev/session. */
 export function DevSignIn({ children }: { children: ReactNode }) {
   const [stored, setStored] = useState<Stored | null>(load);
-  const remember = useCallback((s: Stored | null) => {
-    if (s) sessionStorage.setItem(STORAGE_KEY, JSON.stringify(s));
-    else sessionStorage.removeItem(STORAGE_KEY);
-    setStored(s);
-  }, []);
+  const client = useQueryClient();
+  const remember = useCallback(
+    (s: Stored | null) => {
+      if (s) sessionStorage.setItem(STORAGE_KEY, JSON.stringify(s));
+      else sessionStorage.removeItem(STORAGE_KEY);
+      // What one session read is that session's: the next person must not see it, even for a moment.
+      client.removeQueries({ predicate: (q) => q.queryKey[0] !== SIGN_IN_OPTIONS_KEY[0] });
+      setStored(s);
+    },
+    [client],
+  );
 
   const session = useMemo<Session | null>(() => {
     if (!stored) return null;

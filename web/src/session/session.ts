@@ -21,3 +21,6 @@ export function useSession(): Session {
   if (!s) throw new Error('useSession outside a signed-in tree');
   return s;
 }
+
+/** The one query that belongs to no session: how this server signs people in. */
+export const SIGN_IN_OPTIONS_KEY = ['sign-in-options'] as const;
