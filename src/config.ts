@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { type Plan, type PlanLimits, parsePlanLimits } from './domain/plans.ts';
 import { ALL_STEPS, isStepName } from './domain/steps.ts';
 import type { OutboundPolicy } from './util/outbound-address.ts';
@@ -174,6 +175,11 @@ export const envSchema = z.object({
   // `fleet worker` serves GET /metrics on this port (0: a free one, logged); unset: no listener.
   FLEET_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   FLEET_METRICS_TOKEN: optionalNonEmpty.pipe(z.string().min(24, 'must be at least 24 characters').optional()),
+  // The dashboard's built files (`npm run build:web`), served at `/`.
+  FLEET_WEB_DIR: z
+    .string()
+    .min(1)
+    .default(fileURLToPath(new URL('../web/dist', import.meta.url))),
 });
 
 /** Loopback only: what dev sign-in may listen on (its tokens are minted by anyone who can run `fleet dev token`). */
@@ -307,6 +313,8 @@ export interface Config {
   metricsToken: string | undefined;
   /** Where `fleet worker` serves its /metrics (FLEET_METRICS_PORT); no listener when unset. */
   metricsPort: number | undefined;
+  /** Where the dashboard's built files are. */
+  webDir: string;
   compute: {
     /** The driver new fleets get. */
     driver: 'local' | 'gcp';
@@ -394,6 +402,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     outbound: { allowHttp: env.NODE_ENV !== 'production', allowLoopback: env.FLEET_TEST_ALLOW_LOOPBACK_URLS === '1' },
     metricsToken: env.FLEET_METRICS_TOKEN,
     metricsPort: env.FLEET_METRICS_PORT,
+    webDir: path.resolve(env.FLEET_WEB_DIR),
     compute: {
       driver: env.FLEET_COMPUTE,
       // Also set (and checked) without FLEET_COMPUTE=gcp when a project is named: fleets created on

@@ -67,6 +67,8 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     },
     events: core.events,
     fleetCache,
+    devSignIn,
+    clerkPublishableKey: config.clerk?.publishableKey,
   });
 
   let server: ServerType | undefined;
@@ -96,7 +98,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     throw e;
   });
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
-  logger.info({ url, devSignIn, workers: config.pipeline.workers }, 'Agent Fleet API listening');
+  logger.info({ url, devSignIn: devSignIn !== undefined, workers: config.pipeline.workers }, 'Agent Fleet API listening');
   if (config.env === 'production' && !config.metricsToken) {
     // Not refused: many deployments keep /metrics on a private network. But say it.
     logger.warn('/metrics is public: anyone who reaches this port reads its metrics. Set FLEET_METRICS_TOKEN to require a bearer token.');

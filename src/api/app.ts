@@ -26,6 +26,10 @@ import { registerFleetResume } from './routes/fleet-resume.ts';
 import { registerFleetSuspend } from './routes/fleet-suspend.ts';
 import { registerTenantsAudit } from './routes/tenants-audit.ts';
 import { registerTenantsLifecycle } from './routes/tenants-lifecycle.ts';
+import { registerDevSession } from './routes/dev-session.ts';
+import { registerFleetControlUiToken } from './routes/fleet-control-ui-token.ts';
+import { registerSignInOptions } from './routes/sign-in-options.ts';
+import { registerWebDashboard } from './web-dashboard.ts';
 
 // The tenant routes (a Clerk session). `/x/*` matches `/x` too: listing both ran their middleware twice on `/x`.
 const SESSION_PATHS = ['/api/fleet/*', '/api/templates'];
@@ -70,6 +74,10 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   registerFleetAudit(app, deps);
   registerTenantsLifecycle(app, deps);
   registerTenantsAudit(app, deps);
+  registerFleetControlUiToken(app, deps);
+  registerSignInOptions(app, deps);
+  // Only with dev sign-in: with Clerk configured the path does not exist (404).
+  if (deps.devSignIn) registerDevSession(app, deps.devSignIn);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'clerkBearer', {
     type: 'http',
@@ -101,6 +109,9 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   app.get('/api/reference', (c) =>
     c.html(renderReferencePage(app.getOpenAPI31Document(documentConfig) as Parameters<typeof renderReferencePage>[0])),
   );
+
+  // Last: the dashboard answers only the GETs no API route took.
+  registerWebDashboard(app, deps.config.webDir);
 
   app.notFound((c) => {
     const allowed = methodsFor(app, c.req.path);

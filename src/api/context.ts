@@ -22,6 +22,15 @@ export interface AppDeps {
   services: ServiceContext;
   events: EventHub;
   fleetCache: FleetViewCache;
+  /** Present exactly when dev sign-in is on (no Clerk settings, never in production): mints session tokens. */
+  devSignIn?: DevSignIn;
+  /** Clerk's publishable key for the dashboard's sign-in, when Clerk is configured. */
+  clerkPublishableKey?: string;
+}
+
+/** Dev sign-in's token minter: a Clerk-shaped session token for whoever is named. */
+export interface DevSignIn {
+  mint(who: { userId: string; orgId?: string; orgRole?: 'admin' | 'member' }): { token: string; expiresAtMs: number };
 }
 
 /** Hono's per-request variables. */

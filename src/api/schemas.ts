@@ -51,6 +51,10 @@ export const ProvisionLogEntrySchema = z
     message: z.string().nullable(),
     durationMs: z.number().int().nullable(),
     createdAt: z.string().openapi({ example: '2026-03-18T09:00:00.000Z' }),
+    runId: z
+      .string()
+      .nullable()
+      .openapi({ description: 'The run that wrote the entry (added to the seed: tells runs apart)', example: 'run_8d2k1x' }),
   })
   .openapi('ProvisionLogEntry');
 

@@ -22,6 +22,8 @@ export interface FleetRecord {
     message: string | null;
     durationMs: number | null;
     createdAt: string;
+    /** The run that wrote it (an addition to the seed's shape: it lets a client tell runs apart). */
+    runId: string | null;
   }>;
   createdAt: string;
   updatedAt: string;
@@ -39,7 +41,7 @@ const fleetJson = sql<FleetRecord>`json_build_object(
   'provisionLog', COALESCE((
     SELECT json_agg(json_build_object(
       'step', l.step, 'status', l.status, 'message', l.message,
-      'durationMs', l.duration_ms, 'createdAt', ${iso('l.created_at')}) ORDER BY l.id)
+      'durationMs', l.duration_ms, 'createdAt', ${iso('l.created_at')}, 'runId', l.run_id) ORDER BY l.id)
     FROM provision_log l WHERE l.fleet_id = f.id), '[]'::json),
   'createdAt', ${iso('f.created_at')},
   'updatedAt', ${iso('f.updated_at')}

@@ -140,3 +140,8 @@ export async function removeFleet(trx: Db, fleetId: string, tenantId: string, op
   if (opts.tenantToo) await trx.deleteFrom('tenants').where('id', '=', tenantId).execute();
   await recordEvent(trx, tenantId, 'status', { status: null, removed: true, tenantRemoved: opts.tenantToo });
 }
+
+/** The tenant's fleet, read without a lock. */
+export async function findFleetOfTenant(db: Db, tenantId: string): Promise<FleetRow | undefined> {
+  return db.selectFrom('fleets').selectAll().where('tenant_id', '=', tenantId).executeTakeFirst();
+}

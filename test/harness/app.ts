@@ -23,6 +23,7 @@ import { type RunningWorker, startWorker } from '../../src/pipeline/worker.ts';
 import { SecretBox } from '../../src/secrets/secret-box.ts';
 import { stopGateway } from '../../src/gateway/process.ts';
 import { LocalHost } from '../../src/hosts/local-host.ts';
+import { devSignInWith } from '../../src/runtime/auth-setup.ts';
 
 export const PLATFORM_TOKEN = 'fpt_test_platform_token_0123456789';
 
@@ -69,6 +70,8 @@ export interface TestAppOptions {
   /** Compute drivers besides the local one, and the one new fleets get (default local). */
   drivers?: PipelineSettings['drivers'];
   computeDriver?: 'local' | 'gcp';
+  /** Serve dev sign-in's POST /api/dev/session (default true; false plays a server with Clerk configured). */
+  devSignIn?: boolean;
 }
 
 export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp> {
@@ -144,6 +147,8 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
     },
     events,
     fleetCache,
+    devSignIn: opts.devSignIn === false ? undefined : devSignInWith(keys.privateKeyPem),
+    clerkPublishableKey: opts.devSignIn === false ? DEV_PUBLISHABLE_KEY : undefined,
   });
   const t: TestApp = {
     app,

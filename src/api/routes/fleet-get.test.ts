@@ -64,13 +64,14 @@ describe('GET /api/fleet — the seed contract', () => {
       repos: ['org/repo-a', 'org/repo-b'],
       gcpResources: { vmName: 'agent-fleet', zone: 'europe-west2-b', ip: '34.89.1.2' },
       provisionLog: [
-        { step: 'vm_create', status: 'running', message: null, durationMs: null, createdAt: '2026-03-18T08:59:14.800Z' },
+        { step: 'vm_create', status: 'running', message: null, durationMs: null, createdAt: '2026-03-18T08:59:14.800Z', runId: null },
         {
           step: 'vm_create',
           status: 'complete',
           message: 'VM created successfully',
           durationMs: 45200,
           createdAt: '2026-03-18T09:00:00.000Z',
+          runId: null,
         },
       ],
       createdAt: '2026-03-18T09:00:00.000Z',

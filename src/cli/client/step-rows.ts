@@ -19,11 +19,14 @@ export interface StepRow {
  * with changed settings runs them again). A failed step of a fleet that is provisioning again is
  * queued for the retry that has not logged yet.
  */
-export function stepRows(log: readonly LogEntry[], fleetStatus: FleetStatus): StepRow[] {
+export function stepRows(allEntries: readonly LogEntry[], fleetStatus: FleetStatus): StepRow[] {
+  // The provisioning's steps only: the log also holds the steps of suspend, resume and the like.
+  const isProvisionStep = (step: string): step is ProvisionStep => (PROVISION_STEPS as readonly string[]).includes(step);
+  const log = allEntries.filter((e) => isProvisionStep(e.step));
   const latest = new Map<string, LogEntry>();
   for (const entry of log) latest.set(entry.step, entry);
   const last = log.at(-1);
-  const current = last ? PROVISION_STEPS.indexOf(last.step) : -1;
+  const current = last && isProvisionStep(last.step) ? PROVISION_STEPS.indexOf(last.step) : -1;
   return PROVISION_STEPS.map((step, i) => {
     const entry = latest.get(step);
     if (!entry || i > current) return { step, state: 'waiting', message: null, durationMs: null, at: null };
