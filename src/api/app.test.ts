@@ -109,6 +109,9 @@ describe('OpenAPI document and reference page', () => {
       'POST /api/tenants/{tenantId}/cancel': 'cancelTenant',
       'DELETE /api/tenants/{tenantId}': 'deprovisionTenant',
       'GET /api/tenants/{tenantId}/audit': 'getTenantAudit',
+      'POST /api/fleet/control-ui-token': 'createControlUiToken',
+      'GET /api/sign-in-options': 'getSignInOptions',
+      'POST /api/dev/session': 'createDevSession',
     });
     expect(doc.servers).toStrictEqual([{ url: '/', description: 'The server that serves this document' }]);
     // Public probes say so explicitly, instead of leaving security undefined.

@@ -378,6 +378,63 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/fleet/control-ui-token": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The gateway token that signs into the fleet's Control UI
+         * @description For org admins and owners of a personal tenant (403 for org members). The answer is never cached (`Cache-Control: no-store`). Open `openUrl`: the Control UI reads the token from the URL fragment, which the browser does not send to any server.
+         */
+        post: operations["createControlUiToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/sign-in-options": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** How the dashboard signs people in on this server */
+        get: operations["getSignInOptions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/dev/session": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Dev sign-in: a session token for the user (and organisation) named
+         * @description Exists only with dev sign-in (no Clerk settings, never in production; the server then listens on loopback only). Answers only requests addressed to a loopback host name, so a page on another site cannot reach it by DNS rebinding.
+         */
+        post: operations["createDevSession"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -431,6 +488,11 @@ export interface components {
             durationMs: number | null;
             /** @example 2026-03-18T09:00:00.000Z */
             createdAt: string;
+            /**
+             * @description The run that wrote the entry (added to the seed: tells runs apart)
+             * @example run_8d2k1x
+             */
+            runId: string | null;
         };
         ProvisionAccepted: {
             /** @enum {boolean} */
@@ -516,7 +578,8 @@ export interface components {
             kind: "provision" | "suspend" | "resume" | "deprovision";
             /** @description false when a run of this kind was already at work and this is it */
             started: boolean;
-            fleet: components["schemas"]["Fleet"] & (Record<string, never> | null);
+            /** @description null once a deprovision has removed it */
+            fleet: components["schemas"]["Fleet"] | null;
         };
         TenantSuspendRequest: {
             reason?: string;
@@ -531,7 +594,7 @@ export interface components {
              * @enum {string}
              */
             stopped: "at-once" | "at-next-safe-point";
-            fleet: components["schemas"]["Fleet"] & (Record<string, never> | null);
+            fleet: components["schemas"]["Fleet"] | null;
         };
         AuditPage: {
             /** @enum {boolean} */
@@ -556,6 +619,38 @@ export interface components {
         };
         PlatformSuspendRequest: {
             reason: string;
+        };
+        ControlUiToken: {
+            /** @enum {boolean} */
+            ok: true;
+            /** @example http://127.0.0.1:18789/ */
+            dashboardUrl: string;
+            /** @description The gateway token. Keep it out of URLs other than the fragment, and out of logs. */
+            token: string;
+            /** @description The Control UI signed in: `dashboardUrl#token=…` (a fragment never reaches a server). */
+            openUrl: string;
+        };
+        SignInOptions: {
+            /** @enum {boolean} */
+            ok: true;
+            /**
+             * @description `dev`: POST /api/dev/session; `clerk`: sign in with Clerk
+             * @enum {string}
+             */
+            mode: "dev" | "clerk";
+            clerkPublishableKey: string | null;
+        };
+        DevSession: {
+            /** @enum {boolean} */
+            ok: true;
+            token: string;
+            expiresAt: string;
+        };
+        DevSessionRequest: {
+            userId: string;
+            orgId?: string;
+            /** @enum {string} */
+            orgRole?: "admin" | "member";
         };
     };
     responses: never;
@@ -1906,6 +2001,151 @@ export interface operations {
             };
             /** @description Not found (also answered for another tenant's resource) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error; quote the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    createControlUiToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The Control UI and its token */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ControlUiToken"];
+                };
+            };
+            /** @description Not signed in, or the credentials were rejected */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Signed in but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (also answered for another tenant's resource) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with the current state; the message says what is allowed */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error; quote the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getSignInOptions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The sign-in mode */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SignInOptions"];
+                };
+            };
+            /** @description Internal error; quote the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    createDevSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DevSessionRequest"];
+            };
+        };
+        responses: {
+            /** @description A session token */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DevSession"];
+                };
+            };
+            /** @description Invalid input; `error.details.field` names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Signed in but not allowed */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { registerDevToken } from './dev-token.ts';
 import { registerEvents } from './events.ts';
+import { registerLifecycle } from './lifecycle.ts';
 import { registerLogin } from './login.ts';
 import { registerMigrate } from './migrate.ts';
 import { registerProvision } from './provision.ts';
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerLogin(program);
   registerStatus(program);
   registerProvision(program);
+  registerLifecycle(program);
   registerEvents(program);
   registerTemplates(program);
   registerTenants(program);

@@ -11,6 +11,7 @@ const entry = (step: LogEntry['step'], status: LogEntry['status'], s: number, ex
   message: null,
   durationMs: null,
   createdAt: at(s),
+  runId: 'run_1',
   ...extra,
 });
 const fleet = (status: Fleet['status'], provisionLog: LogEntry[]): Fleet => ({

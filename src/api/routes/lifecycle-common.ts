@@ -14,7 +14,8 @@ export const RunAccepted = z
     runId: z.string().openapi({ example: 'run_8d2k4m' }),
     kind: z.enum(RUN_KIND_NAMES),
     started: z.boolean().openapi({ description: 'false when a run of this kind was already at work and this is it' }),
-    fleet: FleetSchema.nullable().openapi({ description: 'null once a deprovision has removed it' }),
+    // A union, not FleetSchema.nullable(): that would register the Fleet component itself as nullable.
+    fleet: z.union([FleetSchema, z.null()]).openapi({ description: 'null once a deprovision has removed it' }),
   })
   .openapi('RunAccepted');
 
@@ -25,7 +26,7 @@ export const CancelAccepted = z
     stopped: z.enum(['at-once', 'at-next-safe-point']).openapi({
       description: '`at-once`: it was still queued; `at-next-safe-point`: its worker aborts the running step and ends it',
     }),
-    fleet: FleetSchema.nullable(),
+    fleet: z.union([FleetSchema, z.null()]),
   })
   .openapi('CancelAccepted');
 

@@ -28,10 +28,10 @@ export async function watchFleet(conn: Connection, view: WatchView, onEvent?: (e
     } else if (e.event === 'status') {
       fleet = { ...known, status: (e.data as { status: FleetStatus }).status };
     } else if (e.event === 'log') {
-      const { step, status, message, durationMs, createdAt } = e.data as LogEntry;
+      const { step, status, message, durationMs, createdAt, runId = null } = e.data as Omit<LogEntry, 'runId'> & { runId?: string | null };
       // A fleet read whole after the stream opened may already hold the entries that follow.
       const seen = known.provisionLog.some((l) => l.step === step && l.status === status && l.createdAt === createdAt);
-      if (!seen) fleet = { ...known, provisionLog: [...known.provisionLog, { step, status, message, durationMs, createdAt }] };
+      if (!seen) fleet = { ...known, provisionLog: [...known.provisionLog, { step, status, message, durationMs, createdAt, runId }] };
     }
     if (fleet && SETTLED.includes(fleet.status)) {
       view.finish(fleet);
