@@ -2,8 +2,8 @@ import type { Command } from 'commander';
 import type { components } from '../api/openapi-types.ts';
 import { call } from './client/api-call.ts';
 import { printJson, type ReadOptions, withExample, withJson, withUrl } from './client/command-options.ts';
-import { sessionConnection } from './client/connection.ts';
-import { watchUntilSettled } from './client/watch-command.ts';
+import { type Connection, sessionConnection } from './client/connection.ts';
+import { CliError } from './client/cli-error.ts';
 
 type RunAccepted = components['schemas']['RunAccepted'];
 type LifecycleOptions = ReadOptions & { watch?: boolean; reason?: string };
@@ -24,7 +24,7 @@ export function registerLifecycle(program: Command): void {
     const conn = sessionConnection(opts);
     const body = opts.reason === undefined ? {} : { reason: opts.reason };
     report(await call(conn.url, conn.api.POST('/api/fleet/suspend', { body }), { ...ADMIN_HINT, ...STATE_HINT }), opts);
-    if (opts.watch) await watchUntilSettled(conn, opts.json === true);
+    if (opts.watch) await waitForEnd(conn, 'suspended', opts);
   });
 
   const resume = program
@@ -36,7 +36,7 @@ export function registerLifecycle(program: Command): void {
   resume.action(async (opts: LifecycleOptions) => {
     const conn = sessionConnection(opts);
     report(await call(conn.url, conn.api.POST('/api/fleet/resume'), { ...ADMIN_HINT, ...STATE_HINT }), opts);
-    if (opts.watch) await watchUntilSettled(conn, opts.json === true);
+    if (opts.watch) await waitForEnd(conn, 'active', opts);
   });
 
   const cancel = program
@@ -63,7 +63,7 @@ export function registerLifecycle(program: Command): void {
   deprovision.action(async (opts: LifecycleOptions) => {
     const conn = sessionConnection(opts);
     report(await call(conn.url, conn.api.DELETE('/api/fleet'), { ...ADMIN_HINT, ...STATE_HINT }), opts);
-    if (opts.watch) await watchUntilSettled(conn, opts.json === true);
+    if (opts.watch) await waitForEnd(conn, null, opts);
   });
 }
 
@@ -77,4 +77,30 @@ function report(accepted: RunAccepted, opts: LifecycleOptions): void {
     : `${accepted.kind} run ${accepted.runId} was already at work`;
   process.stdout.write(`${what}${accepted.fleet ? `: fleet ${accepted.fleet.status}` : ''}.\n`);
   if (!opts.watch) process.stdout.write('Follow it with: fleet status --watch\n');
+}
+
+/**
+ * Follows a lifecycle run to its end. Such runs leave the status as it is while they work (a
+ * suspending fleet still says `active`), so this waits for the status the run ends with — or
+ * `error`, or the fleet gone for a deprovision — reading the fleet every half second.
+ */
+async function waitForEnd(conn: Connection, target: 'active' | 'suspended' | null, opts: LifecycleOptions): Promise<void> {
+  const deadline = Date.now() + 30 * 60_000;
+  for (;;) {
+    const { fleet } = await call(conn.url, conn.api.GET('/api/fleet'));
+    const status = fleet?.status ?? null;
+    if (status === target || status === 'error') {
+      if (!opts.json) process.stdout.write(status === null ? 'fleet deprovisioned\n' : `fleet ${status}\n`);
+      if (status === 'error') {
+        const failed = fleet?.provisionLog.filter((e) => e.status === 'error').at(-1);
+        throw new CliError(
+          `the run ended in error${failed ? ` at ${failed.step}: ${failed.message ?? ''}` : ''}`,
+          '`fleet status` shows the log; `fleet retry` tries the run again.',
+        );
+      }
+      return;
+    }
+    if (Date.now() > deadline) throw new CliError('the run did not end within 30 minutes', 'Follow it with `fleet status --watch`.');
+    await new Promise((r) => setTimeout(r, 500));
+  }
 }

@@ -146,6 +146,34 @@ describe('provisioning from the CLI', () => {
     expect(parsed.every((e) => e.data.runId === undefined || e.data.runId === accepted.runId)).toBe(true);
   });
 
+  it('suspends, resumes and deprovisions with the lifecycle verbs, and wants --yes to deprovision', { timeout: 120_000 }, async () => {
+    const dora = user('dora');
+    expect((await dora.fleet('login', '--dev', '--user', 'user_dora', '--url', server.url)).code).toBe(0);
+    expect((await dora.fleet('provision', '--template', 'solo-engineer', '--watch')).code).toBe(0);
+
+    const suspend = await dora.fleet('suspend', '--reason', 'holiday', '--watch');
+    expect(suspend.code, suspend.stderr).toBe(0);
+    expect(suspend.stdout).toMatch(/^suspend run run_\w+ started/m);
+    expect(JSON.parse((await dora.fleet('status', '--json')).stdout).fleet.status).toBe('suspended');
+    // Refused from there, with the server's words and a hint.
+    const again = await dora.fleet('suspend');
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/fleet is suspended; allowed: resume, deprovision/);
+    expect(again.stderr).not.toMatch(NO_STACK);
+
+    expect((await dora.fleet('resume', '--watch')).code).toBe(0);
+    expect(JSON.parse((await dora.fleet('status', '--json')).stdout).fleet.status).toBe('active');
+
+    const unconfirmed = await dora.fleet('deprovision');
+    expect(unconfirmed.code).toBe(2);
+    expect(unconfirmed.stderr).toMatch(/--yes/);
+    const gone = await dora.fleet('deprovision', '--yes', '--watch');
+    expect(gone.code, gone.stderr).toBe(0);
+    expect(gone.stdout).toMatch(/^deprovision run run_\w+ started/m);
+    expect(gone.stdout.trim().split('\n').at(-1)).toBe('fleet deprovisioned');
+    expect(JSON.parse((await dora.fleet('status', '--json')).stdout).fleet).toBeNull();
+  });
+
   it('exits 1 from status --watch when the run ends in error, with the failed step and what to do', { timeout: 60_000 }, async () => {
     const carol = user('carol');
     await carol.fleet('login', '--dev', '--user', 'user_carol', '--org', 'org_carol', '--url', server.url);
