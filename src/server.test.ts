@@ -54,6 +54,68 @@ describe('fleet serve against slow clients', () => {
   });
 });
 
+/** Sends raw bytes and reads until the server closes the connection. */
+async function raw(bytes: string): Promise<string> {
+  const socket = net.connect(server.port, '127.0.0.1');
+  let answer = '';
+  socket.on('data', (d) => {
+    answer += d.toString('latin1');
+  });
+  socket.on('error', () => {});
+  socket.end(Buffer.from(bytes, 'latin1'));
+  await new Promise((r) => socket.once('close', r));
+  return answer;
+}
+
+function envelopeOf(answer: string): { status: number; code: string; requestId: string; headerId: string | undefined } {
+  const [head = '', body = ''] = answer.split('\r\n\r\n');
+  const parsed = JSON.parse(body) as { ok: boolean; error: { code: string; requestId: string } };
+  expect(parsed.ok).toBe(false);
+  expect(head).toMatch(/\r\ncontent-type: application\/json/i);
+  return {
+    status: Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1]),
+    code: parsed.error.code,
+    requestId: parsed.error.requestId,
+    headerId: /\r\nx-request-id: (\S+)/i.exec(head)?.[1],
+  };
+}
+
+// Found by test/fuzz/wire-fuzz.test.ts: Node's parser answered these itself, with no body at all.
+describe("requests Node's HTTP parser refuses", () => {
+  it.each([
+    ['a raw byte above 0x7f in the target', 'GET /api/fleet\x80 HTTP/1.1\r\nHost: x\r\n\r\n', 400, 'invalid_input'],
+    [
+      'Transfer-Encoding and Content-Length together',
+      'POST /api/tenants HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n0\r\n\r\n',
+      400,
+      'invalid_input',
+    ],
+    ['a NUL in a header value', 'GET /healthz HTTP/1.1\r\nHost: x\r\nX-Request-Id: a\0b\r\n\r\n', 400, 'invalid_input'],
+    [
+      'CONNECT, which Node closed without a word',
+      'CONNECT 127.0.0.1:5432 HTTP/1.1\r\nHost: 127.0.0.1:5432\r\n\r\n',
+      405,
+      'method_not_allowed',
+    ],
+    ['headers over 16 KB', `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Pad: ${'p'.repeat(20_000)}\r\n\r\n`, 431, 'headers_too_large'],
+  ])('%s: answered in the error envelope', async (_what, bytes, status, code) => {
+    const e = envelopeOf(await raw(bytes));
+    expect(e).toMatchObject({ status, code });
+    expect(e.requestId).toBe(e.headerId);
+  });
+
+  it('a client that never finishes its headers gets its 408 in the envelope too', async () => {
+    const socket = net.connect(server.port, '127.0.0.1');
+    let answer = '';
+    socket.on('data', (d) => {
+      answer += d.toString();
+    });
+    socket.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n');
+    await new Promise((r) => socket.once('close', r));
+    expect(envelopeOf(answer)).toMatchObject({ status: 408, code: 'request_timeout' });
+  });
+});
+
 describe('fleet serve in production', () => {
   const production = (extra: Record<string, string>) =>
     loadConfig({

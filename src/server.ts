@@ -1,5 +1,6 @@
 import { serve, type ServerType } from '@hono/node-server';
 import { createApp } from './api/app.ts';
+import { answerClientError, refuseConnect } from './api/client-errors.ts';
 import { FleetViewCache } from './api/fleet-view-cache.ts';
 import type { Config } from './config.ts';
 import { countFleetsByStatus } from './db/tenants.ts';
@@ -80,6 +81,9 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       (info) => resolve(info.port),
     );
     server.once('error', reject);
+    // What Node's parser refuses is answered in our error envelope, not as a bare status line.
+    server.on('clientError', answerClientError);
+    server.on('connect', refuseConnect);
   }).catch(async (e: NodeJS.ErrnoException) => {
     await worker?.stop();
     await core.close();
