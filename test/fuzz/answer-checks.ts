@@ -10,7 +10,8 @@ import { ErrorSchema } from '../../src/api/schemas.ts';
 
 // Text the server may only say if the caller said it first (an id or a name echoed back).
 const LEAK_PATTERNS: ReadonlyArray<[string, RegExp]> = [
-  ['server path', /(?<![\w.-])\/(?:work|tmp|root|home|usr|opt|var|proc|srv|etc)\/[^\s"']*/g],
+  // Up to its last letter, digit or slash: the full stop that ends a sentence is not part of it.
+  ['server path', /(?<![\w.-])\/(?:work|tmp|root|home|usr|opt|var|proc|srv|etc)\/(?:[^\s"']*[\w/-])?/g],
   ['node_modules', /node_modules/g],
   ['source location', /[\w.-]+\.(?:ts|js|mjs|cjs):\d+/g],
   ['stack frame', /(?:^|\n|\\n)\s*at (?:async )?\S+(?: \(|:\d)/g],
