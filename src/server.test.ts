@@ -4,6 +4,7 @@ import net from 'node:net';
 import { PassThrough } from 'node:stream';
 import os from 'node:os';
 import path from 'node:path';
+import { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../test/harness/db.ts';
 import { loadConfig } from './config.ts';
@@ -113,6 +114,48 @@ describe("requests Node's HTTP parser refuses", () => {
     socket.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n');
     await new Promise((r) => socket.once('close', r));
     expect(envelopeOf(answer)).toMatchObject({ status: 408, code: 'request_timeout' });
+  });
+});
+
+// Found by the soak (bench/soak.ts): the next request on a kept-alive connection failed with
+// "other side closed" after the server refused a body it did not read to the end.
+describe('a refused body and the kept-alive connection it came on', () => {
+  it.each([
+    ['413, a body over the limit', { 'content-type': 'application/json' }, JSON.stringify({ pad: 'x'.repeat(1_200_000) }), 413],
+    ['415, a body that is not JSON', { 'content-type': 'text/plain' }, 'x'.repeat(200_000), 415],
+    ['413, a chunked body over the limit (no Content-Length to judge it by)', { 'content-type': 'application/json' }, 'chunked', 413],
+  ])('%s: the client is told to close, and its next request succeeds', async (_what, headers, given, status) => {
+    // A stream has no length: undici sends it chunked, and the limit must catch it while reading.
+    const bodyOf = () =>
+      given === 'chunked'
+        ? new ReadableStream({
+            start(controller) {
+              for (let i = 0; i < 12; i++) controller.enqueue(new TextEncoder().encode(i === 0 ? '{"pad":"' : 'x'.repeat(100_000)));
+              controller.enqueue(new TextEncoder().encode('"}'));
+              controller.close();
+            },
+          })
+        : given;
+    const agent = new Agent({ connections: 1 });
+    try {
+      for (let i = 0; i < 5; i++) {
+        const refused = await fetch(`${server.url}/api/fleet/provision`, {
+          method: 'POST',
+          headers,
+          body: bodyOf(),
+          dispatcher: agent,
+          duplex: 'half',
+        } as RequestInit);
+        expect(refused.status).toBe(status);
+        expect(refused.headers.get('connection')).toBe('close');
+        await refused.text();
+        const next = await fetch(`${server.url}/healthz`, { dispatcher: agent } as RequestInit);
+        expect(next.status).toBe(200);
+        await next.text();
+      }
+    } finally {
+      await agent.close();
+    }
   });
 });
 

@@ -34,6 +34,7 @@ export function bodyGuards(maxBodyBytes: number): MiddlewareHandler<AppEnv>[] {
         let body: unknown;
         try {
           body = await c.req.json(); // cached: the route's validator reads the same parse
+          readToTheEnd.add(c.req.raw);
         } catch {
           throw new ApiError('invalid_input', 'The body is not valid JSON.', { field: '(body)' });
         }
@@ -45,6 +46,20 @@ export function bodyGuards(maxBodyBytes: number): MiddlewareHandler<AppEnv>[] {
     },
   ];
 }
+
+// Requests whose body the guards read whole (JSON parsed): their connection can serve another request.
+const readToTheEnd = new WeakSet<Request>();
+
+/**
+ * An error answered to a request whose body was not read to its end (refused as too large, of the
+ * wrong type, forged, or before it was looked at) says `Connection: close`. Otherwise Node either
+ * drains a body of any size for nothing, or — after the size limit stopped reading — drops the
+ * connection just as the client sends its next request on it ("other side closed", seen in the soak).
+ */
+export const closeAfterUnreadBodies = (): MiddlewareHandler<AppEnv> => async (c, next) => {
+  await next();
+  if (c.res.status >= 400 && hasBody(c.req.raw) && !readToTheEnd.has(c.req.raw)) c.res.headers.set('Connection', 'close');
+};
 
 /** nosniff, no framing, no referrer; a CSP that allows nothing but what the reference page inlines. */
 const SECURITY_HEADERS: ReadonlyArray<[string, string]> = [
