@@ -96,6 +96,7 @@ const problems = new Map<string, number>();
 let requests = 0;
 let fiveXx = 0;
 let errors = 0;
+let resets = 0;
 let streamsOpened = 0;
 let streamEvents = 0;
 const provisioned: Array<{ token: string }> = [];
@@ -123,6 +124,10 @@ async function send(r: SoakRequest): Promise<Response | undefined> {
   } catch (e) {
     requests++;
     const cause = (e as Error & { cause?: { code?: string; message?: string } }).cause;
+    if (r.mayReset && (cause?.code === 'EPIPE' || cause?.code === 'ECONNRESET' || cause?.code === 'UND_ERR_SOCKET')) {
+      resets++;
+      return undefined;
+    }
     problem(`${r.name}: ${(e as Error).message}${cause ? ` (${cause.code ?? cause.message})` : ''}`);
     return undefined;
   }
@@ -288,6 +293,7 @@ console.log('\nsoak results');
 console.log(`  requests          ${requests} (${(requests / SECONDS).toFixed(0)}/s), statuses ${JSON.stringify(statuses)}`);
 console.log(`  errors            ${errors}${problems.size ? `: ${JSON.stringify(Object.fromEntries([...problems].slice(0, 10)))}` : ''}`);
 console.log(`  5xx               ${fiveXx}; error lines in the server log: ${serverErrors}`);
+console.log(`  resets            ${resets} (too-large uploads the server closed on before the client finished sending)`);
 console.log(
   `  latency           p50 ${pct(latencies, 50).toFixed(1)} ms, p99 ${pct(latencies, 99).toFixed(1)} ms, max ${Math.max(...latencies).toFixed(1)} ms`,
 );

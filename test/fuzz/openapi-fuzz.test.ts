@@ -2,6 +2,8 @@ import { generateKeyPairSync } from 'node:crypto';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { mintSessionToken } from '../../src/auth/dev-issuer.ts';
+import { TerminalError } from '../../src/domain/step-errors.ts';
+import type { StepDefinition } from '../../src/pipeline/step.ts';
 import { PLATFORM_TOKEN, type TestApp } from '../harness/app.ts';
 import { useStandinApp } from '../harness/standin-app.ts';
 import { answerProblems } from './answer-checks.ts';
@@ -17,7 +19,25 @@ import type { Hints } from './schema-arbitraries.ts';
 const SEED = Number(process.env.FUZZ_SEED ?? 20261201);
 const RUNS = Number(process.env.FUZZ_RUNS ?? 150);
 
-const app = useStandinApp({});
+// Instant stand-in steps, so fuzzed provisions and retries really run: fleets reach `active`, and
+// those of tenants whose slug has an odd length reach `error` (retry then has work to do).
+const steps: StepDefinition[] = [
+  { name: 'vm_create', timeoutMs: 10_000, run: async (ctx) => ({ message: `machine for ${ctx.tenant.slug}`, output: {} }) },
+  {
+    name: 'connectivity_check',
+    timeoutMs: 10_000,
+    run: async (ctx) => {
+      if (ctx.tenant.slug.length % 2 === 1) throw new TerminalError(`Mission Control of ${ctx.tenant.slug} refused its token`);
+      return { message: 'reachable', output: {} };
+    },
+  },
+  {
+    name: 'complete',
+    timeoutMs: 10_000,
+    run: async () => ({ message: 'live', output: {}, fleetUpdate: { dashboardUrl: 'https://dash.example/' } }),
+  },
+];
+const app = useStandinApp({ workers: { concurrency: 2, steps } });
 const otherKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
 
 let doc: OpenApiDocument;
@@ -114,7 +134,7 @@ describe('fuzz: every operation of the OpenAPI document', () => {
     expect(ops).toEqual(expect.arrayContaining(['POST /api/fleet/provision', 'GET /api/tenants/{tenantId}', 'GET /api/fleet/events']));
   });
 
-  // One test per operation, built after the document is read: a new route is fuzzed without a change here.
+  // Every operation the document lists, read when the test runs: a new route is fuzzed without a change here.
   it('never answers a 5xx, never leaks the machine, and keeps every 4xx in the envelope', { timeout: 120_000 }, async () => {
     const t = app();
     const ctx = schemaContext(doc, hints);
