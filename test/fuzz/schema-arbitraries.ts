@@ -8,7 +8,11 @@ import { HOSTILE_STRINGS, hostileString, wrongTypeValue } from './hostile-values
  * unknown one fails loudly rather than fuzzing with values that mean nothing.
  */
 export interface JsonSchema {
-  type?: string;
+  /** One type, or several (OpenAPI 3.1 writes a nullable integer as `["integer", "null"]`). */
+  type?: string | string[];
+  anyOf?: JsonSchema[];
+  oneOf?: JsonSchema[];
+  const?: unknown;
   properties?: Record<string, JsonSchema>;
   required?: string[];
   items?: JsonSchema;
@@ -48,7 +52,11 @@ export function validValue(schema: JsonSchema, ctx: SchemaContext, at = ''): fc.
   const hint = ctx.hints?.[at];
   if (hint) return hint;
   if (schema.$ref) return validValue(ctx.resolve(schema.$ref), ctx, at);
+  if (schema.const !== undefined) return fc.constant(schema.const);
   if (schema.enum) return fc.constantFrom(...schema.enum);
+  const alternatives = schema.anyOf ?? schema.oneOf;
+  if (alternatives) return fc.oneof(...alternatives.map((s) => validValue(s, ctx, at)));
+  if (Array.isArray(schema.type)) return fc.oneof(...schema.type.map((type) => validValue({ ...schema, type }, ctx, at)));
   switch (schema.type) {
     case 'string':
       return validString(schema);
@@ -58,6 +66,8 @@ export function validValue(schema: JsonSchema, ctx: SchemaContext, at = ''): fc.
       return fc.double({ min: schema.minimum ?? -1000, max: schema.maximum ?? 1000, noNaN: true });
     case 'boolean':
       return fc.boolean();
+    case 'null':
+      return fc.constant(null);
     case 'array': {
       if (!schema.items) throw new Error(`array without items at ${at || '(root)'}`);
       const minLength = schema.minItems ?? 0;
