@@ -1,5 +1,6 @@
 import { serve, type ServerType } from '@hono/node-server';
 import { createApp } from './api/app.ts';
+import { answerClientError, refuseConnect } from './api/client-errors.ts';
 import { FleetViewCache } from './api/fleet-view-cache.ts';
 import type { Config } from './config.ts';
 import { pruneEvents } from './db/events.ts';
@@ -9,6 +10,7 @@ import { countFleetsByStatus } from './db/tenants.ts';
 import type { Logger } from './observability/logger.ts';
 import { Metrics } from './observability/metrics.ts';
 import { restartActiveGateways } from './pipeline/restart-gateways.ts';
+import type { StepDefinition } from './pipeline/step.ts';
 import { LOCAL_STEPS } from './pipeline/steps/index.ts';
 import { type RunningWorker, startWorker } from './pipeline/worker.ts';
 import { setUpAuth } from './runtime/auth-setup.ts';
@@ -21,7 +23,12 @@ export interface RunningServer {
 }
 
 /** Starts everything `fleet serve` runs: database (+ migrations), queue, workers, HTTP API. */
-export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
+export async function startServer(
+  config: Config,
+  logger: Logger,
+  // The soak (bench/soak.ts) runs the whole server with stand-in steps: real HTTP, database, queue and workers, no machines.
+  opts: { steps?: StepDefinition[] } = {},
+): Promise<RunningServer> {
   const core = await startCore(config, logger, { attach: false });
   const { db } = core.database;
   const { verifier, platformToken, devSignIn } = setUpAuth(config);
@@ -35,7 +42,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   if (config.pipeline.workers > 0) {
     worker = await startWorker({
       db,
-      steps: LOCAL_STEPS,
+      steps: opts.steps ?? LOCAL_STEPS,
       settings: core.settings,
       log: logger,
       metrics,
@@ -90,6 +97,9 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       (info) => resolve(info.port),
     );
     server.once('error', reject);
+    // What Node's parser refuses is answered in our error envelope, not as a bare status line.
+    server.on('clientError', answerClientError);
+    server.on('connect', refuseConnect);
   }).catch(async (e: NodeJS.ErrnoException) => {
     clearInterval(pruning);
     await worker?.stop();

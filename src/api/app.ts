@@ -4,7 +4,7 @@ import { ServiceError } from '../services/errors.ts';
 import type { AppDeps, AppEnv } from './context.ts';
 import { ApiError, errorBody } from './errors.ts';
 import { requireSameOriginForCookieSessions } from './middleware/csrf.ts';
-import { bodyGuards, securityHeaders } from './middleware/http-guards.ts';
+import { bodyGuards, closeAfterUnreadBodies, securityHeaders } from './middleware/http-guards.ts';
 import { requestContext } from './middleware/request-context.ts';
 import { requirePlatformToken, requireSession } from './middleware/auth.ts';
 import { platformRateLimit, userRateLimit } from './middleware/rate-limit.ts';
@@ -48,6 +48,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
 
   app.use('*', requestContext(deps));
   app.use('*', securityHeaders());
+  app.use('*', closeAfterUnreadBodies());
   // Before the body guards: a forged request is refused as such (403), whatever its body.
   const sameOrigin = requireSameOriginForCookieSessions(deps.verifier.authorizedParties);
   for (const path of SESSION_PATHS) app.use(path, sameOrigin);

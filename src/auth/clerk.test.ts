@@ -136,6 +136,31 @@ describe('Clerk session verification (real SDK, networkless)', () => {
     await reasonFor({ token: `${h}.${b64({ ...decode(p), sub: 'user_other' })}.${s}` });
   });
 
+  // Found by test/fuzz/openapi-fuzz.test.ts: a signed token whose ids held a NUL reached PostgreSQL
+  // (a 500 on the first provision). An id that is no Clerk id is refused, whoever signed it.
+  it.each([
+    ['a NUL in the user id', { sub: 'user_\u0000x' }],
+    ['an emoji user id', { sub: '💥' }],
+    ['a user id of 300 characters', { sub: `user_${'a'.repeat(300)}` }],
+    ['a right-to-left override in the org id', { o: { id: 'org_\u202eevil', rol: 'admin', slg: 'x' } }],
+    ['a NUL in the session id', { sid: 'sess_\u0000' }],
+  ])('401 token-claims-invalid: %s', async (_what, claims) => {
+    const token = t.token({ userId: 'user_alice', azp: 'http://localhost:3000', claims });
+    expect(await reasonFor({ token })).toBe('token-claims-invalid');
+    expect((await t.request('/api/fleet/provision', { method: 'POST', token, json: {} })).status).toBe(401);
+  });
+  it('keeps a session whose org slug or role has odd text, without that text', async () => {
+    const token = t.token({
+      userId: 'user_slug',
+      azp: 'http://localhost:3000',
+      claims: { o: { id: 'org_slug', rol: 'admin\u0000', slg: 'a\u0000b\u202e' } },
+    });
+    const res = await t.request('/api/fleet/provision', { method: 'POST', token, json: {} });
+    // The role is unreadable, so the caller is no admin: refused as such, not a 500.
+    expect(res.status).toBe(403);
+    expect(JSON.stringify(await res.json())).not.toMatch(/\\u0000|\u202e/);
+  });
+
   it('made no connection outside this machine in any of the cases above', () => {
     expect(outbound).toEqual([]);
   });

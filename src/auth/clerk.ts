@@ -62,13 +62,8 @@ export class ClerkVerifier {
       const raw = state.toAuth({ treatPendingAsSignedOut: false }) as { sessionStatus?: string } | null;
       return { ok: false, reason: raw?.sessionStatus === 'pending' ? 'session-pending' : 'session-invalid' };
     }
-    const principal: Principal = {
-      userId: auth.userId,
-      sessionId: auth.sessionId ?? null,
-      orgId: auth.orgId ?? null,
-      orgRole: auth.orgRole ?? null,
-      orgSlug: auth.orgSlug ?? null,
-    };
+    const principal = principalOf(auth);
+    if (!principal) return { ok: false, reason: 'token-claims-invalid' };
     const exp = typeof auth.sessionClaims?.exp === 'number' ? auth.sessionClaims.exp * 1000 : 0;
     if (exp > Date.now()) this.remember(key, principal, exp);
     // Accepted within the SDK's clock skew but already past exp: whatever it opens ends at once.
@@ -83,6 +78,32 @@ export class ClerkVerifier {
     }
     this.cache.set(key, { principal, expiresAtMs });
   }
+}
+
+// Clerk's ids are a prefix and base62 (`user_2abc…`); our dev issuer's are readable words with
+// underscores. Either way an identifier, never text: these become keys and columns in PostgreSQL.
+const CLERK_ID = /^[A-Za-z0-9_-]{1,128}$/;
+const ORG_ROLE = /^org:[A-Za-z0-9_-]{1,64}$/;
+// Control and format characters (NUL, a right-to-left override) in a slug only ever mean harm.
+const PRINTABLE = /^[^\p{C}]{1,256}$/u;
+
+type SessionAuth = { userId: string; sessionId?: string | null; orgId?: string | null; orgRole?: string | null; orgSlug?: string | null };
+
+/**
+ * The caller named by a verified token, or undefined when its ids are not identifiers: a token is
+ * signed, but what it says still comes from outside (a NUL in `sub` was a 500 in the database).
+ * A role or a slug that is not sane is dropped (no role: no admin rights) rather than refused.
+ */
+function principalOf(auth: SessionAuth): Principal | undefined {
+  const ids = [auth.userId, auth.sessionId, auth.orgId].filter((v): v is string => v !== null && v !== undefined);
+  if (ids.some((id) => !CLERK_ID.test(id))) return undefined;
+  return {
+    userId: auth.userId,
+    sessionId: auth.sessionId ?? null,
+    orgId: auth.orgId ?? null,
+    orgRole: auth.orgRole && ORG_ROLE.test(auth.orgRole) ? auth.orgRole : null,
+    orgSlug: auth.orgSlug && PRINTABLE.test(auth.orgSlug) ? auth.orgSlug : null,
+  };
 }
 
 function cacheKey(request: Request): string | undefined {

@@ -71,3 +71,34 @@ describe('request guards', () => {
     }
   });
 });
+
+describe('request guards at the default body limit', () => {
+  let wide: TestApp;
+  beforeAll(async () => {
+    wide = await createTestApp();
+  });
+  afterAll(() => wide.close());
+  const deep = (depth: number, inner = '') => `${'['.repeat(depth)}${inner}${']'.repeat(depth)}`;
+  const post = (body: string) =>
+    wide.request('/api/fleet/provision', {
+      method: 'POST',
+      token: wide.token({ userId: 'user_deep', orgId: 'org_deep', orgRole: 'admin' }),
+      headers: { 'content-type': 'application/json' },
+      body,
+    });
+
+  // Found by test/fuzz/openapi-fuzz.test.ts: the NUL walk recursed once per level and overflowed the stack.
+  it('400, not 500, for JSON nested 200,000 levels deep (400 KB, well under the limit)', async () => {
+    const res = await post(`{"repos":${deep(200_000)}}`);
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as ErrorBody).error).toMatchObject({ code: 'invalid_input', details: { field: 'repos.0' } });
+  });
+
+  it('finds a NUL byte at the bottom of deep nesting, and names the place without echoing 100,000 indexes', async () => {
+    const res = await post(deep(100_000, '"\\u0000"'));
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as ErrorBody;
+    expect(body.error.message).toMatch(/must not contain a NUL byte/);
+    expect(body.error.message.length).toBeLessThan(400);
+  });
+});
