@@ -444,7 +444,7 @@ export interface components {
             ok: false;
             error: {
                 /** @enum {string} */
-                code: "invalid_input" | "unauthenticated" | "forbidden" | "not_found" | "conflict" | "illegal_transition" | "method_not_allowed" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "internal" | "unavailable";
+                code: "invalid_input" | "unauthenticated" | "forbidden" | "not_found" | "conflict" | "illegal_transition" | "method_not_allowed" | "request_timeout" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "headers_too_large" | "internal" | "unavailable";
                 /** @example Sign in first. */
                 message: string;
                 /** @example req_3k2j1h */

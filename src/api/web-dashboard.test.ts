@@ -60,8 +60,8 @@ describe('the dashboard at /', () => {
 
   it('says how to build it when it is not built, and the API still answers', async () => {
     const res = await unbuilt().request('/');
-    expect(res.status).toBe(503);
-    expect(await res.text()).toMatch(/npm run build:web/);
+    expect(res.status).toBe(404);
+    expect(await res.json()).toMatchObject({ error: { code: 'not_found', message: expect.stringMatching(/npm run build:web/) } });
     expect((await unbuilt().request('/healthz')).status).toBe(200);
   });
 });

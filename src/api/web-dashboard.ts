@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { Context, Next } from 'hono';
 import type { AppEnv } from './context.ts';
+import { ApiError } from './errors.ts';
 
 /**
  * The dashboard's CSP: everything from this origin only. The build has no inline script or style
@@ -29,8 +30,8 @@ const CONTENT_TYPES: Record<string, string> = {
 };
 
 const NOT_BUILT =
-  'The dashboard is not built yet. Run `npm run build:web` (or `npm start`, which builds it when missing), then reload.\n' +
-  'The API itself is up: see /api/reference.\n';
+  'The dashboard is not built yet. Run `npm run build:web` (or `npm start`, which builds it when missing), then reload. ' +
+  'The API itself is up: see /api/reference.';
 
 /**
  * Serves the built dashboard from `webDir` at `/`: its files as they are, and `index.html` for
@@ -45,11 +46,9 @@ export function registerWebDashboard(app: OpenAPIHono<AppEnv>, webDir: string): 
     if (API_PREFIXES.some((p) => pathname === p || (p.endsWith('/') && pathname.startsWith(p)))) return next();
     const file = await findFile(root, pathname);
     if (file === 'missing') return next(); // a file the build does not have: the API's 404
-    if (!file) {
-      c.header('Content-Type', 'text/plain; charset=utf-8');
-      c.header('Cache-Control', 'no-store');
-      return c.body(NOT_BUILT, 503);
-    }
+    // Not a server failure (the API is up, nothing is missing that a retry would bring): a 404 in
+    // the error envelope that says how to build it.
+    if (!file) throw new ApiError('not_found', NOT_BUILT, { reason: 'dashboard-not-built' });
     c.header('Content-Security-Policy', DASHBOARD_CSP);
     c.header('Content-Type', CONTENT_TYPES[path.extname(file.path)] ?? 'application/octet-stream');
     // Vite names assets by content hash: they never change. The page itself must be revalidated.
