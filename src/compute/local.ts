@@ -130,8 +130,10 @@ export class LocalDriver implements ComputeDriver {
   private makeTraversable(): void {
     fs.mkdirSync(this.fleetsDir, { recursive: true, mode: 0o711 });
     for (const dir of [this.fleetsDir, path.dirname(this.fleetsDir)]) {
-      const mode = fs.statSync(dir).mode & 0o777;
-      fs.chmodSync(dir, (mode & ~0o066) | 0o011);
+      const st = fs.statSync(dir);
+      // Never narrow a shared directory (a data dir set to /tmp, say): only one that is ours alone.
+      if (st.uid !== process.getuid?.() || (st.mode & 0o1000) !== 0) continue;
+      fs.chmodSync(dir, (st.mode & 0o777 & ~0o066) | 0o011);
     }
   }
 
