@@ -18,6 +18,7 @@ export function registerServe(program: Command): void {
         const token = ensureDataDirSecret(config.dataDir, 'platform-token', makePlatformToken);
         process.stderr.write(
           `\nAgent Fleet (dev sign-in) at ${server.url}\n` +
+            `  dashboard:      ${server.url}/ (dev sign-in in the page)\n` +
             `  session token:  npx fleet dev token --user user_alice [--org org_acme --role admin]\n` +
             `  platform token: ${token}\n` +
             `  API reference:  ${server.url}/api/reference\n\n`,
