@@ -108,6 +108,14 @@ describe('provisioning end to end (local driver)', () => {
     }
     expect(fleet.gcpResources).toEqual({ vmName: 'fleet-auto-e2e', zone: null, ip: '127.0.0.1' });
     expect(fleet.dashboardUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+    // A long step reports where it is: one progress entry per clone, 7 agents × 2 repos, in order.
+    const cloning = fleet.provisionLog.filter((e) => e.step === 'workspace_bootstrap' && e.status === 'running' && e.message !== null);
+    expect(cloning.map((e) => e.message)).toEqual(
+      ['popashot', 'cantona', 'splinter', 'velma', 'tank', 'zerocool', 'slash'].flatMap((agent, a) =>
+        ['acme/api', 'acme/web'].map((repo, r) => `cloning repo ${a * 2 + r + 1} of 14 (${repo} for ${agent})`),
+      ),
+    );
+    expect(new Set(cloning.map((e) => e.runId))).toEqual(new Set([accepted.runId]));
     const connectivity = fleet.provisionLog.find((e) => e.step === 'connectivity_check' && e.status === 'complete')!;
     expect(connectivity.message).toMatch(/Discord: 1 bot/);
 

@@ -12,10 +12,15 @@ export const workspaceBootstrap: StepDefinition = {
     const agents = ctx.fleet.agents;
     const repos = ctx.request.repos;
     const maxBytes = limitsOf(ctx.settings.planLimits, ctx.tenant.plan).repoMb * 1024 * 1024;
+    const total = agents.length * repos.length;
     let cloned = 0;
+    let done = 0;
     for (const agent of agents) {
       await host.mkdirp(workspaceRel(agent.name));
       for (const repo of repos) {
+        // Clones are the slow part of this step: say which one is under way, so a waiting tenant sees it move.
+        done++;
+        await ctx.progress(`cloning repo ${done} of ${total} (${repo} for ${agent.name})`);
         const res = await cloneRepo(host, {
           baseUrl: ctx.settings.gitBaseUrl,
           repo,
@@ -28,7 +33,6 @@ export const workspaceBootstrap: StepDefinition = {
         if (res.cloned) cloned++;
       }
     }
-    const total = agents.length * repos.length;
     const repoPart =
       repos.length === 0
         ? 'no repos requested'
