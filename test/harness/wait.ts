@@ -4,7 +4,14 @@ export type FleetBody = {
   status: string;
   dashboardUrl: string | null;
   gcpResources: { vmName: string; zone: string | null; ip: string } | null;
-  provisionLog: Array<{ step: string; status: string; message: string | null; durationMs: number | null; createdAt: string }>;
+  provisionLog: Array<{
+    step: string;
+    status: string;
+    message: string | null;
+    durationMs: number | null;
+    createdAt: string;
+    runId: string | null;
+  }>;
   repos: string[];
   agentSpecs: Array<{ name: string; role: string }>;
 };
