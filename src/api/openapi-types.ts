@@ -1088,6 +1088,8 @@ export interface operations {
                 status?: "pending" | "provisioning" | "active" | "error" | "suspended";
                 plan?: "free" | "pro" | "team" | "enterprise";
                 clerkOrgId?: string;
+                /** @description The template of the tenant's fleet */
+                templateId?: string;
                 limit?: number;
                 /** @description The `nextCursor` of the previous page */
                 cursor?: string;

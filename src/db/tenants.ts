@@ -106,6 +106,8 @@ export interface TenantFilter {
   status?: FleetStatus;
   plan?: string;
   clerkOrgId?: string;
+  /** The template of the tenant's fleet. */
+  templateId?: string;
   /** Only tenants created after the one with this `seq` (exclusive). */
   afterSeq?: number;
   limit: number;
@@ -117,6 +119,7 @@ export async function listTenants(db: Db, f: TenantFilter): Promise<{ rows: Tena
   if (f.status) q = q.where('f.status', '=', f.status);
   if (f.plan) q = q.where('t.plan', '=', f.plan);
   if (f.clerkOrgId) q = q.where('t.clerk_org_id', '=', f.clerkOrgId);
+  if (f.templateId) q = q.where('f.template_id', '=', f.templateId);
   if (f.afterSeq !== undefined) q = q.where('t.seq', '>', f.afterSeq);
   const rows = await q
     .orderBy('t.seq')

@@ -42,6 +42,24 @@ describe('GET /api/tenants', () => {
     expect((await list('?clerkOrgId=org_n4')).tenants.map((x) => x.tenantId)).toEqual(['org_tenant_4']);
     expect((await list('?plan=pro&status=pending')).tenants.map((x) => x.tenantId)).toEqual(['org_tenant_3', 'org_tenant_5']);
   });
+  it("filters by the fleet's template", async () => {
+    await t.database.db
+      .updateTable('fleets')
+      .set({ template_id: 'solo-engineer' })
+      .where('tenant_id', 'in', t.database.db.selectFrom('tenants').select('id').where('slug', '=', 'org_tenant_2'))
+      .execute();
+    try {
+      const page = await list('?templateId=solo-engineer');
+      expect(page.tenants.map((x) => x.tenantId)).toEqual(['org_tenant_2']);
+      expect((await list('?templateId=solo-engineer&plan=pro')).tenants).toEqual([]);
+    } finally {
+      await t.database.db
+        .updateTable('fleets')
+        .set({ template_id: 'standard-7-agent' })
+        .where('tenant_id', 'in', t.database.db.selectFrom('tenants').select('id').where('slug', '=', 'org_tenant_2'))
+        .execute();
+    }
+  });
   it('walks cursor pages without gaps or repeats', async () => {
     const seen: string[] = [];
     let cursor: string | null = null;

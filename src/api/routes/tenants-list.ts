@@ -11,6 +11,7 @@ const Query = z.object({
   status: z.enum(FLEET_STATUSES).optional(),
   plan: z.enum(PLANS).optional(),
   clerkOrgId: z.string().min(1).optional(),
+  templateId: z.string().min(1).max(100).optional().openapi({ description: "The template of the tenant's fleet" }),
   limit: z.coerce.number().int().min(1).max(200).default(50),
   cursor: z.string().optional().openapi({ description: 'The `nextCursor` of the previous page' }),
 });
@@ -51,6 +52,7 @@ export function registerTenantsList(app: OpenAPIHono<AppEnv>, deps: AppDeps): vo
       status: q.status,
       plan: q.plan,
       clerkOrgId: q.clerkOrgId,
+      templateId: q.templateId,
       afterSeq: q.cursor === undefined ? undefined : decodeCursor(q.cursor),
       limit: q.limit,
     });
