@@ -33,8 +33,10 @@ export function applyFleetEvent(client: QueryClient, type: string, data: unknown
   }
   const fleet = client.getQueryData<Fleet | null>(FLEET_KEY);
   if (type === 'status') {
-    const { status } = data as { status: Fleet['status'] };
-    if (fleet) client.setQueryData(FLEET_KEY, { ...fleet, status });
+    const { status } = data as { status: Fleet['status'] | null };
+    // A deprovisioned fleet is gone (status null): the page shows "no fleet yet", never a fleet without a status.
+    if (status === null) client.setQueryData(FLEET_KEY, null);
+    else if (fleet) client.setQueryData(FLEET_KEY, { ...fleet, status });
     // The first status of a new fleet, and the machine's details, come with a full read.
     void client.invalidateQueries({ queryKey: FLEET_KEY });
     return;
