@@ -1,6 +1,8 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { ApiProblem, callApi } from '../api.ts';
-import { mayAct, useSession } from '../session/session.ts';
+import { LifecycleActions, type RunVerb } from '../lifecycle/LifecycleActions.tsx';
+import type { LifecycleVerb } from '../lifecycle/lifecycle-model.ts';
+import { mayAct, type Session, useSession } from '../session/session.ts';
 import { ControlUiButton } from './ControlUiButton.tsx';
 import { FLEET_KEY, useFleet } from './fleet-queries.ts';
 import type { Fleet } from './fleet-types.ts';
@@ -83,9 +85,33 @@ function FleetView({ fleet, canAct }: { fleet: Fleet; canAct: boolean }) {
           ))}
         </ul>
       </section>
+      {canAct && <TenantActions fleet={fleet} />}
       <Timeline log={fleet.provisionLog} retry={canAct ? <RetryButton /> : null} />
     </>
   );
+}
+
+// The tenant's own lifecycle routes: the tenant comes from the session, never from a path.
+const TENANT_ROUTES: Record<LifecycleVerb, { method: string; path: string }> = {
+  cancel: { method: 'POST', path: '/api/fleet/cancel' },
+  suspend: { method: 'POST', path: '/api/fleet/suspend' },
+  resume: { method: 'POST', path: '/api/fleet/resume' },
+  deprovision: { method: 'DELETE', path: '/api/fleet' },
+};
+
+/** What a tenant types to confirm a deprovision: the name it knows its tenant by. */
+const confirmFor = (s: Session) =>
+  s.who.orgId ? { expected: s.who.orgId, named: 'your organisation id' } : { expected: s.who.userId, named: 'your user id' };
+
+function TenantActions({ fleet }: { fleet: Fleet }) {
+  const session = useSession();
+  const client = useQueryClient();
+  const run: RunVerb = async (verb) => {
+    const { method, path } = TENANT_ROUTES[verb];
+    await callApi(session, path, { method });
+    await client.invalidateQueries({ queryKey: FLEET_KEY });
+  };
+  return <LifecycleActions status={fleet.status} run={run} confirm={confirmFor(session)} />;
 }
 
 function RetryButton() {
