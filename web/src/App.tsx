@@ -1,13 +1,21 @@
 import { useQuery } from '@tanstack/react-query';
 import { callApi } from './api.ts';
 import { FleetPage } from './fleet/FleetPage.tsx';
+import { OpsPage } from './ops/OpsPage.tsx';
 import { DevSignIn } from './session/DevSignIn.tsx';
 import { SIGN_IN_OPTIONS_KEY, useSession } from './session/session.ts';
 
 type SignInOptions = { mode: 'dev' | 'clerk'; clerkPublishableKey: string | null };
 
-/** Picks the sign-in mode the server has, then shows the fleet to whoever signed in. */
+const isOpsPath = (p: string) => p === '/ops' || p.startsWith('/ops/');
+
+/** The operator view at /ops; anywhere else the tenant's dashboard. */
 export function App() {
+  return isOpsPath(window.location.pathname) ? <OpsPage /> : <TenantApp />;
+}
+
+/** Picks the sign-in mode the server has, then shows the fleet to whoever signed in. */
+function TenantApp() {
   const options = useQuery({
     queryKey: SIGN_IN_OPTIONS_KEY,
     queryFn: () => callApi<SignInOptions>(null, '/api/sign-in-options'),
