@@ -112,7 +112,8 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   );
 
   // Last: the dashboard answers only the GETs no API route took.
-  registerWebDashboard(app, deps.config.webDir);
+  // In Clerk mode the page's CSP must let Clerk's browser SDK in from the key's Frontend API.
+  registerWebDashboard(app, deps.config.webDir, deps.devSignIn ? undefined : deps.clerkPublishableKey);
 
   app.notFound((c) => {
     const allowed = methodsFor(app, c.req.path);

@@ -17,6 +17,8 @@ fs.writeFileSync(path.join(os.tmpdir(), 'fleet-web-outside.txt'), 'outside');
 
 const app = useStandinApp({ env: { FLEET_WEB_DIR: built } });
 const unbuilt = useStandinApp({ env: { FLEET_WEB_DIR: path.join(built, 'not-there') } });
+// Clerk mode: the page loads Clerk's browser SDK from the key's own Frontend API, and no other host.
+const clerkMode = useStandinApp({ env: { FLEET_WEB_DIR: built }, devSignIn: false });
 
 describe('the dashboard at /', () => {
   it("serves index.html at / with a CSP that allows only the page's own origin", async () => {
@@ -27,6 +29,19 @@ describe('the dashboard at /', () => {
     expect(DASHBOARD_CSP).not.toMatch(/https?:|\*|unsafe/);
     expect(res.headers.get('cache-control')).toBe('no-cache');
     expect(await res.text()).toContain('<title>Agent Fleet</title>');
+  });
+
+  it("in Clerk mode adds the publishable key's Frontend API host (and Clerk's own hosts) to the CSP, nothing else", async () => {
+    const csp = (await clerkMode().request('/')).headers.get('content-security-policy') ?? '';
+    const directives = Object.fromEntries(csp.split('; ').map((d) => [d.split(' ')[0], d.split(' ').slice(1)]));
+    expect(directives['script-src']).toEqual(["'self'", 'https://clerk.agent-fleet.localhost', 'https://challenges.cloudflare.com']);
+    expect(directives['connect-src']).toEqual(["'self'", 'https://clerk.agent-fleet.localhost']);
+    expect(directives['frame-ancestors']).toEqual(["'none'"]);
+    expect(
+      csp
+        .match(/https:\/\/[^\s;]+/g)
+        ?.every((h) => ['https://clerk.agent-fleet.localhost', 'https://img.clerk.com', 'https://challenges.cloudflare.com'].includes(h)),
+    ).toBe(true);
   });
 
   it("answers the app's own paths with index.html, so a reload keeps the page", async () => {

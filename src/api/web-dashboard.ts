@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { Context, Next } from 'hono';
+import { clerkFrontendApiOrigin } from '../auth/clerk-frontend-api.ts';
 import type { AppEnv } from './context.ts';
 import { ApiError } from './errors.ts';
 
@@ -12,6 +13,22 @@ import { ApiError } from './errors.ts';
 export const DASHBOARD_CSP =
   "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; " +
   "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+// Clerk's bot check on sign-in runs in a Cloudflare Turnstile frame.
+const TURNSTILE = 'https://challenges.cloudflare.com';
+
+/**
+ * The CSP in Clerk mode: Clerk's browser SDK comes from the key's Frontend API and talks to it,
+ * shows avatars from img.clerk.com, and styles its components with inline styles.
+ */
+export function clerkDashboardCsp(frontendApi: string): string {
+  return (
+    `default-src 'self'; script-src 'self' ${frontendApi} ${TURNSTILE}; style-src 'self' 'unsafe-inline'; ` +
+    `img-src 'self' data: https://img.clerk.com; font-src 'self'; connect-src 'self' ${frontendApi}; ` +
+    `frame-src ${TURNSTILE}; worker-src 'self' blob:; ` +
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+  );
+}
 
 // Paths the API owns: an unknown one is the API's 404, never the dashboard's page.
 const API_PREFIXES = ['/api/', '/api', '/healthz', '/readyz', '/metrics'];
@@ -38,8 +55,10 @@ const NOT_BUILT =
  * every other GET outside the API's paths, so the single-page app's own routes survive a reload.
  * Registered after every API route, so it only sees what they did not answer.
  */
-export function registerWebDashboard(app: OpenAPIHono<AppEnv>, webDir: string): void {
+export function registerWebDashboard(app: OpenAPIHono<AppEnv>, webDir: string, clerkPublishableKey?: string): void {
   const root = path.resolve(webDir);
+  const frontendApi = clerkPublishableKey ? clerkFrontendApiOrigin(clerkPublishableKey) : null;
+  const csp = frontendApi ? clerkDashboardCsp(frontendApi) : DASHBOARD_CSP;
   const handler = async (c: Context<AppEnv>, next: Next) => {
     const pathname = c.req.path;
     if (c.req.method !== 'GET' && c.req.method !== 'HEAD') return next();
@@ -49,7 +68,7 @@ export function registerWebDashboard(app: OpenAPIHono<AppEnv>, webDir: string): 
     // Not a server failure (the API is up, nothing is missing that a retry would bring): a 404 in
     // the error envelope that says how to build it.
     if (!file) throw new ApiError('not_found', NOT_BUILT, { reason: 'dashboard-not-built' });
-    c.header('Content-Security-Policy', DASHBOARD_CSP);
+    c.header('Content-Security-Policy', csp);
     c.header('Content-Type', CONTENT_TYPES[path.extname(file.path)] ?? 'application/octet-stream');
     // Vite names assets by content hash: they never change. The page itself must be revalidated.
     c.header('Cache-Control', file.hashed ? 'public, max-age=31536000, immutable' : 'no-cache');
