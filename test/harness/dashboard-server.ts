@@ -9,6 +9,8 @@ import { STANDIN_GATEWAY } from './standin-app.ts';
 export interface DashboardServer {
   t: TestApp;
   origin: string;
+  /** The dashboard's build, as the app serves it. */
+  webDir: string;
   browser: { context: BrowserContext; close(): Promise<void> };
   /** Every URL any page of this browser requested. */
   requested: string[];
@@ -30,6 +32,7 @@ export async function startDashboardServer(opts: TestAppOptions): Promise<Dashbo
   return {
     t,
     origin,
+    webDir,
     browser,
     requested,
     open: async (path = '/') => {

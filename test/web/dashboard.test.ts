@@ -230,6 +230,8 @@ describe('the dashboard in a browser', () => {
     const foreign = requested.filter((u) => !u.startsWith(`${origin}/`) && !u.startsWith('data:'));
     expect(requested.length).toBeGreaterThan(10);
     expect(foreign).toEqual([]);
+    // Dev sign-in never fetches the Clerk chunk.
+    expect(requested.filter((u) => /ClerkSignIn|clerk/i.test(u))).toEqual([]);
   });
 });
 
@@ -254,6 +256,7 @@ describe('the dev bundle (npm run dev:web)', () => {
       await page.close();
       expect(seen.length).toBeGreaterThan(10);
       expect(seen.filter((u) => !u.startsWith(`${devOrigin}/`) && !u.startsWith('data:'))).toEqual([]);
+      expect(seen.filter((u) => /ClerkSignIn|@clerk|clerk/i.test(u))).toEqual([]);
     } finally {
       await dev.close();
       delete process.env.FLEET_URL;

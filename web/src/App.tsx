@@ -1,4 +1,5 @@
 import { useQuery } from '@tanstack/react-query';
+import { lazy, Suspense } from 'react';
 import { callApi } from './api.ts';
 import { FleetPage } from './fleet/FleetPage.tsx';
 import { OpsPage } from './ops/OpsPage.tsx';
@@ -6,6 +7,9 @@ import { DevSignIn } from './session/DevSignIn.tsx';
 import { SIGN_IN_OPTIONS_KEY, useSession } from './session/session.ts';
 
 type SignInOptions = { mode: 'dev' | 'clerk'; clerkPublishableKey: string | null };
+
+// Its own chunk, fetched only in Clerk mode: a dev server's page never loads Clerk's code.
+const ClerkSignIn = lazy(() => import('./session/ClerkSignIn.tsx'));
 
 const isOpsPath = (p: string) => p === '/ops' || p.startsWith('/ops/');
 
@@ -28,25 +32,26 @@ function TenantApp() {
         {options.error.message}
       </p>
     );
-  if (options.data.mode === 'clerk') {
-    // TODO(issue 10): Clerk sign-in with @clerk/react (<SignIn />, <OrganizationSwitcher />) as a
-    // chunk loaded only in this mode, yielding the same Session. Until then, say so plainly.
-    return (
-      <main className="page narrow">
-        <h1>Sign in</h1>
-        <p className="error" role="alert">
-          This server uses Clerk sign-in, which this dashboard does not support yet. Use the API with a Clerk session token, or run the
-          server without Clerk settings for dev sign-in.
-        </p>
-      </main>
-    );
-  }
-  return (
-    <DevSignIn>
+  const signedIn = (
+    <>
       <Header />
       <FleetPage />
-    </DevSignIn>
+    </>
   );
+  if (options.data.mode === 'clerk') {
+    if (!options.data.clerkPublishableKey)
+      return (
+        <p className="page error" role="alert">
+          This server signs people in with Clerk but gives no publishable key: set CLERK_PUBLISHABLE_KEY on the server.
+        </p>
+      );
+    return (
+      <Suspense fallback={<p className="page">Loading sign-in…</p>}>
+        <ClerkSignIn publishableKey={options.data.clerkPublishableKey}>{signedIn}</ClerkSignIn>
+      </Suspense>
+    );
+  }
+  return <DevSignIn>{signedIn}</DevSignIn>;
 }
 
 function Header() {
@@ -55,6 +60,7 @@ function Header() {
   return (
     <header className="top">
       <span className="brand">Agent Fleet</span>
+      {session.orgSwitcher}
       <span className="who" data-testid="who">
         {userId}
         {orgId ? ` · ${orgId} (${orgRole})` : ' · personal'}

@@ -1,4 +1,4 @@
-import { createContext, useContext } from 'react';
+import { createContext, type ReactNode, useContext } from 'react';
 
 /**
  * The one thing the dashboard needs from sign-in, whichever mode gives it (dev sign-in or Clerk):
@@ -9,6 +9,8 @@ export interface Session {
   getToken(): Promise<string>;
   who: { userId: string; orgId: string | null; orgRole: 'admin' | 'member' | null };
   signOut(): void;
+  /** The mode's own control for changing the active organisation (Clerk's switcher); none in dev. */
+  orgSwitcher?: ReactNode;
 }
 
 /** Org members read only: only org admins and owners of a personal tenant get action buttons. */
