@@ -66,3 +66,27 @@ export const buttonTexts = (page: Page): Promise<string[]> => page.getByRole('bu
 
 /** Nothing on the page is wider than the viewport (no sideways scrolling). */
 export const scrollWidth = (page: Page): Promise<number> => page.evaluate(() => document.documentElement.scrollWidth);
+
+/** Form controls a screen reader would announce without a name: each must have a label. */
+export const unlabelledControls = (page: Page): Promise<string[]> =>
+  page.evaluate(() =>
+    [...document.querySelectorAll('input, select, textarea, button')]
+      .filter((el) => {
+        const named = el.getAttribute('aria-label') || el.getAttribute('aria-labelledby');
+        const labelled = (el as HTMLInputElement).labels?.length;
+        const text = el.tagName === 'BUTTON' && el.textContent?.trim();
+        return !named && !labelled && !text;
+      })
+      .map((el) => el.outerHTML.slice(0, 120)),
+  );
+
+/** The texts of the elements Tab reaches from `startText`'s button on, `count` presses. */
+export async function tabOrder(page: Page, startText: string, count: number): Promise<string[]> {
+  await page.getByRole('button', { name: startText, exact: true }).focus();
+  const reached: string[] = [];
+  for (let i = 0; i < count; i++) {
+    await page.keyboard.press('Tab');
+    reached.push(await page.evaluate(() => document.activeElement?.textContent?.trim() ?? ''));
+  }
+  return reached;
+}

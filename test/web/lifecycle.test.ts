@@ -5,7 +5,15 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { screenshotPath } from '../harness/browser.ts';
 import { makeBareRepos } from '../harness/git-repos.ts';
-import { buttonTexts, type DashboardServer, scrollWidth, signIn, startDashboardServer } from '../harness/dashboard-server.ts';
+import {
+  buttonTexts,
+  type DashboardServer,
+  scrollWidth,
+  signIn,
+  startDashboardServer,
+  tabOrder,
+  unlabelledControls,
+} from '../harness/dashboard-server.ts';
 import { type GitHttpServer, startGitHttpServer } from '../workspace/http-git-server.ts';
 
 /**
@@ -83,6 +91,7 @@ describe('lifecycle actions in the dashboard', () => {
 
     await page.getByRole('button', { name: 'Deprovision…' }).click();
     await dialog.getByLabel('Type your user id, user_lifecycle, to confirm').fill('user_lifecycle');
+    expect(await unlabelledControls(page)).toEqual([]);
     await page.screenshot({ path: screenshotPath('lifecycle-02-confirm-deprovision'), fullPage: true });
     await dialog.getByRole('button', { name: 'Deprovision' }).click();
     await page.getByRole('heading', { name: 'No fleet yet: provision one' }).waitFor({ timeout: 30_000 });
@@ -99,7 +108,10 @@ describe('lifecycle actions in the dashboard', () => {
     await badge(admin, 'active').waitFor({ timeout: 30_000 });
     await admin.getByRole('button', { name: 'Suspend' }).waitFor();
     expect(await buttonTexts(admin)).toEqual(['Sign out', 'Open the Control UI', 'Suspend', 'Deprovision…']);
-    await admin.getByRole('button', { name: 'Suspend' }).click();
+    expect(await unlabelledControls(admin)).toEqual([]);
+    // By keyboard alone, in the order they are drawn: Tab to Suspend, then Enter.
+    expect(await tabOrder(admin, 'Sign out', 2)).toEqual(['Open the Control UI', 'Suspend']);
+    await admin.keyboard.press('Enter');
     await badge(admin, 'suspended').waitFor({ timeout: 30_000 });
     await admin.getByRole('button', { name: 'Resume' }).waitFor();
     expect(await buttonTexts(admin)).toEqual(['Sign out', 'Resume', 'Deprovision…']);

@@ -2,7 +2,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PLATFORM_TOKEN } from '../harness/app.ts';
 import { screenshotPath } from '../harness/browser.ts';
-import { type DashboardServer, scrollWidth, startDashboardServer } from '../harness/dashboard-server.ts';
+import { type DashboardServer, scrollWidth, startDashboardServer, unlabelledControls } from '../harness/dashboard-server.ts';
 
 /**
  * The operator view (/ops) in Debian's Chromium against the real app: the platform token asked
@@ -88,6 +88,7 @@ describe('the operator view', () => {
     await page.getByLabel('Status').selectOption('active');
     await expect.poll(() => firstCells(page)).toEqual(['ops_live']);
     expect(await scrollWidth(page)).toBeLessThanOrEqual(390);
+    expect(await unlabelledControls(page)).toEqual([]);
     await page.screenshot({ path: screenshotPath('ops-01-tenants'), fullPage: true });
   }, 60_000);
 
@@ -109,6 +110,8 @@ describe('the operator view', () => {
       fleet: { provisionLog: Array<{ message: string | null }> };
     };
     expect(log.fleet.provisionLog.some((e) => e.message?.includes('unpaid invoice'))).toBe(true);
+    expect(await scrollWidth(page)).toBeLessThanOrEqual(390);
+    expect(await unlabelledControls(page)).toEqual([]);
     await page.screenshot({ path: screenshotPath('ops-02-suspended'), fullPage: true });
 
     await detail.getByRole('button', { name: 'Resume' }).click();
