@@ -118,6 +118,7 @@ describe('lifecycle actions in the dashboard', () => {
     await admin.screenshot({ path: screenshotPath('lifecycle-03-suspended'), fullPage: true });
     await admin.getByRole('button', { name: 'Resume' }).click();
     await badge(admin, 'active').waitFor({ timeout: 30_000 });
+    await readmeScreenshot(admin);
 
     // The platform suspends it: the tenant sees that live, and a Resume the API refuses says why, in the API's words.
     const listed = await d.t.request('/api/tenants?clerkOrgId=org_lifecycle', { platform: true });
@@ -146,3 +147,15 @@ describe('lifecycle actions in the dashboard', () => {
     expect(await member.getByRole('heading', { name: 'Actions' }).count()).toBe(0);
   }, 60_000);
 });
+
+/**
+ * The README's picture of the dashboard, at a laptop's width: always under test-results/, and into
+ * docs/ when FLEET_UPDATE_DOCS_SCREENSHOT=1 (so a normal run never changes a tracked file).
+ */
+async function readmeScreenshot(page: Page): Promise<void> {
+  await page.setViewportSize({ width: 960, height: 760 });
+  await page.getByTestId('stream-state').getByText('Live').waitFor();
+  const shot = await page.screenshot({ path: screenshotPath('readme-dashboard') });
+  if (process.env.FLEET_UPDATE_DOCS_SCREENSHOT === '1') fs.writeFileSync(path.resolve('docs/images/dashboard.png'), shot);
+  await page.setViewportSize({ width: 390, height: 844 });
+}
