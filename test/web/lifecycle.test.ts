@@ -44,6 +44,7 @@ afterAll(async () => {
   fs.rmSync(scratch, { recursive: true, force: true });
 });
 
+const stepStates = (page: Page) => page.locator('.timeline > li').evaluateAll((els) => els.map((el) => el.getAttribute('data-state')));
 const badge = (page: Page, status: string) => page.getByTestId('status-badge').and(page.getByText(status, { exact: true }));
 
 describe('lifecycle actions in the dashboard', () => {
@@ -115,6 +116,14 @@ describe('lifecycle actions in the dashboard', () => {
     await badge(admin, 'suspended').waitFor({ timeout: 30_000 });
     await admin.getByRole('button', { name: 'Resume' }).waitFor();
     expect(await buttonTexts(admin)).toEqual(['Sign out', 'Resume', 'Deprovision…']);
+    // The provisioning rows stay as they were; the suspend run is shown, open, after them.
+    expect(await stepStates(admin)).toEqual(Array(6).fill('complete'));
+    const since = admin.getByTestId('later-runs');
+    expect(await since.locator('details[open]').count()).toBe(1);
+    expect(await since.locator('details[open]').innerText()).toMatch(
+      /gateway_stop done[\s\S]*machine_stop done[\s\S]*fleet_suspended done/,
+    );
+    expect(await admin.getByTestId('earlier-runs').count()).toBe(0);
     await admin.screenshot({ path: screenshotPath('lifecycle-03-suspended'), fullPage: true });
     await admin.getByRole('button', { name: 'Resume' }).click();
     await badge(admin, 'active').waitFor({ timeout: 30_000 });

@@ -1,7 +1,7 @@
 import type { ReactNode } from 'react';
 import type { LogEntry } from './fleet-types.ts';
 import { STEP_MEANING } from './fleet-types.ts';
-import { earlierRuns, formatDuration, type StepRow, stepRows } from './timeline-model.ts';
+import { formatDuration, type OtherRun, otherRuns, type StepRow, stepRows } from './timeline-model.ts';
 
 const STATE_WORDS: Record<StepRow['state'], string> = {
   waiting: 'waiting',
@@ -45,34 +45,50 @@ export function Timeline({ log, retry }: { log: LogEntry[]; retry: ReactNode }) 
   );
 }
 
-/** Earlier runs, collapsed: each expands to its own entries. */
+/** The other runs: earlier ones collapsed; later ones (suspend, resume…) after them, the newest open. */
 function EarlierRuns({ log }: { log: LogEntry[] }) {
-  const runs = earlierRuns(log);
-  if (runs.length === 0) return null;
+  const { earlier, later } = otherRuns(log);
   return (
-    <div className="earlier" data-testid="earlier-runs">
-      <h3>Earlier runs</h3>
-      {runs.map(({ runId, entries }) => {
-        const last = entries.at(-1)!;
-        return (
-          <details key={runId}>
-            <summary>
-              {runId}: ended with {last.step} {STATE_WORDS[last.status]}
-            </summary>
-            <ol className="plain">
-              {entries
-                .filter((e) => e.status !== 'running' || e.message !== null)
-                .map((e) => (
-                  <li key={`${e.createdAt}-${e.step}-${e.status}`} className={`entry entry-${e.status}`}>
-                    <span className="step-name">{e.step}</span> {STATE_WORDS[e.status]}
-                    {e.durationMs !== null && ` · ${formatDuration(e.durationMs)}`}
-                    {e.message && ` · ${e.message}`}
-                  </li>
-                ))}
-            </ol>
-          </details>
-        );
-      })}
-    </div>
+    <>
+      {later.length > 0 && (
+        <div className="earlier" data-testid="later-runs">
+          <h3>Since provisioning</h3>
+          {later.map((run, i) => (
+            <RunDetails key={run.runId} run={run} open={i === later.length - 1} />
+          ))}
+        </div>
+      )}
+      {earlier.length > 0 && (
+        <div className="earlier" data-testid="earlier-runs">
+          <h3>Earlier runs</h3>
+          {earlier.map((run) => (
+            <RunDetails key={run.runId} run={run} open={false} />
+          ))}
+        </div>
+      )}
+    </>
+  );
+}
+
+function RunDetails({ run, open }: { run: OtherRun; open: boolean }) {
+  const last = run.entries.at(-1)!;
+  const ended = last.status === 'running' ? `at ${last.step}` : `ended with ${last.step} ${STATE_WORDS[last.status]}`;
+  return (
+    <details open={open}>
+      <summary>
+        {run.runId}: {ended}
+      </summary>
+      <ol className="plain">
+        {run.entries
+          .filter((e) => e.status !== 'running' || e.message !== null || e === last)
+          .map((e) => (
+            <li key={`${e.createdAt}-${e.step}-${e.status}`} className={`entry entry-${e.status}`}>
+              <span className="step-name">{e.step}</span> {STATE_WORDS[e.status]}
+              {e.durationMs !== null && ` · ${formatDuration(e.durationMs)}`}
+              {e.message && ` · ${e.message}`}
+            </li>
+          ))}
+      </ol>
+    </details>
   );
 }

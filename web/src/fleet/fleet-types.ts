@@ -1,9 +1,10 @@
 import type { FleetStatus } from '../../../src/domain/fleet.ts';
-import type { LogStatus, ProvisionStep } from '../../../src/domain/steps.ts';
+import type { LogStatus, ProvisionStep, StepName } from '../../../src/domain/steps.ts';
 
 /** The API's shapes, as GET /api/fleet and GET /api/templates give them (the seed's fields). */
 export interface LogEntry {
-  step: ProvisionStep;
+  /** A provision step, or a step of a suspend, resume or deprovision run. */
+  step: StepName;
   status: LogStatus;
   message: string | null;
   durationMs: number | null;

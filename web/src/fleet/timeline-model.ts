@@ -49,13 +49,30 @@ export function formatDuration(ms: number): string {
   return `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, '0')} s`;
 }
 
-/** The runs before the latest one, oldest first, each with its entries (collapsed in the timeline). */
-export function earlierRuns(log: LogEntry[]): Array<{ runId: string; entries: LogEntry[] }> {
-  const current = log.at(-1)?.runId ?? null;
+const isProvisionStep = (step: string): step is ProvisionStep => (PROVISION_STEPS as readonly string[]).includes(step);
+
+export interface OtherRun {
+  runId: string;
+  entries: LogEntry[];
+}
+
+/**
+ * The runs besides the one the step rows show (the latest provision run), oldest first: those
+ * before it (earlier provision attempts, lifecycle runs) and those after it (suspend, resume,
+ * deprovision), which a tenant should see without digging, since they are what happened last.
+ */
+export function otherRuns(log: LogEntry[]): { earlier: OtherRun[]; later: OtherRun[] } {
+  const current = [...log].reverse().find((e) => isProvisionStep(e.step))?.runId ?? null;
   const runs = new Map<string, LogEntry[]>();
   for (const e of log) {
     if (e.runId === null || e.runId === current) continue;
     runs.set(e.runId, [...(runs.get(e.runId) ?? []), e]);
   }
-  return [...runs].map(([runId, entries]) => ({ runId, entries }));
+  const currentAt = current === null ? -1 : log.findIndex((e) => e.runId === current);
+  const earlier: OtherRun[] = [];
+  const later: OtherRun[] = [];
+  for (const [runId, entries] of runs) {
+    (log.indexOf(entries[0]!) > currentAt && currentAt >= 0 ? later : earlier).push({ runId, entries });
+  }
+  return { earlier, later };
 }
