@@ -99,6 +99,15 @@ export const envSchema = z.object({
   ),
   // Test-only: a Node script run instead of the real gateway (test/gateway/standin-gateway.mjs).
   FLEET_GATEWAY_COMMAND: optionalNonEmpty,
+  // Test-only: every provision step is a stand-in that waits this many ms (pipeline/steps/standin.ts).
+  FLEET_TEST_STANDIN_STEP_MS: z.coerce.number().int().min(0).max(60_000).optional(),
+  // Which host this process is: the local driver's machines are worked on only by workers of their host.
+  FLEET_HOST_ID: optionalNonEmpty.pipe(
+    z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'must be a host name: letters, digits, dots, dashes, underscores (at most 63)')
+      .optional(),
+  ),
   // Where the OpenClaw runtime is installed, default below (runtimeCacheDir).
   XDG_CACHE_HOME: optionalNonEmpty,
   FLEET_GATEWAY_OFFLINE: z.enum(['0', '1']).default('0'),
@@ -245,6 +254,8 @@ function crossCheck(source: NodeJS.ProcessEnv): string[] {
     if (set('FLEET_TEST_FAULTS')) problems.push('FLEET_TEST_FAULTS: fault injection is for tests and is refused in production');
     if (set('FLEET_GATEWAY_COMMAND'))
       problems.push('FLEET_GATEWAY_COMMAND: the stand-in gateway is for tests and is refused in production');
+    if (set('FLEET_TEST_STANDIN_STEP_MS'))
+      problems.push('FLEET_TEST_STANDIN_STEP_MS: stand-in steps are for tests and are refused in production');
     if (source.FLEET_TEST_ALLOW_LOOPBACK_URLS === '1')
       problems.push('FLEET_TEST_ALLOW_LOOPBACK_URLS: loopback tenant URLs are for tests and are refused in production');
   }
@@ -296,6 +307,10 @@ export interface Config {
     faults: string | undefined;
     /** Gateways make no outbound calls of their own (model catalog refresh): air-gapped hosts, tests. */
     gatewayOffline: boolean;
+    /** Test-only: provision steps are stand-ins that wait this long (FLEET_TEST_STANDIN_STEP_MS). */
+    standinStepMs: number | undefined;
+    /** This host's name (FLEET_HOST_ID, else os.hostname()): local machines are worked on only here. */
+    hostId: string;
   };
   http: {
     maxBodyBytes: number;
@@ -389,6 +404,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       stepTimeouts: env.FLEET_STEP_TIMEOUTS ?? {},
       faults: env.FLEET_TEST_FAULTS,
       gatewayOffline: env.FLEET_GATEWAY_OFFLINE === '1',
+      standinStepMs: env.FLEET_TEST_STANDIN_STEP_MS,
+      hostId: env.FLEET_HOST_ID ?? os.hostname(),
     },
     http: {
       maxBodyBytes: env.FLEET_MAX_BODY_BYTES,

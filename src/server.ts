@@ -11,7 +11,7 @@ import type { Logger } from './observability/logger.ts';
 import { Metrics } from './observability/metrics.ts';
 import { restartActiveGateways } from './pipeline/restart-gateways.ts';
 import type { StepDefinition } from './pipeline/step.ts';
-import { LOCAL_STEPS } from './pipeline/steps/index.ts';
+import { provisionStepsFor } from './pipeline/steps/index.ts';
 import { type RunningWorker, startWorker } from './pipeline/worker.ts';
 import { setUpAuth } from './runtime/auth-setup.ts';
 import { startCore } from './runtime/core.ts';
@@ -42,7 +42,7 @@ export async function startServer(
   if (config.pipeline.workers > 0) {
     worker = await startWorker({
       db,
-      steps: opts.steps ?? LOCAL_STEPS,
+      steps: opts.steps ?? provisionStepsFor(config),
       settings: core.settings,
       log: logger,
       metrics,

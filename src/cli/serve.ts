@@ -1,16 +1,25 @@
 import type { Command } from 'commander';
-import { cliLogger, loadCliConfig } from './common.ts';
+import { cliLogger, loadCliConfig, parseCount } from './common.ts';
 
 export function registerServe(program: Command): void {
   program
     .command('serve')
     .description('run the HTTP API (embedded PostgreSQL unless DATABASE_URL is set)')
-    .addHelpText('after', '\nExample:\n  PORT=3000 FLEET_DATA_DIR=./.fleet fleet serve\n')
-    .action(async () => {
+    .option(
+      '--workers <n>',
+      'provisioning workers in this process (0: API only, next to `fleet worker` processes); default FLEET_WORKERS',
+      parseCount,
+    )
+    .addHelpText(
+      'after',
+      '\nExamples:\n  PORT=3000 FLEET_DATA_DIR=./.fleet fleet serve\n  DATABASE_URL=postgres://… fleet serve --workers 0   # API only\n',
+    )
+    .action(async (opts: { workers?: number }) => {
       // Loaded here, not at the top: client commands must not pay for the server's import.
       const { startServer } = await import('../server.ts');
       const { ensureDataDirSecret, makePlatformToken } = await import('../runtime/dev-secrets.ts');
-      const config = loadCliConfig();
+      const loaded = loadCliConfig();
+      const config = opts.workers === undefined ? loaded : { ...loaded, pipeline: { ...loaded.pipeline, workers: opts.workers } };
       const logger = cliLogger(config.logLevel);
       const server = await startServer(config, logger);
       if (!config.clerk && !config.platformToken) {

@@ -13,7 +13,7 @@ export function registerWorker(program: Command): void {
     .action(async (opts: { concurrency?: number }) => {
       // Loaded here, not at the top: client commands must not pay for the pipeline's import.
       const { Metrics } = await import('../observability/metrics.ts');
-      const { LOCAL_STEPS } = await import('../pipeline/steps/index.ts');
+      const { provisionStepsFor } = await import('../pipeline/steps/index.ts');
       const { startWorker } = await import('../pipeline/worker.ts');
       const { startCore } = await import('../runtime/core.ts');
       const { countQueuedRuns } = await import('../db/runs.ts');
@@ -25,7 +25,7 @@ export function registerWorker(program: Command): void {
       const metrics = new Metrics({ queueDepth: () => countQueuedRuns(core.database.db), defaultMetrics: true });
       const worker = await startWorker({
         db: core.database.db,
-        steps: LOCAL_STEPS,
+        steps: provisionStepsFor(config),
         settings: core.settings,
         log: logger,
         metrics,

@@ -28,6 +28,8 @@ export interface PipelineSettings {
   box: SecretBox;
   /** What each plan allows (repo size while cloning, runs at work per requester). */
   planLimits: Record<Plan, PlanLimits>;
+  /** This host (FLEET_HOST_ID): a local-driver fleet's runs are worked on only by the host that made its machine. */
+  hostId: string;
   /** The compute drivers this process can work with; a fleet uses the one it was created with. */
   drivers: Partial<Record<ComputeDriverName, ComputeDriver>>;
 }
@@ -62,6 +64,7 @@ export function pipelineSettings(
     outbound: config.outbound,
     box,
     planLimits: config.limits.plans,
+    hostId: config.pipeline.hostId,
     drivers: {
       local: new LocalDriver(fleetsDir, { isolation: config.pipeline.localIsolation, production: config.env === 'production' }),
       ...drivers,

@@ -1,3 +1,4 @@
+import type { Config } from '../../config.ts';
 import type { RunKind } from '../../domain/run-kinds.ts';
 import type { StepDefinition } from '../step.ts';
 import { agentConfig } from './agent-config.ts';
@@ -14,11 +15,16 @@ import { machineDelete } from './machine-delete.ts';
 import { machineStart } from './machine-start.ts';
 import { machineStop } from './machine-stop.ts';
 import { secretsDestroy } from './secrets-destroy.ts';
+import { standinSteps } from './standin.ts';
 import { vmCreate } from './vm-create.ts';
 import { workspaceBootstrap } from './workspace-bootstrap.ts';
 
 /** The seed's six steps, in order (their names come from src/domain/steps.ts). */
 export const LOCAL_STEPS: StepDefinition[] = [vmCreate, workspaceBootstrap, agentConfig, gatewayStart, connectivityCheck, complete];
+
+/** The provision steps a worker process runs: the real ones, or the tests' stand-ins (FLEET_TEST_STANDIN_STEP_MS). */
+export const provisionStepsFor = (config: Config): StepDefinition[] =>
+  config.pipeline.standinStepMs === undefined ? LOCAL_STEPS : standinSteps(config.pipeline.standinStepMs);
 
 export type LifecycleSteps = Record<Exclude<RunKind, 'provision'>, StepDefinition[]>;
 
