@@ -52,6 +52,7 @@ export async function startServer(
     void restartActiveGateways(db, core.settings, logger);
   }
   const fleetCache = new FleetViewCache(db, core.events);
+  const shutdown = new AbortController();
   const pruning = pruneEventsEvery(db, config.http.eventsRetentionHours, logger);
   const app = createApp({
     config,
@@ -76,6 +77,7 @@ export async function startServer(
     fleetCache,
     devSignIn,
     clerkPublishableKey: config.clerk?.publishableKey,
+    shutdown: shutdown.signal,
   });
 
   let server: ServerType | undefined;
@@ -118,14 +120,28 @@ export async function startServer(
     port,
     close: async () => {
       clearInterval(pruning);
-      // SSE streams never end by themselves: close them with the server.
-      (server as { closeAllConnections?: () => void } | undefined)?.closeAllConnections?.();
-      await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+      // Stop accepting, tell each event stream to come back later (`retry:`) and end it, let the
+      // requests in flight finish (briefly), then close what is left.
+      const closed = new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+      shutdown.abort();
+      const http = server as { closeIdleConnections?: () => void; closeAllConnections?: () => void } | undefined;
+      const deadline = Date.now() + SHUTDOWN_GRACE_MS;
+      let done = false;
+      void closed.then(() => (done = true));
+      while (!done && Date.now() < deadline) {
+        http?.closeIdleConnections?.();
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      http?.closeAllConnections?.();
+      await closed;
       await worker?.stop();
       await core.close();
     },
   };
 }
+
+/** How long a stopping API waits for its requests in flight (and streams' last words) before closing their connections. */
+const SHUTDOWN_GRACE_MS = 2000;
 
 /**
  * fleet_events would grow for ever: every API process prunes what is older than the retention now

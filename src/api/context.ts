@@ -26,6 +26,8 @@ export interface AppDeps {
   devSignIn?: DevSignIn;
   /** Clerk's publishable key for the dashboard's sign-in, when Clerk is configured. */
   clerkPublishableKey?: string;
+  /** Aborted when the server stops: event streams tell their clients when to come back, and end. */
+  shutdown?: AbortSignal;
 }
 
 /** Dev sign-in's token minter: a Clerk-shaped session token for whoever is named. */

@@ -39,6 +39,7 @@ export function registerServe(program: Command): void {
         stopping = true;
         logger.info({ signal }, 'shutting down');
         await server.close();
+        logger.info({ signal }, 'stopped');
         process.exit(0);
       };
       process.on('SIGINT', () => void stop('SIGINT'));

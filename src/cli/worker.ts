@@ -11,6 +11,16 @@ export function registerWorker(program: Command): void {
       '\nExample:\n  fleet worker --concurrency 2   # next to a `fleet serve` with the same FLEET_DATA_DIR, or with DATABASE_URL\n',
     )
     .action(async (opts: { concurrency?: number }) => {
+      // Before anything starts: a SIGTERM during start-up stops the worker once it is up, instead
+      // of killing it with its first claims half made.
+      let stop: ((signal: string) => Promise<void>) | undefined;
+      let pendingSignal: string | undefined;
+      const onSignal = (signal: string) => {
+        if (stop) void stop(signal);
+        else pendingSignal ??= signal;
+      };
+      process.on('SIGINT', () => onSignal('SIGINT'));
+      process.on('SIGTERM', () => onSignal('SIGTERM'));
       // Loaded here, not at the top: client commands must not pay for the pipeline's import.
       const { Metrics } = await import('../observability/metrics.ts');
       const { provisionStepsFor } = await import('../pipeline/steps/index.ts');
@@ -37,13 +47,17 @@ export function registerWorker(program: Command): void {
           ? undefined
           : await startMetricsListener({ port: config.metricsPort, host: config.host, metrics, token: config.metricsToken });
       if (listener) logger.info({ url: `http://${config.host}:${listener.port}/metrics` }, 'worker metrics listening');
-      const stop = async () => {
+      let stopping = false;
+      stop = async (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        logger.info({ signal, worker: worker.id }, 'stopping: handing runs back');
         await listener?.close();
         await worker.stop();
         await core.close();
+        logger.info({ worker: worker.id }, 'stopped');
         process.exit(0);
       };
-      process.once('SIGINT', () => void stop());
-      process.once('SIGTERM', () => void stop());
+      if (pendingSignal) void stop(pendingSignal);
     });
 }

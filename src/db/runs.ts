@@ -189,3 +189,18 @@ export async function countQueuedRuns(db: Db): Promise<number> {
     .executeTakeFirst();
   return Number(row?.n ?? 0);
 }
+
+/**
+ * Gives back every run `worker` holds, as a stopping worker does: queued again at once, owner
+ * cleared (the stopping worker's own late writes are then refused as a lost claim), so another
+ * worker takes them now instead of after the stale timeout. Returns the runs given back.
+ */
+export async function releaseRunsOf(db: Db, worker: string): Promise<Array<{ id: string }>> {
+  return db
+    .updateTable('provision_runs')
+    .set({ status: 'queued', worker: null, heartbeat_at: sql`now()` })
+    .where('worker', '=', worker)
+    .where('status', '=', 'running')
+    .returning('id')
+    .execute();
+}

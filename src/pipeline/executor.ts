@@ -46,6 +46,8 @@ export interface ExecutorDeps {
   log: Logger;
   metrics?: Metrics;
   workerId?: string;
+  /** Aborted when this worker process stops: the run's step is aborted and the run is left to be handed back. */
+  stopping?: AbortSignal;
 }
 
 /** Claims of one run that crash outside a step before it ends in error (the watchdog re-enqueues each). */
@@ -53,8 +55,10 @@ export const MAX_RUN_ATTEMPTS = 5;
 
 export const defaultWorkerId = () => `${hostname()}:${process.pid}`;
 
-export async function executeRun(deps: ExecutorDeps, runId: string): Promise<'done' | 'not-claimed' | 'deferred' | 'lost'> {
+export async function executeRun(deps: ExecutorDeps, runId: string): Promise<'done' | 'not-claimed' | 'deferred' | 'lost' | 'handed-back'> {
   const { db, settings } = deps;
+  const stopping = deps.stopping ?? new AbortController().signal;
+  if (stopping.aborted) return 'handed-back';
   const worker = deps.workerId ?? defaultWorkerId();
   const run = await claimRunFairly(db, runId, worker, settings.staleAfterSeconds, settings.planLimits);
   // Its requester has its plan's runs at work already: the worker slot goes to someone else's run.
@@ -81,7 +85,7 @@ export async function executeRun(deps: ExecutorDeps, runId: string): Promise<'do
   }, settings.heartbeatMs);
   beat.unref();
   // What a step sees: aborted when the run is lost or cancelled.
-  const stepSignal = AbortSignal.any([ownership.signal, cancellation.signal]);
+  const stepSignal = AbortSignal.any([ownership.signal, cancellation.signal, stopping]);
 
   let machine: RunMachine | undefined;
   let current: StepName = steps[0]?.name ?? 'vm_create';
@@ -143,6 +147,8 @@ export async function executeRun(deps: ExecutorDeps, runId: string): Promise<'do
         continue;
       }
       if (ownership.signal.aborted) return 'lost';
+      // A stopping worker starts nothing new: the run goes back to the queue as it stands.
+      if (stopping.aborted) return 'handed-back';
       // The safe point between two steps: nothing of the next one has started.
       if (cancellation.signal.aborted) return endCancelled(step.name, null);
       const entry = { fleetId: fleet.id, tenantId: tenant.id, runId, step: step.name };
@@ -171,6 +177,8 @@ export async function executeRun(deps: ExecutorDeps, runId: string): Promise<'do
         );
       } catch (thrown) {
         if (ownership.signal.aborted) return 'lost';
+        // Aborted by the worker's stop, not failed: the next worker runs this step again.
+        if (stopping.aborted) return 'handed-back';
         const durationMs = Math.round(performance.now() - started);
         if (cancellation.signal.aborted) return endCancelled(step.name, durationMs);
         const err = toError(thrown);

@@ -82,6 +82,8 @@ export class RunQueue {
 
   async stop(): Promise<void> {
     this.stopping = true;
-    await this.boss.stop({ graceful: true, wait: true, timeout: 10_000 });
+    // Short: a stopping worker has already handed its runs back (pipeline/worker.ts), so nothing
+    // worth waiting for is still running, and the process must be gone within 10 s.
+    await this.boss.stop({ graceful: true, wait: true, timeout: 3000 });
   }
 }

@@ -1,5 +1,5 @@
 import type { Db } from '../db/connection.ts';
-import { takeOrphanedRuns } from '../db/runs.ts';
+import { releaseRunsOf, takeOrphanedRuns } from '../db/runs.ts';
 import type { Logger } from '../observability/logger.ts';
 import { defaultWorkerId, type ExecutorDeps, executeRun } from './executor.ts';
 import type { RunQueue } from './queue.ts';
@@ -22,16 +22,24 @@ export interface RunningWorker {
 
 /** How long a run deferred for fair scheduling waits before it is offered again. */
 const DEFER_SECONDS = 3;
+/**
+ * How long a stopping worker waits for its runs' steps to end after aborting them: a step that
+ * watches its signal ends at once, one that does not is given up on by the step runner within 2 s.
+ */
+const HAND_BACK_WAIT_MS = 3000;
 
 export async function startWorker(
   deps: Omit<ExecutorDeps, 'workerId'> & { queue: RunQueue; concurrency: number; watchdogMs?: number },
 ): Promise<RunningWorker> {
   const id = defaultWorkerId();
   const log: Logger = deps.log.child({ worker: id });
-  const executor: ExecutorDeps = { ...deps, log, workerId: id };
+  const stopping = new AbortController();
+  const executor: ExecutorDeps = { ...deps, log, workerId: id, stopping: stopping.signal };
   const inFlight = new Set<Promise<unknown>>();
 
   const execute = (runId: string) => {
+    // A job fetched while stopping: its run is still queued and its job is used up; queue another.
+    if (stopping.signal.aborted) return deps.queue.enqueue(deps.db, runId).catch(() => undefined);
     const p = executeRun(executor, runId).then(
       async (outcome) => {
         log.debug({ runId, outcome }, 'run handled');
@@ -61,9 +69,20 @@ export async function startWorker(
     },
     stop: async () => {
       clearInterval(watchdog);
-      // A long step (a runtime install) is not waited for: once this process is gone its run
-      // stops heartbeating and another worker's watchdog resumes it.
-      await Promise.race([Promise.allSettled([...inFlight]), new Promise((r) => setTimeout(r, 5000).unref())]);
+      // Hand the runs back at once rather than let them wait out the stale timeout: abort their
+      // steps, give the claims up, and queue a job for each, so another worker resumes them now.
+      // A long step (a runtime install) is not waited for; steps are idempotent, so the next
+      // worker simply runs it again.
+      stopping.abort(new Error('the worker is stopping; the run is handed to another worker'));
+      await Promise.race([Promise.allSettled([...inFlight]), new Promise((r) => setTimeout(r, HAND_BACK_WAIT_MS).unref())]);
+      try {
+        const released = await releaseRunsOf(deps.db, id);
+        for (const run of released) await deps.queue.enqueue(deps.db, run.id);
+        if (released.length > 0) log.info({ runs: released.map((r) => r.id) }, 'runs handed back to the queue');
+      } catch (err) {
+        // The database is gone: the runs wait for the stale timeout instead, as after a crash.
+        log.warn({ err }, 'handing runs back failed; another worker resumes them after the stale timeout');
+      }
     },
   };
 }

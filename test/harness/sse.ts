@@ -10,6 +10,8 @@ export class SseReader {
   private readonly reader: ReadableStreamDefaultReader<Uint8Array>;
   private readonly decoder = new TextDecoder();
   readonly events: SseEvent[] = [];
+  /** The last `retry:` field the server sent (ms), as EventSource would keep it for reconnecting. */
+  retryMs: number | undefined;
 
   constructor(res: Response) {
     if (!res.body) throw new Error('response has no body');
@@ -59,6 +61,7 @@ export class SseReader {
         if (field === 'event') ev.event = value;
         else if (field === 'id') ev.id = value;
         else if (field === 'data') data.push(value);
+        else if (field === 'retry' && /^\d+$/.test(value)) this.retryMs = Number(value);
       }
       if (data.length === 0 && ev.event === 'message') continue;
       ev.data = data.join('\n');

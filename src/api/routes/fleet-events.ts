@@ -39,6 +39,8 @@ const KEEPALIVE_MS = 15_000;
 // A stream slot frees when a client leaves, which a refused client cannot know: a short, fixed wait.
 const STREAM_RETRY_AFTER_SECONDS = 10;
 const MAX_TIMER_MS = 2 ** 31 - 1;
+// A stopping server's clients reconnect after this (to another API process, or this one restarted).
+const SHUTDOWN_RETRY_MS = 1000;
 
 export function registerFleetEvents(app: OpenAPIHono<AppEnv>, deps: AppDeps): void {
   const slots = new StreamSlots(deps.config.http.maxStreamsPerUser);
@@ -132,8 +134,10 @@ async function followFleet(
 
   const keepalive = setInterval(() => void stream.write(': keepalive\n\n').catch(() => {}), KEEPALIVE_MS);
   let expiry: NodeJS.Timeout | undefined;
-  const ended = await new Promise<'aborted' | 'expired'>((resolve) => {
+  const ended = await new Promise<'aborted' | 'expired' | 'shutdown'>((resolve) => {
     stream.onAbort(() => resolve('aborted'));
+    if (deps.shutdown?.aborted) resolve('shutdown');
+    deps.shutdown?.addEventListener('abort', () => resolve('shutdown'), { once: true });
     // A client that left while we set up has already aborted: don't wait for an abort that came.
     if (stream.aborted) resolve('aborted');
     // An expired (or, within the token's short life, revoked) session must stop receiving the log.
@@ -143,6 +147,16 @@ async function followFleet(
   clearTimeout(expiry);
   waitingForTenant?.();
   for (const u of unsubscribe) u();
+  if (ended === 'shutdown' && !stream.aborted) {
+    // Everything written so far is delivered first; `retry` tells the browser's EventSource when to
+    // reconnect (with Last-Event-ID, so nothing is missed), and the stream ends.
+    await pumping;
+    await stream.writeSSE({
+      event: 'shutdown',
+      retry: SHUTDOWN_RETRY_MS,
+      data: JSON.stringify({ message: 'The server is restarting. Reconnect with Last-Event-ID to continue.' }),
+    });
+  }
   if (ended === 'expired' && !stream.aborted) {
     await pumping;
     await stream.writeSSE({
