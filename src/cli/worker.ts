@@ -4,7 +4,7 @@ import { cliLogger, loadCliConfig, parsePositiveInt } from './common.ts';
 export function registerWorker(program: Command): void {
   program
     .command('worker')
-    .description('run provisioning workers only (any number of these, on any machine, share the work)')
+    .description('run provisioning workers only (any number, on any host, share the work; a local fleet stays on its host)')
     .option('--concurrency <n>', 'runs worked on at once', parsePositiveInt)
     .addHelpText(
       'after',

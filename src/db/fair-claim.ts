@@ -12,6 +12,10 @@ import { claimRun, type RunRow } from './runs.ts';
  *
  * 'requester-busy': the run stays queued (its "re-enqueued at" stamp renewed, so the watchdog does
  * not add jobs for it while it waits); the caller offers it again a little later.
+ *
+ * 'other-host': the run's fleet has a local-driver machine on another host, which this worker
+ * cannot reach; the run is left as it is, for that host's workers. The first claim of a local
+ * fleet's run records this host as its machine's, in the same commit.
  */
 export async function claimRunFairly(
   db: Db,
@@ -19,13 +23,24 @@ export async function claimRunFairly(
   worker: string,
   staleAfterSeconds: number,
   planLimits: Record<Plan, PlanLimits>,
-): Promise<RunRow | 'requester-busy' | undefined> {
+  hostId: string,
+): Promise<RunRow | 'requester-busy' | 'other-host' | undefined> {
   return db.transaction().execute(async (trx) => {
-    const { rows } = await sql<{ requested_by: string | null; plan: string }>`
-      SELECT r.requested_by, t.plan FROM provision_runs r
-        JOIN fleets f ON f.id = r.fleet_id JOIN tenants t ON t.id = f.tenant_id
-       WHERE r.id = ${runId} AND r.status = 'queued'`.execute(trx);
-    const queued = rows[0];
+    const { rows } = await sql<{
+      requested_by: string | null;
+      plan: string;
+      queued: boolean;
+      fleet_id: string;
+      local: boolean;
+      machine_host: string | null;
+    }>`
+      SELECT r.requested_by, t.plan, r.status = 'queued' AS queued, f.id AS fleet_id,
+             f.compute_driver = 'local' AS local, f.machine_host
+        FROM provision_runs r JOIN fleets f ON f.id = r.fleet_id JOIN tenants t ON t.id = f.tenant_id
+       WHERE r.id = ${runId}`.execute(trx);
+    const found = rows[0];
+    if (found?.local && found.machine_host !== null && found.machine_host !== hostId) return 'other-host';
+    const queued = found?.queued ? found : undefined;
     if (queued?.requested_by) {
       await sql`SELECT pg_advisory_xact_lock(hashtextextended(${`fair-claim:${queued.requested_by}`}, 0))`.execute(trx);
       const { rows: busy } = await sql<{ running: number }>`
@@ -43,6 +58,15 @@ export async function claimRunFairly(
       }
     }
     // Not queued (running with a silent owner, or finished): the plain claim decides.
-    return claimRun(trx, runId, worker, staleAfterSeconds);
+    const claimed = await claimRun(trx, runId, worker, staleAfterSeconds);
+    if (claimed && found?.local && found.machine_host === null) {
+      await trx
+        .updateTable('fleets')
+        .set({ machine_host: hostId })
+        .where('id', '=', found.fleet_id)
+        .where('machine_host', 'is', null)
+        .execute();
+    }
+    return claimed;
   });
 }

@@ -35,6 +35,8 @@ export interface FleetsTable {
   /** `platform` or `user:<id>` while suspended: a platform suspension is lifted by the platform only. */
   suspended_by: ColumnType<string | null, string | null | undefined, string | null>;
   suspend_reason: ColumnType<string | null, string | null | undefined, string | null>;
+  /** The host that owns a local-driver machine (FLEET_HOST_ID); only its workers work on the fleet's runs. */
+  machine_host: ColumnType<string | null, string | null | undefined, string | null>;
   created_at: Timestamp;
   updated_at: Timestamp;
 }

@@ -55,14 +55,19 @@ export const MAX_RUN_ATTEMPTS = 5;
 
 export const defaultWorkerId = () => `${hostname()}:${process.pid}`;
 
-export async function executeRun(deps: ExecutorDeps, runId: string): Promise<'done' | 'not-claimed' | 'deferred' | 'lost' | 'handed-back'> {
+export async function executeRun(
+  deps: ExecutorDeps,
+  runId: string,
+): Promise<'done' | 'not-claimed' | 'deferred' | 'lost' | 'handed-back' | 'other-host'> {
   const { db, settings } = deps;
   const stopping = deps.stopping ?? new AbortController().signal;
   if (stopping.aborted) return 'handed-back';
   const worker = deps.workerId ?? defaultWorkerId();
-  const run = await claimRunFairly(db, runId, worker, settings.staleAfterSeconds, settings.planLimits);
+  const run = await claimRunFairly(db, runId, worker, settings.staleAfterSeconds, settings.planLimits, settings.hostId);
   // Its requester has its plan's runs at work already: the worker slot goes to someone else's run.
   if (run === 'requester-busy') return 'deferred';
+  // Its machine lives on another host: that host's workers take it (the caller re-sends its job there).
+  if (run === 'other-host') return 'other-host';
   if (!run) return 'not-claimed';
   const log = deps.log.child({ runId, fleetId: run.fleet_id, kind: run.kind });
   const steps = stepsOf(deps, run.kind);

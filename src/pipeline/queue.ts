@@ -10,6 +10,12 @@ import type { Logger } from '../observability/logger.ts';
  */
 export const RUN_QUEUE = 'provision-run';
 
+/**
+ * Runs of a fleet whose local-driver machine lives on one host go to that host's own queue, which
+ * only its workers work on: a worker elsewhere never even fetches them (fleets.machine_host).
+ */
+export const hostQueueName = (hostId: string) => `${RUN_QUEUE}@${hostId}`;
+
 export interface RunJob {
   runId: string;
 }
@@ -22,11 +28,19 @@ const executorFor = (db: Db) => ({
   },
 });
 
+const QUEUE_OPTIONS = { policy: 'standard', retryLimit: 0, expireInHours: 6 } as const;
+
 export class RunQueue {
   private stopping = false;
-  private constructor(readonly boss: PgBoss) {}
+  /** Host queues known to exist (pg-boss refuses a job for a queue not created). */
+  private readonly created = new Set<string>();
+  private constructor(
+    readonly boss: PgBoss,
+    /** This process's host (FLEET_HOST_ID): its workers also work on its host queue. */
+    readonly hostId: string,
+  ) {}
 
-  static async start(url: string, log: Logger): Promise<RunQueue> {
+  static async start(url: string, log: Logger, hostId = 'localhost'): Promise<RunQueue> {
     const boss = new PgBoss({
       connectionString: url,
       schema: 'pgboss',
@@ -47,30 +61,56 @@ export class RunQueue {
     // A plain queue, no singleton keys: pg-boss's `stately` policy would hold a re-sent job back
     // while the dead worker's job still counts as active (until its expiry). Duplicates are
     // harmless anyway: whoever fails to claim the run drops the job.
-    await boss.createQueue(RUN_QUEUE, { name: RUN_QUEUE, policy: 'standard', retryLimit: 0, expireInHours: 6 });
-    queue = new RunQueue(boss);
+    await boss.createQueue(RUN_QUEUE, { name: RUN_QUEUE, ...QUEUE_OPTIONS });
+    queue = new RunQueue(boss, hostId);
+    await queue.ensureQueue(hostQueueName(hostId));
     return queue;
   }
 
-  /** Enqueues work on a run; pass the transaction that created the run. `afterSeconds` holds it back that long. */
+  private async ensureQueue(name: string): Promise<void> {
+    if (this.created.has(name)) return;
+    await this.boss.createQueue(name, { name, ...QUEUE_OPTIONS });
+    this.created.add(name);
+  }
+
+  /**
+   * Enqueues work on a run, on its host's queue when its fleet's machine is bound to one; pass the
+   * transaction that created the run. `afterSeconds` holds it back that long.
+   */
   async enqueue(db: Db, runId: string, opts: { afterSeconds?: number } = {}): Promise<void> {
-    await this.boss.send(RUN_QUEUE, { runId } satisfies RunJob, {
+    const { rows } = await db.executeQuery<{ machine_host: string | null }>(
+      CompiledQuery.raw(
+        `SELECT f.machine_host FROM provision_runs r JOIN fleets f ON f.id = r.fleet_id
+          WHERE r.id = $1 AND f.compute_driver = 'local'`,
+        [runId],
+      ),
+    );
+    const host = rows[0]?.machine_host;
+    const name = host ? hostQueueName(host) : RUN_QUEUE;
+    if (host) await this.ensureQueue(name);
+    await this.boss.send(name, { runId } satisfies RunJob, {
       db: executorFor(db),
       ...(opts.afterSeconds ? { startAfter: opts.afterSeconds } : {}),
     });
   }
 
-  async work(concurrency: number, handler: (job: RunJob) => Promise<void>): Promise<string[]> {
+  /**
+   * Starts `pollers` fetch loops on the shared queue and as many on this host's queue. The caller
+   * bounds how many runs are worked on at once: a poller's handler may wait for a free slot.
+   */
+  async work(pollers: number, handler: (job: RunJob) => Promise<void>): Promise<string[]> {
     const ids: string[] = [];
-    for (let i = 0; i < concurrency; i++) {
-      let id = '';
-      id = await this.boss.work<RunJob>(RUN_QUEUE, { batchSize: 1, pollingIntervalSeconds: 0.5 }, async ([job]) => {
-        if (job) await handler(job.data);
-        // pg-boss waits out its polling interval after every job, even with more queued; a
-        // notification makes it fetch again at once (it still waits when the queue is empty).
-        if (job && id) this.boss.notifyWorker(id);
-      });
-      ids.push(id);
+    for (const name of [RUN_QUEUE, hostQueueName(this.hostId)]) {
+      for (let i = 0; i < pollers; i++) {
+        let id = '';
+        id = await this.boss.work<RunJob>(name, { batchSize: 1, pollingIntervalSeconds: 0.5 }, async ([job]) => {
+          if (job) await handler(job.data);
+          // pg-boss waits out its polling interval after every job, even with more queued; a
+          // notification makes it fetch again at once (it still waits when the queue is empty).
+          if (job && id) this.boss.notifyWorker(id);
+        });
+        ids.push(id);
+      }
     }
     return ids;
   }

@@ -45,6 +45,8 @@ export async function startWorker(
         log.debug({ runId, outcome }, 'run handled');
         // Deferred for fairness: offered again later, behind the runs queued meanwhile.
         if (outcome === 'deferred') await deps.queue.enqueue(deps.db, runId, { afterSeconds: DEFER_SECONDS });
+        // Its machine is another host's (a job sent before the fleet was bound): to that host's queue.
+        if (outcome === 'other-host') await deps.queue.enqueue(deps.db, runId);
       },
       // One bad run never stops the loop; the watchdog gives it to a worker again.
       (err: unknown) => log.error({ err, runId }, 'run crashed; it will be resumed'),
@@ -52,7 +54,26 @@ export async function startWorker(
     inFlight.add(p);
     return p.finally(() => inFlight.delete(p));
   };
-  const workerIds = await deps.queue.work(deps.concurrency, ({ runId }) => execute(runId));
+  // At most `concurrency` runs at once, whichever queue (shared, or this host's) a job came from.
+  let busy = 0;
+  const waiting: Array<() => void> = [];
+  const acquire = async () => {
+    if (busy < deps.concurrency) busy++;
+    else await new Promise<void>((r) => waiting.push(r)); // release() hands its slot over
+  };
+  const release = () => {
+    const next = waiting.shift();
+    if (next) next();
+    else busy--;
+  };
+  const workerIds = await deps.queue.work(deps.concurrency, async ({ runId }) => {
+    await acquire();
+    try {
+      await execute(runId);
+    } finally {
+      release();
+    }
+  });
 
   const watchdog = setInterval(() => {
     void sweep(deps.db, deps.queue, deps.settings.staleAfterSeconds, log);
@@ -64,8 +85,10 @@ export async function startWorker(
   return {
     id,
     offer: (runId) => {
-      if (inFlight.size < deps.concurrency) void execute(runId);
-      else deps.queue.wake(workerIds);
+      if (busy < deps.concurrency) {
+        busy++;
+        void execute(runId).finally(release);
+      } else deps.queue.wake(workerIds);
     },
     stop: async () => {
       clearInterval(watchdog);

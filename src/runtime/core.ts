@@ -34,7 +34,7 @@ export async function startCore(config: Config, logger: Logger, opts: { attach: 
   const gcp = config.compute.gcp ? await gcpDriverFromConfig(config.compute.gcp) : undefined;
   const database = await openDatabase(config, logger, { attach: opts.attach, schema: 'check', poolSize: 20 });
   try {
-    const queue = await RunQueue.start(database.url, logger.child({ component: 'queue' }));
+    const queue = await RunQueue.start(database.url, logger.child({ component: 'queue' }), config.pipeline.hostId);
     const events = await EventHub.start(database.url, logger.child({ component: 'events' }));
     return {
       database,

@@ -96,7 +96,7 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
   const templates = TemplateRegistry.load();
   const box = new SecretBox(randomBytes(32));
   const settings = pipelineSettings(config, box, opts.drivers);
-  const queue = await RunQueue.start(database.url, logger);
+  const queue = await RunQueue.start(database.url, logger, config.pipeline.hostId);
   const events = await EventHub.start(database.url, logger);
   const metrics = new Metrics({ fleetsByStatus: () => countFleetsByStatus(database.db) });
   const worker = opts.workers

@@ -70,7 +70,13 @@ describe('a worker stopped with SIGTERM in the middle of a step', () => {
     expect(code, slow.output()).toBe(0);
     expect(stoppedIn).toBeLessThan(10_000);
 
-    await waitFor(async () => (await runOf('user_sigterm'))?.fleet_status === 'active', 20_000, 'the other worker to finish the run');
+    await waitFor(async () => (await runOf('user_sigterm'))?.fleet_status === 'active', 20_000, 'the other worker to finish the run').catch(
+      async (e: Error) => {
+        throw new Error(
+          `${e.message}; run ${JSON.stringify(await runOf('user_sigterm'))}\n--- stopped worker:\n${slow.output()}\n--- other worker:\n${fast.output()}`,
+        );
+      },
+    );
     const finishedIn = Date.now() - signalled;
     console.log(
       `SIGTERM → worker exited in ${(stoppedIn / 1000).toFixed(1)} s; the run active on the other worker ${(finishedIn / 1000).toFixed(1)} s after the signal`,
