@@ -84,12 +84,12 @@ export function fleetCluster(databaseUrl: string, shared: Record<string, string>
     };
   };
   const waitForLine = async (p: FleetProcess, msg: string, what: string) => {
-    const deadline = Date.now() + 60_000;
+    const deadline = Date.now() + 180_000;
     for (;;) {
       const line = p.logLines().find((l) => l.msg === msg);
       if (line) return line;
       if (p.child.exitCode !== null || p.child.signalCode !== null) throw new Error(`${what} exited before it was ready:\n${p.output()}`);
-      if (Date.now() > deadline) throw new Error(`${what} was not ready in 60 s:\n${p.output()}`);
+      if (Date.now() > deadline) throw new Error(`${what} was not ready in 180 s:\n${p.output()}`);
       await new Promise((r) => setTimeout(r, 50));
     }
   };

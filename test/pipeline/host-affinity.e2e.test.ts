@@ -41,7 +41,7 @@ async function startWorker(hostId: string, env: Record<string, string> = {}) {
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  await waitFor(() => out.includes('"worker started"') || child.exitCode !== null, 30_000, `the worker on ${hostId}`);
+  await waitFor(() => out.includes('"worker started"') || child.exitCode !== null, 180_000, `the worker on ${hostId}`);
   expect(child.exitCode, out).toBeNull();
   const stop = async () => {
     child.kill('SIGTERM');
@@ -67,7 +67,7 @@ const lastRun = (fleetId: string) =>
 
 describe('host affinity of local machines', () => {
   it("a fleet's runs are worked only on the host that made its machine; a worker elsewhere leaves them queued", {
-    timeout: 90_000,
+    timeout: 400_000,
   }, async () => {
     // host-a makes the machine; its run fails at agent_config, so a retry is needed later.
     const a = await startWorker('host-a', { FLEET_TEST_FAULTS: 'agent_config:throw' });
@@ -75,7 +75,7 @@ describe('host affinity of local machines', () => {
     expect((await t.request('/api/fleet/provision', { method: 'POST', token: alice, json: { templateId: 'solo-engineer' } })).status).toBe(
       202,
     );
-    await waitFor(async () => (await fleetOf('user_on_a')).status === 'error', 30_000, 'the fleet on host-a to fail');
+    await waitFor(async () => (await fleetOf('user_on_a')).status === 'error', 60_000, 'the fleet on host-a to fail');
     const onA = await fleetOf('user_on_a');
     expect(onA.machine_host).toBe('host-a');
     await a.stop();
@@ -87,14 +87,14 @@ describe('host affinity of local machines', () => {
     expect((await t.request('/api/fleet/provision', { method: 'POST', token: bob, json: { templateId: 'solo-engineer' } })).status).toBe(
       202,
     );
-    await waitFor(async () => (await fleetOf('user_on_b')).status === 'active', 30_000, 'the new fleet on host-b');
+    await waitFor(async () => (await fleetOf('user_on_b')).status === 'active', 60_000, 'the new fleet on host-b');
     expect((await fleetOf('user_on_b')).machine_host).toBe('host-b');
     await new Promise((r) => setTimeout(r, 3000));
     expect(await lastRun(onA.id)).toMatchObject({ status: 'queued', worker: null });
 
     // A worker on host-a comes back: it takes the retry and finishes it.
     const a2 = await startWorker('host-a');
-    await waitFor(async () => (await fleetOf('user_on_a')).status === 'active', 30_000, 'the retry on host-a');
+    await waitFor(async () => (await fleetOf('user_on_a')).status === 'active', 60_000, 'the retry on host-a');
     expect(await lastRun(onA.id)).toMatchObject({ status: 'complete', worker: expect.stringMatching(new RegExp(`:${a2.pid}$`)) });
     await Promise.all([b.stop(), a2.stop()]);
   });
