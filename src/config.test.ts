@@ -298,3 +298,22 @@ describe('loadClientConfig (the fleet client commands)', () => {
     expect(loadClientConfig({ NODE_ENV: 'production', PORT: 'nope' }).url).toBeUndefined();
   });
 });
+
+describe('settings for several processes on one database', () => {
+  it('reads the pool size, the host id and the stand-in steps, and refuses bad values by name', () => {
+    const config = loadConfig({ FLEET_DB_POOL_SIZE: '8', FLEET_HOST_ID: 'worker-eu-1', FLEET_TEST_STANDIN_STEP_MS: '5' });
+    expect(config.dbPoolSize).toBe(8);
+    expect(config.pipeline.hostId).toBe('worker-eu-1');
+    expect(config.pipeline.standinStepMs).toBe(5);
+    expect(loadConfig({}).dbPoolSize).toBe(20);
+    expect(loadConfig({}).pipeline.hostId).toBe(os.hostname());
+    expect(() => loadConfig({ FLEET_DB_POOL_SIZE: '1' })).toThrow(/FLEET_DB_POOL_SIZE/);
+    expect(() => loadConfig({ FLEET_HOST_ID: 'a b/c' })).toThrow(/FLEET_HOST_ID: must be a host name/);
+  });
+
+  it('refuses stand-in steps in production', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production', FLEET_TEST_STANDIN_STEP_MS: '0' })).toThrow(
+      /FLEET_TEST_STANDIN_STEP_MS: stand-in steps are for tests and are refused in production/,
+    );
+  });
+});

@@ -32,7 +32,7 @@ export async function startCore(config: Config, logger: Logger, opts: { attach: 
   const box = SecretBox.fromHex(config.secretsKey ?? ensureDataDirSecret(config.dataDir, 'secrets.key', makeSecretsKey));
   // Before the database: bad cloud credentials are a start-up error, not a fleet stuck later.
   const gcp = config.compute.gcp ? await gcpDriverFromConfig(config.compute.gcp) : undefined;
-  const database = await openDatabase(config, logger, { attach: opts.attach, schema: 'check', poolSize: 20 });
+  const database = await openDatabase(config, logger, { attach: opts.attach, schema: 'check', poolSize: config.dbPoolSize });
   try {
     const queue = await RunQueue.start(database.url, logger.child({ component: 'queue' }), config.pipeline.hostId);
     const events = await EventHub.start(database.url, logger.child({ component: 'events' }));
