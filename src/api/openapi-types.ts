@@ -129,7 +129,7 @@ export interface paths {
         };
         /**
          * Server-Sent Events: the caller's fleet status changes and provision-log entries, live
-         * @description First a `snapshot` event with the whole fleet (as GET /api/fleet), then `status` and `log` events as any worker writes them. Each event has an id; reconnect with `Last-Event-ID` to receive what was missed instead of a snapshot. The stream ends when the session token expires, after a `session-expired` event: reconnect with a fresh token and `Last-Event-ID`. A user holds at most FLEET_MAX_STREAMS_PER_USER streams at once (429 past it).
+         * @description First a `snapshot` event with the whole fleet (as GET /api/fleet), then `status` and `log` events as any worker writes them. Each event has an id; reconnect with `Last-Event-ID` to receive what was missed instead of a snapshot. The stream ends when the session token expires, after a `session-expired` event: reconnect with a fresh token and `Last-Event-ID`. A stopping server ends it after a `shutdown` event whose `retry:` field says when to reconnect. A user holds at most FLEET_MAX_STREAMS_PER_USER streams at once (429 past it).
          */
         get: operations["streamFleetEvents"];
         put?: never;
