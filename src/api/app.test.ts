@@ -60,6 +60,8 @@ describe('OpenAPI document and reference page', () => {
         'POST /api/fleet/control-ui-token',
         'GET /api/sign-in-options',
         'POST /api/dev/session',
+        'PATCH /api/fleet',
+        'PATCH /api/tenants/{tenantId}/fleet',
       ].sort(),
     );
     for (const { key, op } of ops) {
@@ -108,6 +110,8 @@ describe('OpenAPI document and reference page', () => {
       'POST /api/tenants/{tenantId}/resume': 'resumeTenant',
       'POST /api/tenants/{tenantId}/cancel': 'cancelTenant',
       'DELETE /api/tenants/{tenantId}': 'deprovisionTenant',
+      'PATCH /api/fleet': 'reconfigureFleet',
+      'PATCH /api/tenants/{tenantId}/fleet': 'reconfigureTenant',
       'GET /api/tenants/{tenantId}/audit': 'getTenantAudit',
       'POST /api/fleet/control-ui-token': 'createControlUiToken',
       'GET /api/sign-in-options': 'getSignInOptions',

@@ -30,6 +30,8 @@ import { registerDevSession } from './routes/dev-session.ts';
 import { registerFleetControlUiToken } from './routes/fleet-control-ui-token.ts';
 import { registerSignInOptions } from './routes/sign-in-options.ts';
 import { registerWebDashboard } from './web-dashboard.ts';
+import { registerFleetReconfigure } from './routes/fleet-reconfigure.ts';
+import { registerTenantsReconfigure } from './routes/tenants-reconfigure.ts';
 
 // The tenant routes (a Clerk session). `/x/*` matches `/x` too: listing both ran their middleware twice on `/x`.
 const SESSION_PATHS = ['/api/fleet/*', '/api/templates'];
@@ -77,6 +79,8 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   registerTenantsAudit(app, deps);
   registerFleetControlUiToken(app, deps);
   registerSignInOptions(app, deps);
+  registerFleetReconfigure(app, deps);
+  registerTenantsReconfigure(app, deps);
   // Only with dev sign-in: with Clerk configured the path does not exist (404).
   if (deps.devSignIn) registerDevSession(app, deps.devSignIn);
 

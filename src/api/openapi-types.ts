@@ -77,7 +77,11 @@ export interface paths {
         delete: operations["deprovisionFleet"];
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Change the caller's fleet's settings; only the affected steps run again
+         * @description Checks the settings sent as provision does, stores them (what is left out is kept; `discord: null` or `missionControl: null` removes that integration and destroys its secrets) and starts a provision run that re-does only the steps the change affects: a new template, repos or git token from workspace_bootstrap, Discord from agent_config, Mission Control from connectivity_check. From `active`, or `error` after a failed provision. While any run is at work the answer is a 409 naming it; a request that changes nothing is a 400. In an organisation, only org:admin may reconfigure.
+         */
+        patch: operations["reconfigureFleet"];
         trace?: never;
     };
     "/api/fleet/provision": {
@@ -415,6 +419,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/tenants/{tenantId}/fleet": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Change a tenant's fleet's settings; only the affected steps run again
+         * @description Checks the settings sent as provision does, stores them (what is left out is kept; `discord: null` or `missionControl: null` removes that integration and destroys its secrets) and starts a provision run that re-does only the steps the change affects: a new template, repos or git token from workspace_bootstrap, Discord from agent_config, Mission Control from connectivity_check. From `active`, or `error` after a failed provision. While any run is at work the answer is a 409 naming it; a request that changes nothing is a 400.
+         */
+        patch: operations["reconfigureTenant"];
+        trace?: never;
+    };
     "/api/dev/session": {
         parameters: {
             query?: never;
@@ -640,6 +664,25 @@ export interface components {
             mode: "dev" | "clerk";
             clerkPublishableKey: string | null;
         };
+        ReconfigureRequest: {
+            templateId?: string;
+            repos?: string[];
+            discord?: {
+                guildId: string;
+                channelIds: string[];
+                bots: {
+                    agent: string;
+                    token: string;
+                    applicationId?: string;
+                }[];
+            } | null;
+            missionControl?: {
+                /** Format: uri */
+                url: string;
+                token: string;
+            } | null;
+            gitToken?: string;
+        };
         DevSession: {
             /** @enum {boolean} */
             ok: true;
@@ -830,6 +873,93 @@ export interface operations {
             };
             /** @description Conflicts with the current state; the message says what is allowed */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error; quote the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    reconfigureFleet: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReconfigureRequest"];
+            };
+        };
+        responses: {
+            /** @description Accepted: the provision run that applies the change */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProvisionAccepted"];
+                };
+            };
+            /** @description Invalid input; `error.details.field` names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in, or the credentials were rejected */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Signed in but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (also answered for another tenant's resource) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with the current state; the message says what is allowed */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2100,6 +2230,87 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SignInOptions"];
+                };
+            };
+            /** @description Internal error; quote the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    reconfigureTenant: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description tenantId (slug) or tnt_… id */
+                tenantId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReconfigureRequest"];
+            };
+        };
+        responses: {
+            /** @description Accepted: the provision run that applies the change */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProvisionAccepted"];
+                };
+            };
+            /** @description Invalid input; `error.details.field` names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in, or the credentials were rejected */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (also answered for another tenant's resource) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with the current state; the message says what is allowed */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Internal error; quote the request id */

@@ -5,7 +5,7 @@ import { applyTransition } from '../../db/fleet-transition.ts';
 import { type FleetRow, recordIntent } from '../../db/fleets.ts';
 import { insertRun, type RunRow } from '../../db/runs.ts';
 import type { RunOptions } from '../../db/schema.ts';
-import type { DesiredState, FleetStatus, FleetVerb } from '../../domain/fleet.ts';
+import type { DesiredState, FleetAction, FleetStatus, FleetVerb } from '../../domain/fleet.ts';
 import type { RunKind } from '../../domain/run-kinds.ts';
 import type { ServiceContext } from '../context.ts';
 
@@ -34,6 +34,8 @@ export async function startRun(
     verb: FleetVerb;
     kind: RunKind;
     retry?: boolean;
+    /** The status change a provision run starts with, when not `provision` or `retry` (a reconfigure). */
+    transition?: FleetAction;
     actor: string;
     detail?: Record<string, unknown>;
     options?: RunOptions;
@@ -42,7 +44,7 @@ export async function startRun(
   },
 ): Promise<RunOutcome> {
   let status: FleetStatus = s.fleet.status;
-  if (s.kind === 'provision') status = (await applyTransition(trx, s.fleet.id, s.retry ? 'retry' : 'provision')).to;
+  if (s.kind === 'provision') status = (await applyTransition(trx, s.fleet.id, s.transition ?? (s.retry ? 'retry' : 'provision'))).to;
   else if (!s.retry) await dropKindCheckpoints(trx, s.fleet.id, s.kind);
   // Fair scheduling counts a user's runs across all their tenants; the platform's per tenant.
   const requestedBy = s.actor === 'platform' ? `tenant:${s.tenantId}` : s.actor;
