@@ -62,6 +62,7 @@ describe('OpenAPI document and reference page', () => {
         'POST /api/dev/session',
         'PATCH /api/fleet',
         'PATCH /api/tenants/{tenantId}/fleet',
+        'POST /api/webhooks/clerk',
       ].sort(),
     );
     for (const { key, op } of ops) {
@@ -112,6 +113,7 @@ describe('OpenAPI document and reference page', () => {
       'DELETE /api/tenants/{tenantId}': 'deprovisionTenant',
       'PATCH /api/fleet': 'reconfigureFleet',
       'PATCH /api/tenants/{tenantId}/fleet': 'reconfigureTenant',
+      'POST /api/webhooks/clerk': 'receiveClerkWebhook',
       'GET /api/tenants/{tenantId}/audit': 'getTenantAudit',
       'POST /api/fleet/control-ui-token': 'createControlUiToken',
       'GET /api/sign-in-options': 'getSignInOptions',

@@ -439,6 +439,26 @@ export interface paths {
         patch: operations["reconfigureTenant"];
         trace?: never;
     };
+    "/api/webhooks/clerk": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Clerk webhook: a deleted organisation or user deprovisions its tenant
+         * @description Verified with `svix-id`, `svix-timestamp` and `svix-signature` against CLERK_WEBHOOK_SIGNING_SECRET (a timestamp more than 5 minutes off is refused). `organization.deleted` and `user.deleted` deprovision the tenant and remove it, as DELETE /api/tenants/{id} does (audited as `webhook`; the audit log is kept); other events need nothing. A delivery whose svix-id was handled before is acknowledged and ignored. 503 while the server has no signing secret.
+         */
+        post: operations["receiveClerkWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/dev/session": {
         parameters: {
             query?: never;
@@ -682,6 +702,17 @@ export interface components {
                 token: string;
             } | null;
             gitToken?: string;
+        };
+        ClerkWebhookHandled: {
+            /** @enum {boolean} */
+            ok: true;
+            /**
+             * @description `deprovisioning`: the tenant’s fleet is being deprovisioned (runId); `tenant-removed`: it had no fleet and is gone; `ignored`: the event needs nothing (reason); `replayed`: this svix-id was handled before
+             * @enum {string}
+             */
+            outcome: "deprovisioning" | "tenant-removed" | "ignored" | "replayed";
+            runId: string | null;
+            reason: string | null;
         };
         DevSession: {
             /** @enum {boolean} */
@@ -2315,6 +2346,71 @@ export interface operations {
             };
             /** @description Internal error; quote the request id */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    receiveClerkWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Handled (or needs nothing) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ClerkWebhookHandled"];
+                };
+            };
+            /** @description Invalid input; `error.details.field` names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with the current state; the message says what is allowed */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error; quote the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Clerk webhooks are not configured on this server */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -46,8 +46,8 @@ export async function startRun(
   let status: FleetStatus = s.fleet.status;
   if (s.kind === 'provision') status = (await applyTransition(trx, s.fleet.id, s.transition ?? (s.retry ? 'retry' : 'provision'))).to;
   else if (!s.retry) await dropKindCheckpoints(trx, s.fleet.id, s.kind);
-  // Fair scheduling counts a user's runs across all their tenants; the platform's per tenant.
-  const requestedBy = s.actor === 'platform' ? `tenant:${s.tenantId}` : s.actor;
+  // Fair scheduling counts a user's runs across all their tenants; the platform's (and the webhook's) per tenant.
+  const requestedBy = s.actor.startsWith('user:') ? s.actor : `tenant:${s.tenantId}`;
   const run = await insertRun(trx, s.fleet.id, s.kind, {
     retry: s.retry ?? false,
     requestedBy,
