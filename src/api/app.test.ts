@@ -63,6 +63,8 @@ describe('OpenAPI document and reference page', () => {
         'PATCH /api/fleet',
         'PATCH /api/tenants/{tenantId}/fleet',
         'POST /api/webhooks/clerk',
+        'POST /api/fleet/reprovision',
+        'POST /api/tenants/{tenantId}/reprovision',
       ].sort(),
     );
     for (const { key, op } of ops) {
@@ -114,6 +116,8 @@ describe('OpenAPI document and reference page', () => {
       'PATCH /api/fleet': 'reconfigureFleet',
       'PATCH /api/tenants/{tenantId}/fleet': 'reconfigureTenant',
       'POST /api/webhooks/clerk': 'receiveClerkWebhook',
+      'POST /api/fleet/reprovision': 'reprovisionFleet',
+      'POST /api/tenants/{tenantId}/reprovision': 'reprovisionTenant',
       'GET /api/tenants/{tenantId}/audit': 'getTenantAudit',
       'POST /api/fleet/control-ui-token': 'createControlUiToken',
       'GET /api/sign-in-options': 'getSignInOptions',

@@ -33,6 +33,8 @@ import { registerWebDashboard } from './web-dashboard.ts';
 import { registerFleetReconfigure } from './routes/fleet-reconfigure.ts';
 import { registerTenantsReconfigure } from './routes/tenants-reconfigure.ts';
 import { registerClerkWebhook } from './routes/clerk-webhook.ts';
+import { registerFleetReprovision } from './routes/fleet-reprovision.ts';
+import { registerTenantsReprovision } from './routes/tenants-reprovision.ts';
 
 // The tenant routes (a Clerk session). `/x/*` matches `/x` too: listing both ran their middleware twice on `/x`.
 const SESSION_PATHS = ['/api/fleet/*', '/api/templates'];
@@ -84,6 +86,8 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   registerFleetReconfigure(app, deps);
   registerTenantsReconfigure(app, deps);
   registerClerkWebhook(app, deps);
+  registerFleetReprovision(app, deps);
+  registerTenantsReprovision(app, deps);
   // Only with dev sign-in: with Clerk configured the path does not exist (404).
   if (deps.devSignIn) registerDevSession(app, deps.devSignIn);
 

@@ -459,6 +459,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/fleet/reprovision": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Delete the caller's fleet's machine and build it again from the stored settings
+         * @description One run of kind `reprovision`: the machine is torn down as a deprovision does it (what will be deleted recorded first, its absence proven in the log), then built again with the provision steps from the stored settings; the fleet, its settings, secrets, log and audit are kept, and it ends `active`. From `active` or `error`. `confirm` must be the fleet's tenantId (as GET /api/fleet shows it); wrong or missing is a 400. In an organisation, only org:admin may reprovision.
+         */
+        post: operations["reprovisionFleet"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/tenants/{tenantId}/reprovision": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Delete a tenant's fleet's machine and build it again from the stored settings
+         * @description One run of kind `reprovision`: the machine is torn down as a deprovision does it (what will be deleted recorded first, its absence proven in the log), then built again with the provision steps from the stored settings; the fleet, its settings, secrets, log and audit are kept, and it ends `active`. From `active` or `error`. `confirm` must be the fleet's tenantId (as GET /api/fleet shows it); wrong or missing is a 400.
+         */
+        post: operations["reprovisionTenant"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/dev/session": {
         parameters: {
             query?: never;
@@ -619,7 +659,7 @@ export interface components {
             /** @example run_8d2k4m */
             runId: string;
             /** @enum {string} */
-            kind: "provision" | "suspend" | "resume" | "deprovision";
+            kind: "provision" | "suspend" | "resume" | "deprovision" | "reprovision";
             /** @description false when a run of this kind was already at work and this is it */
             started: boolean;
             /** @description null once a deprovision has removed it */
@@ -713,6 +753,9 @@ export interface components {
             outcome: "deprovisioning" | "tenant-removed" | "ignored" | "replayed";
             runId: string | null;
             reason: string | null;
+        };
+        ReprovisionRequest: {
+            confirm?: string;
         };
         DevSession: {
             /** @enum {boolean} */
@@ -2411,6 +2454,174 @@ export interface operations {
             };
             /** @description Clerk webhooks are not configured on this server */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    reprovisionFleet: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ReprovisionRequest"];
+            };
+        };
+        responses: {
+            /** @description Accepted: the reprovision run */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunAccepted"];
+                };
+            };
+            /** @description Invalid input; `error.details.field` names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in, or the credentials were rejected */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Signed in but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (also answered for another tenant's resource) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with the current state; the message says what is allowed */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error; quote the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    reprovisionTenant: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description tenantId (slug) or tnt_… id */
+                tenantId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ReprovisionRequest"];
+            };
+        };
+        responses: {
+            /** @description Accepted: the reprovision run */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunAccepted"];
+                };
+            };
+            /** @description Invalid input; `error.details.field` names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in, or the credentials were rejected */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (also answered for another tenant's resource) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with the current state; the message says what is allowed */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error; quote the request id */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };

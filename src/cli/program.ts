@@ -6,6 +6,7 @@ import { registerLogin } from './login.ts';
 import { registerMigrate } from './migrate.ts';
 import { registerProvision } from './provision.ts';
 import { registerReconfigure } from './reconfigure.ts';
+import { registerReprovision } from './reprovision.ts';
 import { registerServe } from './serve.ts';
 import { registerStatus } from './status.ts';
 import { registerTemplates } from './templates.ts';
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerProvision(program);
   registerLifecycle(program);
   registerReconfigure(program);
+  registerReprovision(program);
   registerEvents(program);
   registerTemplates(program);
   registerTenants(program);

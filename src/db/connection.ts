@@ -10,6 +10,7 @@ import * as watchdogIndex from './migrations/0007_watchdog_index.ts';
 import * as eventsHorizon from './migrations/0008_events_horizon.ts';
 import * as fleetLifecycle from './migrations/0009_fleet_lifecycle.ts';
 import * as clerkWebhookDeliveries from './migrations/0300_clerk_webhook_deliveries.ts';
+import * as runKindReprovision from './migrations/0301_run_kind_reprovision.ts';
 import type { Database } from './schema.ts';
 
 export type Db = Kysely<Database>;
@@ -29,6 +30,7 @@ const migrations: Record<string, Migration> = {
   '0008_events_horizon': eventsHorizon,
   '0009_fleet_lifecycle': fleetLifecycle,
   '0300_clerk_webhook_deliveries': clerkWebhookDeliveries,
+  '0301_run_kind_reprovision': runKindReprovision,
 };
 
 export function createDb(url: string, options: { max?: number } = {}): { db: Db; pool: pg.Pool } {
