@@ -59,6 +59,13 @@ export const envSchema = z.object({
   ),
   CLERK_SECRET_KEY: optionalNonEmpty,
   CLERK_AUTHORIZED_PARTIES: optionalNonEmpty.pipe(csv.optional()),
+  // The signing secret of the Clerk webhook endpoint (Clerk dashboard → Webhooks); unset: POST /api/webhooks/clerk is a 503.
+  CLERK_WEBHOOK_SIGNING_SECRET: optionalNonEmpty.pipe(
+    z
+      .string()
+      .regex(/^whsec_[A-Za-z0-9+/]+=*$/, "must be the endpoint's signing secret as Clerk shows it (whsec_…)")
+      .optional(),
+  ),
   FLEET_PLATFORM_TOKEN: optionalNonEmpty.pipe(z.string().min(24, 'must be at least 24 characters').optional()),
   FLEET_SECRETS_KEY: optionalNonEmpty.pipe(
     z
@@ -182,6 +189,8 @@ export const envSchema = z.object({
   // Requests a minute per signed-in user and for the platform token (429 past them; per API process).
   FLEET_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(600),
   FLEET_PLATFORM_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(6000),
+  // Requests a minute to POST /api/webhooks/clerk, all senders together (429 past it; Clerk retries later).
+  FLEET_WEBHOOK_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(600),
   // When set, GET /metrics wants `Authorization: Bearer <token>`.
   // `fleet worker` serves GET /metrics on this port (0: a free one, logged); unset: no listener.
   FLEET_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
@@ -323,6 +332,7 @@ export interface Config {
     maxStreamsPerUser: number;
     rateLimitPerMinute: number;
     platformRateLimitPerMinute: number;
+    webhookRateLimitPerMinute: number;
     /** fleet_events older than this are pruned by `fleet serve` (FLEET_EVENTS_RETENTION_HOURS). */
     eventsRetentionHours: number;
   };
@@ -330,6 +340,8 @@ export interface Config {
   outbound: OutboundPolicy;
   /** GET /metrics requires it as a bearer token when set; public otherwise. */
   metricsToken: string | undefined;
+  /** Verifies Clerk's webhook deliveries (CLERK_WEBHOOK_SIGNING_SECRET); unset: the webhook answers 503. */
+  clerkWebhookSecret: string | undefined;
   /** Where `fleet worker` serves its /metrics (FLEET_METRICS_PORT); no listener when unset. */
   metricsPort: number | undefined;
   /** Where the dashboard's built files are. */
@@ -420,9 +432,11 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       maxStreamsPerUser: env.FLEET_MAX_STREAMS_PER_USER,
       rateLimitPerMinute: env.FLEET_RATE_LIMIT_PER_MINUTE,
       platformRateLimitPerMinute: env.FLEET_PLATFORM_RATE_LIMIT_PER_MINUTE,
+      webhookRateLimitPerMinute: env.FLEET_WEBHOOK_RATE_LIMIT_PER_MINUTE,
     },
     outbound: { allowHttp: env.NODE_ENV !== 'production', allowLoopback: env.FLEET_TEST_ALLOW_LOOPBACK_URLS === '1' },
     metricsToken: env.FLEET_METRICS_TOKEN,
+    clerkWebhookSecret: env.CLERK_WEBHOOK_SIGNING_SECRET,
     metricsPort: env.FLEET_METRICS_PORT,
     webDir: path.resolve(env.FLEET_WEB_DIR),
     compute: {

@@ -60,6 +60,11 @@ describe('OpenAPI document and reference page', () => {
         'POST /api/fleet/control-ui-token',
         'GET /api/sign-in-options',
         'POST /api/dev/session',
+        'PATCH /api/fleet',
+        'PATCH /api/tenants/{tenantId}/fleet',
+        'POST /api/webhooks/clerk',
+        'POST /api/fleet/reprovision',
+        'POST /api/tenants/{tenantId}/reprovision',
       ].sort(),
     );
     for (const { key, op } of ops) {
@@ -108,6 +113,11 @@ describe('OpenAPI document and reference page', () => {
       'POST /api/tenants/{tenantId}/resume': 'resumeTenant',
       'POST /api/tenants/{tenantId}/cancel': 'cancelTenant',
       'DELETE /api/tenants/{tenantId}': 'deprovisionTenant',
+      'PATCH /api/fleet': 'reconfigureFleet',
+      'PATCH /api/tenants/{tenantId}/fleet': 'reconfigureTenant',
+      'POST /api/webhooks/clerk': 'receiveClerkWebhook',
+      'POST /api/fleet/reprovision': 'reprovisionFleet',
+      'POST /api/tenants/{tenantId}/reprovision': 'reprovisionTenant',
       'GET /api/tenants/{tenantId}/audit': 'getTenantAudit',
       'POST /api/fleet/control-ui-token': 'createControlUiToken',
       'GET /api/sign-in-options': 'getSignInOptions',

@@ -7,7 +7,7 @@ import { requireSameOriginForCookieSessions } from './middleware/csrf.ts';
 import { bodyGuards, closeAfterUnreadBodies, securityHeaders } from './middleware/http-guards.ts';
 import { requestContext } from './middleware/request-context.ts';
 import { requirePlatformToken, requireSession } from './middleware/auth.ts';
-import { platformRateLimit, userRateLimit } from './middleware/rate-limit.ts';
+import { platformRateLimit, userRateLimit, webhookRateLimit } from './middleware/rate-limit.ts';
 import { renderReferencePage } from './reference-page.ts';
 import { registerFleetEvents } from './routes/fleet-events.ts';
 import { registerFleetGet } from './routes/fleet-get.ts';
@@ -30,6 +30,11 @@ import { registerDevSession } from './routes/dev-session.ts';
 import { registerFleetControlUiToken } from './routes/fleet-control-ui-token.ts';
 import { registerSignInOptions } from './routes/sign-in-options.ts';
 import { registerWebDashboard } from './web-dashboard.ts';
+import { registerFleetReconfigure } from './routes/fleet-reconfigure.ts';
+import { registerTenantsReconfigure } from './routes/tenants-reconfigure.ts';
+import { registerClerkWebhook } from './routes/clerk-webhook.ts';
+import { registerFleetReprovision } from './routes/fleet-reprovision.ts';
+import { registerTenantsReprovision } from './routes/tenants-reprovision.ts';
 
 // The tenant routes (a Clerk session). `/x/*` matches `/x` too: listing both ran their middleware twice on `/x`.
 const SESSION_PATHS = ['/api/fleet/*', '/api/templates'];
@@ -57,6 +62,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   const platform = [requirePlatformToken(deps), platformRateLimit(deps.config.http.platformRateLimitPerMinute)];
   for (const path of SESSION_PATHS) app.use(path, ...session);
   app.use('/api/tenants/*', ...platform);
+  app.use('/api/webhooks/clerk', webhookRateLimit(deps.config.http.webhookRateLimitPerMinute));
 
   registerHealth(app, deps);
   registerFleetGet(app, deps);
@@ -77,6 +83,11 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   registerTenantsAudit(app, deps);
   registerFleetControlUiToken(app, deps);
   registerSignInOptions(app, deps);
+  registerFleetReconfigure(app, deps);
+  registerTenantsReconfigure(app, deps);
+  registerClerkWebhook(app, deps);
+  registerFleetReprovision(app, deps);
+  registerTenantsReprovision(app, deps);
   // Only with dev sign-in: with Clerk configured the path does not exist (404).
   if (deps.devSignIn) registerDevSession(app, deps.devSignIn);
 

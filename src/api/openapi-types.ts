@@ -77,7 +77,11 @@ export interface paths {
         delete: operations["deprovisionFleet"];
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Change the caller's fleet's settings; only the affected steps run again
+         * @description Checks the settings sent as provision does, stores them (what is left out is kept; `discord: null` or `missionControl: null` removes that integration and destroys its secrets) and starts a provision run that re-does only the steps the change affects: a new template, repos or git token from workspace_bootstrap, Discord from agent_config, Mission Control from connectivity_check. From `active`, or `error` after a failed provision. While any run is at work the answer is a 409 naming it; a request that changes nothing is a 400. In an organisation, only org:admin may reconfigure.
+         */
+        patch: operations["reconfigureFleet"];
         trace?: never;
     };
     "/api/fleet/provision": {
@@ -415,6 +419,86 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/tenants/{tenantId}/fleet": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Change a tenant's fleet's settings; only the affected steps run again
+         * @description Checks the settings sent as provision does, stores them (what is left out is kept; `discord: null` or `missionControl: null` removes that integration and destroys its secrets) and starts a provision run that re-does only the steps the change affects: a new template, repos or git token from workspace_bootstrap, Discord from agent_config, Mission Control from connectivity_check. From `active`, or `error` after a failed provision. While any run is at work the answer is a 409 naming it; a request that changes nothing is a 400.
+         */
+        patch: operations["reconfigureTenant"];
+        trace?: never;
+    };
+    "/api/webhooks/clerk": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Clerk webhook: a deleted organisation or user deprovisions its tenant
+         * @description Verified with `svix-id`, `svix-timestamp` and `svix-signature` against CLERK_WEBHOOK_SIGNING_SECRET (a timestamp more than 5 minutes off is refused). `organization.deleted` and `user.deleted` deprovision the tenant and remove it, as DELETE /api/tenants/{id} does (audited as `webhook`; the audit log is kept); other events need nothing. A delivery whose svix-id was handled before is acknowledged and ignored. 503 while the server has no signing secret.
+         */
+        post: operations["receiveClerkWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/fleet/reprovision": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Delete the caller's fleet's machine and build it again from the stored settings
+         * @description One run of kind `reprovision`: the machine is torn down as a deprovision does it (what will be deleted recorded first, its absence proven in the log), then built again with the provision steps from the stored settings; the fleet, its settings, secrets, log and audit are kept, and it ends `active`. From `active` or `error`. `confirm` must be the fleet's tenantId (as GET /api/fleet shows it); wrong or missing is a 400. In an organisation, only org:admin may reprovision.
+         */
+        post: operations["reprovisionFleet"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/tenants/{tenantId}/reprovision": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Delete a tenant's fleet's machine and build it again from the stored settings
+         * @description One run of kind `reprovision`: the machine is torn down as a deprovision does it (what will be deleted recorded first, its absence proven in the log), then built again with the provision steps from the stored settings; the fleet, its settings, secrets, log and audit are kept, and it ends `active`. From `active` or `error`. `confirm` must be the fleet's tenantId (as GET /api/fleet shows it); wrong or missing is a 400.
+         */
+        post: operations["reprovisionTenant"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/dev/session": {
         parameters: {
             query?: never;
@@ -575,7 +659,7 @@ export interface components {
             /** @example run_8d2k4m */
             runId: string;
             /** @enum {string} */
-            kind: "provision" | "suspend" | "resume" | "deprovision";
+            kind: "provision" | "suspend" | "resume" | "deprovision" | "reprovision";
             /** @description false when a run of this kind was already at work and this is it */
             started: boolean;
             /** @description null once a deprovision has removed it */
@@ -639,6 +723,39 @@ export interface components {
              */
             mode: "dev" | "clerk";
             clerkPublishableKey: string | null;
+        };
+        ReconfigureRequest: {
+            templateId?: string;
+            repos?: string[];
+            discord?: {
+                guildId: string;
+                channelIds: string[];
+                bots: {
+                    agent: string;
+                    token: string;
+                    applicationId?: string;
+                }[];
+            } | null;
+            missionControl?: {
+                /** Format: uri */
+                url: string;
+                token: string;
+            } | null;
+            gitToken?: string;
+        };
+        ClerkWebhookHandled: {
+            /** @enum {boolean} */
+            ok: true;
+            /**
+             * @description `deprovisioning`: the tenant’s fleet is being deprovisioned (runId); `tenant-removed`: it had no fleet and is gone; `ignored`: the event needs nothing (reason); `replayed`: this svix-id was handled before
+             * @enum {string}
+             */
+            outcome: "deprovisioning" | "tenant-removed" | "ignored" | "replayed";
+            runId: string | null;
+            reason: string | null;
+        };
+        ReprovisionRequest: {
+            confirm?: string;
         };
         DevSession: {
             /** @enum {boolean} */
@@ -830,6 +947,93 @@ export interface operations {
             };
             /** @description Conflicts with the current state; the message says what is allowed */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error; quote the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    reconfigureFleet: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReconfigureRequest"];
+            };
+        };
+        responses: {
+            /** @description Accepted: the provision run that applies the change */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProvisionAccepted"];
+                };
+            };
+            /** @description Invalid input; `error.details.field` names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in, or the credentials were rejected */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Signed in but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (also answered for another tenant's resource) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with the current state; the message says what is allowed */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2102,6 +2306,320 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SignInOptions"];
+                };
+            };
+            /** @description Internal error; quote the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    reconfigureTenant: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description tenantId (slug) or tnt_… id */
+                tenantId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReconfigureRequest"];
+            };
+        };
+        responses: {
+            /** @description Accepted: the provision run that applies the change */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProvisionAccepted"];
+                };
+            };
+            /** @description Invalid input; `error.details.field` names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in, or the credentials were rejected */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (also answered for another tenant's resource) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with the current state; the message says what is allowed */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error; quote the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    receiveClerkWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Handled (or needs nothing) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ClerkWebhookHandled"];
+                };
+            };
+            /** @description Invalid input; `error.details.field` names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with the current state; the message says what is allowed */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error; quote the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Clerk webhooks are not configured on this server */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    reprovisionFleet: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ReprovisionRequest"];
+            };
+        };
+        responses: {
+            /** @description Accepted: the reprovision run */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunAccepted"];
+                };
+            };
+            /** @description Invalid input; `error.details.field` names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in, or the credentials were rejected */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Signed in but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (also answered for another tenant's resource) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with the current state; the message says what is allowed */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error; quote the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    reprovisionTenant: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description tenantId (slug) or tnt_… id */
+                tenantId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ReprovisionRequest"];
+            };
+        };
+        responses: {
+            /** @description Accepted: the reprovision run */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunAccepted"];
+                };
+            };
+            /** @description Invalid input; `error.details.field` names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in, or the credentials were rejected */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (also answered for another tenant's resource) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with the current state; the message says what is allowed */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Internal error; quote the request id */

@@ -2,6 +2,8 @@ import { z } from '@hono/zod-openapi';
 import { FLEET_STATUSES } from '../domain/fleet.ts';
 import { ALL_STEPS, LOG_STATUSES } from '../domain/steps.ts';
 import { ProvisionInput } from '../services/fleet/provision-input.ts';
+import { ReconfigureInput } from '../services/fleet/reconfigure-input.ts';
+import { ReprovisionInput } from '../services/fleet/reprovision.ts';
 import { CreateTenantInput } from '../services/tenants/create.ts';
 import { ERROR_STATUS, type ErrorCode } from './errors.ts';
 
@@ -10,6 +12,8 @@ import { ERROR_STATUS, type ErrorCode } from './errors.ts';
 // The services' own input schemas, under their names in the OpenAPI document.
 export const ProvisionRequestSchema = ProvisionInput.openapi('ProvisionRequest');
 export const CreateTenantSchema = CreateTenantInput.openapi('CreateTenant');
+export const ReconfigureRequestSchema = ReconfigureInput.openapi('ReconfigureRequest');
+export const ReprovisionRequestSchema = ReprovisionInput.openapi('ReprovisionRequest');
 
 export const ErrorSchema = z
   .object({

@@ -5,6 +5,8 @@ import { registerLifecycle } from './lifecycle.ts';
 import { registerLogin } from './login.ts';
 import { registerMigrate } from './migrate.ts';
 import { registerProvision } from './provision.ts';
+import { registerReconfigure } from './reconfigure.ts';
+import { registerReprovision } from './reprovision.ts';
 import { registerServe } from './serve.ts';
 import { registerStatus } from './status.ts';
 import { registerTemplates } from './templates.ts';
@@ -27,6 +29,8 @@ export function buildProgram(): Command {
   registerStatus(program);
   registerProvision(program);
   registerLifecycle(program);
+  registerReconfigure(program);
+  registerReprovision(program);
   registerEvents(program);
   registerTemplates(program);
   registerTenants(program);

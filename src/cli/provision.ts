@@ -7,7 +7,7 @@ import { addProvisionFlags, type ProvisionFlags, provisionBody, withFlagHint } f
 import { watchUntilSettled } from './client/watch-command.ts';
 
 type Accepted = components['schemas']['ProvisionAccepted'];
-type RunOptions = ReadOptions & { watch?: boolean };
+export type RunOptions = ReadOptions & { watch?: boolean };
 
 const ROLE_HINT = { 403: 'In an organisation only its admins provision and retry; ask one, or sign in as one.' };
 
@@ -46,7 +46,7 @@ export function registerProvision(program: Command): void {
   });
 }
 
-async function reportRun(conn: Connection, accepted: Accepted, opts: RunOptions): Promise<void> {
+export async function reportRun(conn: Connection, accepted: Accepted, opts: RunOptions): Promise<void> {
   if (opts.json && !opts.watch) return printJson(accepted);
   if (!opts.json) {
     const what = accepted.started ? `Run ${accepted.runId} started` : `Run ${accepted.runId} was already at work`;

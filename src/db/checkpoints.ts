@@ -52,3 +52,20 @@ export async function updateMachineAddress(db: Db, fleetId: string, ip: string):
     .where('step', '=', 'vm_create')
     .execute();
 }
+
+/**
+ * A reprovision's end: the steps it rebuilt the fleet with become the fleet's provision
+ * checkpoints (at their positions in the provision list, `offset` earlier), replacing the old
+ * machine's, and its teardown's are dropped. Later runs (suspend, reconfigure, …) reach the new machine.
+ */
+export async function adoptRebuiltCheckpoints(trx: Db, fleetId: string, rebuilt: readonly string[], offset: number): Promise<void> {
+  await trx.deleteFrom('step_checkpoints').where('fleet_id', '=', fleetId).where('kind', '=', 'provision').execute();
+  await trx
+    .updateTable('step_checkpoints')
+    .set({ kind: 'provision', position: sql<number>`position - ${offset}` })
+    .where('fleet_id', '=', fleetId)
+    .where('kind', '=', 'reprovision')
+    .where('step', 'in', [...rebuilt])
+    .execute();
+  await trx.deleteFrom('step_checkpoints').where('fleet_id', '=', fleetId).where('kind', '=', 'reprovision').execute();
+}

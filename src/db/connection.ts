@@ -9,7 +9,9 @@ import * as runRequester from './migrations/0006_run_requester.ts';
 import * as watchdogIndex from './migrations/0007_watchdog_index.ts';
 import * as eventsHorizon from './migrations/0008_events_horizon.ts';
 import * as fleetLifecycle from './migrations/0009_fleet_lifecycle.ts';
-import * as fleetMachineHost from './migrations/0400_fleet_machine_host.ts';
+import * as fleetMachineHost from './migrations/0010_fleet_machine_host.ts';
+import * as clerkWebhookDeliveries from './migrations/0011_clerk_webhook_deliveries.ts';
+import * as runKindReprovision from './migrations/0012_run_kind_reprovision.ts';
 import type { Database } from './schema.ts';
 
 export type Db = Kysely<Database>;
@@ -28,7 +30,9 @@ const migrations: Record<string, Migration> = {
   '0007_watchdog_index': watchdogIndex,
   '0008_events_horizon': eventsHorizon,
   '0009_fleet_lifecycle': fleetLifecycle,
-  '0400_fleet_machine_host': fleetMachineHost,
+  '0010_fleet_machine_host': fleetMachineHost,
+  '0011_clerk_webhook_deliveries': clerkWebhookDeliveries,
+  '0012_run_kind_reprovision': runKindReprovision,
 };
 
 export function createDb(url: string, options: { max?: number } = {}): { db: Db; pool: pg.Pool } {

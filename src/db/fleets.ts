@@ -73,6 +73,11 @@ export async function pinSshHostKey(db: Db, fleetId: string, fingerprint: string
   await db.updateTable('fleets').set({ ssh_host_key: fingerprint }).where('id', '=', fleetId).where('ssh_host_key', 'is', null).execute();
 }
 
+/** Forgets the pinned host key of a machine that was deleted: the next machine has its own. */
+export async function unpinSshHostKey(db: Db, fleetId: string): Promise<void> {
+  await db.updateTable('fleets').set({ ssh_host_key: null }).where('id', '=', fleetId).execute();
+}
+
 /**
  * A new `pending` fleet for a tenant that has none (its last one was deprovisioned), made from
  * `template`, with its event, in the caller's transaction: a provision after a deprovision starts clean.

@@ -131,6 +131,12 @@ export interface GatewayPortsTable {
   created_at: Generated<Timestamp>;
 }
 
+export interface ClerkWebhookDeliveriesTable {
+  svix_id: string;
+  type: string;
+  received_at: Generated<Timestamp>;
+}
+
 export interface Database {
   tenants: TenantsTable;
   fleets: FleetsTable;
@@ -141,4 +147,5 @@ export interface Database {
   fleet_events: FleetEventsTable;
   audit_log: AuditLogTable;
   gateway_ports: GatewayPortsTable;
+  clerk_webhook_deliveries: ClerkWebhookDeliveriesTable;
 }

@@ -50,8 +50,12 @@ describe('fleet state machine', () => {
 describe('what callers may ask of a fleet', () => {
   it('names the status and what it allows in every refusal', () => {
     expect(illegalVerbMessage('retry', 'suspended')).toBe('Cannot retry: fleet is suspended; allowed: resume, deprovision.');
-    expect(illegalVerbMessage('provision', 'active')).toBe('Cannot provision: fleet is active; allowed: suspend, deprovision.');
-    expect(illegalVerbMessage('suspend', 'error')).toBe('Cannot suspend: fleet is in error; allowed: retry, provision, deprovision.');
+    expect(illegalVerbMessage('provision', 'active')).toBe(
+      'Cannot provision: fleet is active; allowed: suspend, reconfigure, reprovision, deprovision.',
+    );
+    expect(illegalVerbMessage('suspend', 'error')).toBe(
+      'Cannot suspend: fleet is in error; allowed: retry, provision, reconfigure, reprovision, deprovision.',
+    );
     expect(illegalVerbMessage('deprovision', 'provisioning')).toBe('Cannot deprovision: fleet is provisioning; allowed: cancel.');
   });
 

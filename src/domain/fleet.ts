@@ -60,6 +60,10 @@ const TRANSITIONS = {
   // A retried suspend or resume starts from `error`.
   suspended: { from: ['active', 'error'], to: 'suspended' },
   resumed: { from: ['suspended', 'error'], to: 'active' },
+  // Changed settings on a built fleet: a provision run re-does the steps the change affects.
+  reconfigure: { from: ['active', 'error'], to: 'provisioning' },
+  // Deprovision then provision again with the stored settings, as one run.
+  reprovision: { from: ['active', 'error'], to: 'provisioning' },
 } as const satisfies Record<string, { from: readonly FleetStatus[]; to: FleetStatus }>;
 
 export type FleetAction = keyof typeof TRANSITIONS;
@@ -88,7 +92,7 @@ export function canTransition(from: FleetStatus, action: FleetAction): boolean {
 }
 
 /** What a tenant or the platform can ask of a fleet (each a verb in src/services/fleet). */
-export type FleetVerb = 'provision' | 'retry' | 'suspend' | 'resume' | 'deprovision' | 'cancel';
+export type FleetVerb = 'provision' | 'retry' | 'suspend' | 'resume' | 'deprovision' | 'cancel' | 'reconfigure' | 'reprovision';
 
 /**
  * The verbs each status allows (while no run is at work; a run at work allows only what its kind
@@ -97,8 +101,8 @@ export type FleetVerb = 'provision' | 'retry' | 'suspend' | 'resume' | 'deprovis
 const VERBS_FROM: Record<FleetStatus, readonly FleetVerb[]> = {
   pending: ['provision', 'deprovision'],
   provisioning: ['cancel'],
-  active: ['suspend', 'deprovision'],
-  error: ['retry', 'provision', 'deprovision'],
+  active: ['suspend', 'reconfigure', 'reprovision', 'deprovision'],
+  error: ['retry', 'provision', 'reconfigure', 'reprovision', 'deprovision'],
   suspended: ['resume', 'deprovision'],
 };
 

@@ -1,4 +1,4 @@
-import { DEPROVISION_STEPS, PROVISION_STEPS, RESUME_STEPS, type StepName, SUSPEND_STEPS } from './steps.ts';
+import { DEPROVISION_STEPS, PROVISION_STEPS, REPROVISION_STEPS, RESUME_STEPS, type StepName, SUSPEND_STEPS } from './steps.ts';
 
 /**
  * The kinds of run: each is a list of steps and the way the fleet ends when its last step
@@ -13,6 +13,9 @@ export const RUN_KINDS = {
   suspend: { steps: SUSPEND_STEPS, endsWith: 'suspended' },
   resume: { steps: RESUME_STEPS, endsWith: 'resumed' },
   deprovision: { steps: DEPROVISION_STEPS, endsWith: 'removed' },
+  // One run: the teardown's checkpoints and the rebuild's are its own; when it ends, the rebuild's
+  // become the fleet's provision checkpoints (pipeline/run-end.ts).
+  reprovision: { steps: REPROVISION_STEPS, endsWith: 'succeed' },
 } as const satisfies Record<string, { steps: readonly StepName[]; endsWith: RunEnd }>;
 
 export type RunKind = keyof typeof RUN_KINDS;
@@ -20,6 +23,9 @@ export const RUN_KIND_NAMES = Object.keys(RUN_KINDS) as [RunKind, ...RunKind[]];
 
 /** A state-machine transition (domain/fleet.ts), or `removed`: the fleet row itself is deleted. */
 export type RunEnd = 'succeed' | 'suspended' | 'resumed' | 'removed';
+
+/** The kinds whose run moves the fleet to `provisioning` when it starts and to `active` when it ends. */
+export const buildsFleet = (kind: RunKind): boolean => kind === 'provision' || kind === 'reprovision';
 
 /** Where step `step` stands in its kind's list (checked on replay against the checkpoint's). */
 export const stepPositionIn = (kind: RunKind, step: StepName): number => (RUN_KINDS[kind].steps as readonly StepName[]).indexOf(step);

@@ -23,6 +23,13 @@ export const RESUME_STEPS = ['machine_start', 'gateway_restart', 'health_check']
  */
 export const DEPROVISION_STEPS = ['deprovision_plan', 'gateway_stop', 'machine_delete', 'secrets_destroy', 'deprovision_proof'] as const;
 
+/**
+ * Reprovisioning: the machine torn down as a deprovision does it (planned first, then proven
+ * gone), but the fleet, its settings and its secrets kept; then the provision steps build it again.
+ */
+export const REPROVISION_TEARDOWN_STEPS = ['deprovision_plan', 'gateway_stop', 'machine_delete', 'deprovision_proof'] as const;
+export const REPROVISION_STEPS = [...REPROVISION_TEARDOWN_STEPS, ...PROVISION_STEPS] as const;
+
 /** Every step name any kind of run writes into the provision log. */
 export const ALL_STEPS = [...new Set([...PROVISION_STEPS, ...SUSPEND_STEPS, ...RESUME_STEPS, ...DEPROVISION_STEPS])] as [
   StepName,

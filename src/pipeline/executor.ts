@@ -12,7 +12,7 @@ import { getTenant } from '../db/tenants.ts';
 import { joinSettings, type StoredSettings } from '../domain/fleet-settings.ts';
 import { StepFailure, toError } from '../domain/step-errors.ts';
 import type { RunKind } from '../domain/run-kinds.ts';
-import type { StepName } from '../domain/steps.ts';
+import { REPROVISION_TEARDOWN_STEPS, type StepName } from '../domain/steps.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { injectFault } from './faults.ts';
@@ -248,9 +248,12 @@ export async function executeRun(
   }
 }
 
-/** The steps a run of `kind` executes, in order. */
+/** The steps a run of `kind` executes, in order; a reprovision rebuilds with the executor's provision steps. */
 function stepsOf(deps: ExecutorDeps, kind: RunKind): StepDefinition[] {
-  return kind === 'provision' ? deps.steps : (deps.lifecycleSteps ?? LIFECYCLE_STEPS)[kind];
+  if (kind === 'provision') return deps.steps;
+  const steps = (deps.lifecycleSteps ?? LIFECYCLE_STEPS)[kind];
+  if (kind !== 'reprovision') return steps;
+  return [...steps.filter((s) => (REPROVISION_TEARDOWN_STEPS as readonly string[]).includes(s.name)), ...deps.steps];
 }
 
 /** Runs a write that must only happen while this worker owns the run; false when it no longer does. */

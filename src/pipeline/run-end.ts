@@ -1,10 +1,12 @@
 import { audit } from '../db/audit.ts';
 import type { Db } from '../db/connection.ts';
+import { adoptRebuiltCheckpoints } from '../db/checkpoints.ts';
 import { applyTransition } from '../db/fleet-transition.ts';
 import { type FleetRow, removeFleet } from '../db/fleets.ts';
 import type { RunRow } from '../db/runs.ts';
 import type { TenantRow } from '../db/tenants.ts';
 import { RUN_KINDS } from '../domain/run-kinds.ts';
+import { PROVISION_STEPS, REPROVISION_TEARDOWN_STEPS } from '../domain/steps.ts';
 import type { StepResult } from './step.ts';
 
 /** What ending a run needs to know. */
@@ -33,6 +35,9 @@ export async function endRun(trx: Db, e: RunEnding): Promise<void> {
     });
     await removeFleet(trx, e.fleet.id, e.tenant.id, { tenantToo });
     return;
+  }
+  if (e.run.kind === 'reprovision') {
+    await adoptRebuiltCheckpoints(trx, e.fleet.id, PROVISION_STEPS, REPROVISION_TEARDOWN_STEPS.length);
   }
   const dashboardUrl = e.result?.fleetUpdate?.dashboardUrl;
   await applyTransition(trx, e.fleet.id, end, end === 'succeed' && dashboardUrl !== undefined ? { dashboardUrl } : {});

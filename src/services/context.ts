@@ -35,7 +35,11 @@ export interface ServiceContext {
  * Who a verb acts for: a signed-in user (whose tenant follows from the session, never from the
  * input) or the platform (which names the tenant: its `tenantId` slug or `tnt_…` id).
  */
-export type Caller = { principal: Principal } | { platform: true; tenant: string };
+export type Caller = { principal: Principal } | { platform: true; tenant: string; actor?: PlatformActor };
+
+/** Who acts with the platform's authority: the platform token, or Clerk's webhook. */
+export type PlatformActor = 'platform' | 'webhook';
 
 /** The audit log's `actor` for a caller. */
-export const actorOf = (caller: Caller): string => ('principal' in caller ? `user:${caller.principal.userId}` : 'platform');
+export const actorOf = (caller: Caller): string =>
+  'principal' in caller ? `user:${caller.principal.userId}` : (caller.actor ?? 'platform');

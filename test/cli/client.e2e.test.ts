@@ -174,6 +174,31 @@ describe('provisioning from the CLI', () => {
     expect(JSON.parse((await dora.fleet('status', '--json')).stdout).fleet).toBeNull();
   });
 
+  it('reconfigures (only the affected steps run again) and reprovisions with --confirm', { timeout: 120_000 }, async () => {
+    const erin = user('erin');
+    expect((await erin.fleet('login', '--dev', '--user', 'user_erin', '--url', server.url)).code).toBe(0);
+    expect((await erin.fleet('provision', '--template', 'solo-engineer', '--watch')).code).toBe(0);
+    const nothing = await erin.fleet('reconfigure');
+    expect(nothing.code).toBe(2);
+    expect(nothing.stderr).toMatch(/Nothing to change/);
+    const reconfigure = await erin.fleet('reconfigure', '--repo', 'acme/api', '--watch');
+    expect(reconfigure.code, reconfigure.stderr).toBe(0);
+    const status = JSON.parse((await erin.fleet('status', '--json')).stdout).fleet;
+    expect(status).toMatchObject({ status: 'active', repos: ['acme/api'] });
+
+    expect((await erin.fleet('reprovision')).code).toBe(2); // --confirm is required
+    const wrong = await erin.fleet('reprovision', '--confirm', 'not_mine');
+    expect(wrong.code).toBe(1);
+    // The refusal names the tenantId to type.
+    const tenantId = /send \{"confirm": "([^"]+)"\}/.exec(wrong.stderr)?.[1];
+    expect(tenantId, wrong.stderr).toMatch(/^auto_/);
+    expect(wrong.stderr).not.toMatch(NO_STACK);
+    const again = await erin.fleet('reprovision', '--confirm', tenantId!, '--watch');
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toMatch(/^reprovision run run_\w+ started/m);
+    expect(JSON.parse((await erin.fleet('status', '--json')).stdout).fleet).toMatchObject({ status: 'active', repos: ['acme/api'] });
+  });
+
   it('exits 1 from status --watch when the run ends in error, with the failed step and what to do', { timeout: 60_000 }, async () => {
     const carol = user('carol');
     await carol.fleet('login', '--dev', '--user', 'user_carol', '--org', 'org_carol', '--url', server.url);

@@ -43,7 +43,7 @@ describe('POST /api/fleet/cancel on a running provisioning', () => {
       const again = await t.request('/api/fleet/cancel', { method: 'POST', token });
       expect(again.status).toBe(409);
       expect(((await again.json()) as { error: { message: string } }).error.message).toBe(
-        'Cannot cancel: fleet is in error; allowed: retry, provision, deprovision.',
+        'Cannot cancel: fleet is in error; allowed: retry, provision, reconfigure, reprovision, deprovision.',
       );
     } finally {
       t.settings.faults.clear();

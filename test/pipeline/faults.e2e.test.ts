@@ -59,7 +59,7 @@ describe('a terminal failure at each step ends the run in error, naming the step
     const again = await t.request('/api/fleet/retry', { method: 'POST', token });
     expect(again.status).toBe(409);
     expect(((await again.json()) as { error: { message: string } }).error.message).toBe(
-      'Cannot retry: fleet is active; allowed: suspend, deprovision.',
+      'Cannot retry: fleet is active; allowed: suspend, reconfigure, reprovision, deprovision.',
     );
   });
 });

@@ -64,7 +64,9 @@ describe('suspend and resume (tenant)', () => {
     ).toEqual(['gateway_stop', 'machine_stop', 'fleet_suspended', 'machine_start', 'gateway_restart', 'health_check']);
     const again = await post(token, '/api/fleet/resume');
     expect(again.status).toBe(409);
-    expect(((await again.json()) as ErrorBody).error.message).toBe('Cannot resume: fleet is active; allowed: suspend, deprovision.');
+    expect(((await again.json()) as ErrorBody).error.message).toBe(
+      'Cannot resume: fleet is active; allowed: suspend, reconfigure, reprovision, deprovision.',
+    );
 
     // A second suspension starts from its first step again (checkpoints are per attempt for this kind).
     expect((await post(token, '/api/fleet/suspend')).status).toBe(202);

@@ -153,7 +153,7 @@ describe('provisioning end to end (local driver)', () => {
     const again = await provision(token);
     expect(again.status).toBe(409);
     expect(((await again.json()) as { error: { message: string } }).error.message).toBe(
-      'Cannot provision: fleet is active; allowed: suspend, deprovision.',
+      'Cannot provision: fleet is active; allowed: suspend, reconfigure, reprovision, deprovision.',
     );
   });
 

@@ -37,3 +37,6 @@ export const userRateLimit = (limitPerMinute: number) => limiter(limitPerMinute,
 
 /** For the one platform token. */
 export const platformRateLimit = (limitPerMinute: number) => limiter(limitPerMinute, () => 'platform', 'The platform token');
+
+/** For Clerk's webhook, all senders together: it comes before verification, and Clerk retries a 429 later. */
+export const webhookRateLimit = (limitPerMinute: number) => limiter(limitPerMinute, () => 'clerk-webhook', 'The Clerk webhook');

@@ -38,7 +38,9 @@ describe('POST /api/fleet/cancel', () => {
     const { admin } = await orgTenantWithFleet(t, 'can_active', 'active');
     const res = await t.request('/api/fleet/cancel', { method: 'POST', token: admin });
     expect(res.status).toBe(409);
-    expect(((await res.json()) as ErrorBody).error.message).toBe('Cannot cancel: fleet is active; allowed: suspend, deprovision.');
+    expect(((await res.json()) as ErrorBody).error.message).toBe(
+      'Cannot cancel: fleet is active; allowed: suspend, reconfigure, reprovision, deprovision.',
+    );
   });
 });
 

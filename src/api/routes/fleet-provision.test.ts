@@ -130,6 +130,19 @@ describe('POST /api/fleet/provision', () => {
     expect(((await (await t.request('/api/fleet', { token })).json()) as { fleet: { repos: string[] } }).fleet.repos).toEqual(['acme/api']);
   });
 
+  it('while its run is queued: the same request with Discord still answers that run (stored JSON comes back reordered)', async () => {
+    const t = app();
+    const token = admin(t, 'org_prov_busy_discord');
+    const json = {
+      templateId: 'solo-engineer',
+      discord: { guildId: GUILD, channelIds: CHANNELS, bots: [{ agent: 'cantona', token: 'MTAx.same-bot' }] },
+    };
+    const first = (await (await provision(t, token, json)).json()) as { runId: string };
+    const same = await provision(t, token, json);
+    expect(same.status).toBe(202);
+    expect(await same.json()).toMatchObject({ runId: first.runId, started: false });
+  });
+
   it('409 in error after a failed resume: provisioning would only replay the build, the resume is what to retry', async () => {
     const t = app();
     expect((await t.createTenant({ tenantId: 'prov_resfail', name: 'R', clerkOrgId: 'org_provresfail' })).status).toBe(201);
@@ -190,7 +203,7 @@ describe('POST /api/fleet/provision', () => {
     expect(res.status).toBe(409);
     expect(((await res.json()) as { error: { code: string; message: string } }).error).toMatchObject({
       code: 'illegal_transition',
-      message: 'Cannot provision: fleet is active; allowed: suspend, deprovision.',
+      message: 'Cannot provision: fleet is active; allowed: suspend, reconfigure, reprovision, deprovision.',
     });
   });
 });

@@ -12,6 +12,15 @@ export const deprovisionPlan: StepDefinition = {
   timeoutMs: 30_000,
   async run(ctx) {
     const machine = lifecycleMachine(ctx) ?? null;
+    if (ctx.run.kind === 'reprovision') {
+      // The fleet, its settings and its secrets stay: only the machine goes, then is built again.
+      return {
+        message:
+          `Will delete: ${machine ? `${machineLabel(machine)} and its gateway (port ${machine.gatewayPort})` : 'no machine (none was made)'}; ` +
+          'then build it again from the stored settings. Kept: the fleet, its settings and secrets, its log and audit.',
+        output: { machine, secrets: [], removeTenant: false },
+      };
+    }
     const secrets = await secretNames(ctx.db, ctx.fleet.id);
     const what = [
       machine ? `${machineLabel(machine)} and its gateway (port ${machine.gatewayPort})` : 'no machine (none was made)',

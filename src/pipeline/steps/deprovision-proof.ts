@@ -23,6 +23,14 @@ export const deprovisionProof: StepDefinition = {
       if (e instanceof StillPresentError) throw new TransientError(`Not deleted yet: ${e.message}.`, { retryAfterMs: 1000 });
       throw e;
     }
+    if (ctx.run.kind === 'reprovision') {
+      return {
+        message: proof.length
+          ? `Machine deleted. Verified absent: ${proof.map((p) => `${p.resource} (${p.verifiedBy})`).join('; ')}. Building it again.`
+          : 'No machine was made, so none to delete. Building it.',
+        output: { proof },
+      };
+    }
     const secrets = await countSecrets(ctx.db, ctx.fleet.id);
     if (secrets > 0) throw new TransientError(`Not deleted yet: ${secrets} secret rows of the fleet remain.`);
     proof.push({ resource: 'fleet secrets', verifiedBy: 'zero rows in fleet_secrets' });

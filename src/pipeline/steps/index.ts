@@ -33,4 +33,6 @@ export const LIFECYCLE_STEPS: LifecycleSteps = {
   suspend: [gatewayStop, machineStop, fleetSuspended],
   resume: [machineStart, gatewayRestart, healthCheck],
   deprovision: [deprovisionPlan, gatewayStop, machineDelete, secretsDestroy, deprovisionProof],
+  // The executor puts its own provision steps after the teardown (tests give stand-ins for them).
+  reprovision: [deprovisionPlan, gatewayStop, machineDelete, deprovisionProof, ...LOCAL_STEPS],
 };

@@ -1,3 +1,4 @@
+import { unpinSshHostKey } from '../../db/fleets.ts';
 import type { StepDefinition } from '../step.ts';
 import { lifecycleMachine, machineLabel } from './lifecycle-machine.ts';
 
@@ -9,6 +10,10 @@ export const machineDelete: StepDefinition = {
     const machine = lifecycleMachine(ctx);
     if (!machine) return { message: 'Skipped: no machine was made', output: {} };
     await ctx.machine.driver().delete(machine);
+    // The run's host reached the deleted machine: a reprovision's vm_create opens the new one, whose
+    // SSH host key is its own.
+    await ctx.machine.close();
+    await unpinSshHostKey(ctx.db, ctx.fleet.id);
     return { message: `${machineLabel(machine)} deleted`, output: {} };
   },
 };

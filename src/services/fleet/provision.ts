@@ -5,16 +5,15 @@ import { putSecrets } from '../../db/secrets.ts';
 import { isUniqueViolation } from '../../db/tenants.ts';
 import { fleetAgentsOf, illegalVerbMessage, verbAllowed } from '../../domain/fleet.ts';
 import { type StoredSettings, splitSettings } from '../../domain/fleet-settings.ts';
-import type { Template } from '../../domain/template.ts';
 import { firstStepAffected, stepPosition } from '../../pipeline/resume-point.ts';
 import { DEFAULT_TEMPLATE_ID } from '../../templates/registry.ts';
-import { urlRefusal } from '../../util/outbound-address.ts';
 import { actorOf, type Caller, type ServiceContext } from '../context.ts';
 import { parseInput, ServiceError } from '../errors.ts';
 import { ensureTenantForSession } from '../tenants/for-session.ts';
 import { assertMayChangeFleet, platformTenant } from './access.ts';
 import { assertPlanAllows, assertRunRate, planOf } from './plan-limits.ts';
 import { ProvisionInput } from './provision-input.ts';
+import { assertCallableUrl, checkedTemplate } from './settings-checks.ts';
 import { asksNothingNew } from './same-request.ts';
 import { busyMessage } from './fleet-guard.ts';
 import { announce, type RunOutcome, startRun } from './start-run.ts';
@@ -32,7 +31,8 @@ export async function provisionFleet(ctx: ServiceContext, caller: Caller, raw: P
   if (input.missionControl) assertCallableUrl(ctx, 'missionControl.url', input.missionControl.url);
   if ('principal' in caller) assertMayChangeFleet(caller.principal);
   const platformTenantId = 'principal' in caller ? undefined : await platformTenant(ctx.db, caller.tenant);
-  const templateFor = (current: string | undefined) => checkedTemplate(ctx, input, input.templateId ?? current ?? DEFAULT_TEMPLATE_ID);
+  const templateFor = (current: string | undefined) =>
+    checkedTemplate(ctx, input.templateId ?? current ?? DEFAULT_TEMPLATE_ID, input.discord?.bots ?? []);
   const outcome = await retryOnTenantRace(() =>
     ctx.db.transaction().execute(async (trx) => {
       // A new tenant's fleet starts from the requested template (validated first: a bad request
@@ -106,34 +106,6 @@ export async function provisionFleet(ctx: ServiceContext, caller: Caller, raw: P
     }),
   );
   return announce(ctx, outcome);
-}
-
-/** The template a request asks for, checked against the bots it binds. */
-function checkedTemplate(ctx: ServiceContext, input: ProvisionInput, id: string): Template {
-  const template = ctx.templates.get(id);
-  if (!template) {
-    throw new ServiceError('invalid_input', `templateId: unknown template '${id}'; known: ${ctx.templates.ids().join(', ')}`, 'templateId');
-  }
-  for (const bot of input.discord?.bots ?? []) {
-    if (!template.agents.some((a) => a.name === bot.agent)) {
-      throw new ServiceError(
-        'invalid_input',
-        `discord.bots: '${bot.agent}' is not an agent of template ${template.id} (${template.agents.map((a) => a.name).join(', ')})`,
-        'discord.bots',
-      );
-    }
-  }
-  return template;
-}
-
-/**
- * A URL the control plane will call for the tenant, judged before anything is stored: an IP
- * literal in a private range or `localhost` is refused here (a name is checked again, address by
- * address, when it is called).
- */
-function assertCallableUrl(ctx: ServiceContext, field: string, url: string): void {
-  const why = urlRefusal(new URL(url), ctx.outbound);
-  if (why) throw new ServiceError('invalid_input', `${field}: ${why}; use the service's public https address`, field);
 }
 
 /** Two first requests of a new tenant race on its unique Clerk id: the loser tries again and finds it. */

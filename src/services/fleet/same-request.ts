@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import type { Db } from '../../db/connection.ts';
 import type { FleetRow } from '../../db/fleets.ts';
 import { getSecrets } from '../../db/secrets.ts';
@@ -12,11 +13,12 @@ import type { ProvisionInput } from './provision-input.ts';
  */
 export async function asksNothingNew(db: Db, box: SecretBox, fleet: FleetRow, input: ProvisionInput): Promise<boolean> {
   if (input.templateId !== undefined && input.templateId !== fleet.template_id) return false;
-  if (input.repos !== undefined && JSON.stringify(input.repos) !== JSON.stringify(fleet.repos)) return false;
+  if (input.repos !== undefined && !isDeepStrictEqual(input.repos, fleet.repos)) return false;
   const { settings, secrets } = splitSettings(input);
   const stored = (fleet.settings ?? {}) as StoredSettings;
   for (const key of Object.keys(settings) as Array<keyof StoredSettings>) {
-    if (JSON.stringify(settings[key]) !== JSON.stringify(stored[key])) return false;
+    // Compared as values: jsonb hands objects back with their keys in its own order.
+    if (!isDeepStrictEqual(settings[key], stored[key])) return false;
   }
   if (Object.keys(secrets).length === 0) return true;
   const current = await getSecrets(db, box, fleet.id);

@@ -5,8 +5,8 @@ import { applyTransition } from '../../db/fleet-transition.ts';
 import { type FleetRow, recordIntent } from '../../db/fleets.ts';
 import { insertRun, type RunRow } from '../../db/runs.ts';
 import type { RunOptions } from '../../db/schema.ts';
-import type { DesiredState, FleetStatus, FleetVerb } from '../../domain/fleet.ts';
-import type { RunKind } from '../../domain/run-kinds.ts';
+import type { DesiredState, FleetAction, FleetStatus, FleetVerb } from '../../domain/fleet.ts';
+import { buildsFleet, type RunKind } from '../../domain/run-kinds.ts';
 import type { ServiceContext } from '../context.ts';
 
 export type RunOutcome = { kind: 'started' | 'already-running'; fleetId: string; tenantId: string; run: RunRow };
@@ -17,6 +17,7 @@ const DESIRED_BY_KIND: Record<RunKind, DesiredState> = {
   suspend: 'suspended',
   resume: 'running',
   deprovision: 'deleted',
+  reprovision: 'running',
 };
 
 /**
@@ -34,6 +35,8 @@ export async function startRun(
     verb: FleetVerb;
     kind: RunKind;
     retry?: boolean;
+    /** The status change a provision run starts with, when not `provision` or `retry` (a reconfigure). */
+    transition?: FleetAction;
     actor: string;
     detail?: Record<string, unknown>;
     options?: RunOptions;
@@ -42,10 +45,10 @@ export async function startRun(
   },
 ): Promise<RunOutcome> {
   let status: FleetStatus = s.fleet.status;
-  if (s.kind === 'provision') status = (await applyTransition(trx, s.fleet.id, s.retry ? 'retry' : 'provision')).to;
-  else if (!s.retry) await dropKindCheckpoints(trx, s.fleet.id, s.kind);
-  // Fair scheduling counts a user's runs across all their tenants; the platform's per tenant.
-  const requestedBy = s.actor === 'platform' ? `tenant:${s.tenantId}` : s.actor;
+  if (buildsFleet(s.kind)) status = (await applyTransition(trx, s.fleet.id, s.transition ?? (s.retry ? 'retry' : 'provision'))).to;
+  if (s.kind !== 'provision' && !s.retry) await dropKindCheckpoints(trx, s.fleet.id, s.kind);
+  // Fair scheduling counts a user's runs across all their tenants; the platform's (and the webhook's) per tenant.
+  const requestedBy = s.actor.startsWith('user:') ? s.actor : `tenant:${s.tenantId}`;
   const run = await insertRun(trx, s.fleet.id, s.kind, {
     retry: s.retry ?? false,
     requestedBy,
@@ -58,7 +61,7 @@ export async function startRun(
       desired: DESIRED_BY_KIND[s.kind],
       action: s.verb,
       runId: run.id,
-      event: s.kind !== 'provision',
+      event: !buildsFleet(s.kind),
       ...(s.suspension ? { suspendedBy: s.suspension.by, reason: s.suspension.reason } : {}),
     },
   );
