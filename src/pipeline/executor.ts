@@ -133,6 +133,8 @@ export async function executeRun(deps: ExecutorDeps, runId: string): Promise<'do
       return (await endInError(current, await shown(message), null)) ? 'done' : 'lost';
     }
 
+    /** The step whose `running` entry the previous step's completion wrote already (same commit). */
+    let announced: StepName | undefined;
     for (const [position, step] of steps.entries()) {
       current = step.name;
       const last = position === steps.length - 1;
@@ -146,7 +148,11 @@ export async function executeRun(deps: ExecutorDeps, runId: string): Promise<'do
       // The safe point between two steps: nothing of the next one has started.
       if (cancellation.signal.aborted) return endCancelled(step.name, null);
       const entry = { fleetId: fleet.id, tenantId: tenant.id, runId, step: step.name };
-      if (!(await appendLogAsOwner(db, { ...entry, status: 'running', message: null, durationMs: null }, worker))) return 'lost';
+      if (
+        announced !== step.name &&
+        !(await appendLogAsOwner(db, { ...entry, status: 'running', message: null, durationMs: null }, worker))
+      )
+        return 'lost';
       const started = performance.now();
       const ctx: StepContext = {
         db,
@@ -209,7 +215,11 @@ export async function executeRun(deps: ExecutorDeps, runId: string): Promise<'do
         );
         return ended ? 'done' : 'lost';
       }
-      if (!(await recordStepComplete(db, completion))) return 'lost';
+      // The next step's `running` entry rides on this commit, unless it is checkpointed already or
+      // the run is being cancelled (then the next step must not look started).
+      const next = steps[position + 1];
+      announced = next && !own.some((c) => c.step === next.name) && !stepSignal.aborted ? next.name : undefined;
+      if (!(await recordStepComplete(db, { ...completion, ...(announced ? { next: announced } : {}) }))) return 'lost';
       outputs[step.name] = result.output;
     }
     // Every step had a checkpoint already (nothing left to do): the run still ends as its kind says.
