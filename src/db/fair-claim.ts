@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { limitsOf, type Plan, type PlanLimits } from '../domain/plans.ts';
 import type { Db } from './connection.ts';
+import { relaxedCommit } from './relaxed-commit.ts';
 import { claimRun, type RunRow } from './runs.ts';
 
 /**
@@ -20,9 +21,12 @@ export async function claimRunFairly(
   staleAfterSeconds: number,
   planLimits: Record<Plan, PlanLimits>,
 ): Promise<RunRow | 'requester-busy' | undefined> {
-  return db.transaction().execute(async (trx) => {
+  // Joins the caller's transaction when there is one; its own otherwise.
+  const inTransaction = <T>(work: (trx: Db) => Promise<T>) => (db.isTransaction ? work(db) : db.transaction().execute(work));
+  return inTransaction(async (trx) => {
+    // A claim lost in a database crash is a run queued again (relaxed-commit.ts): no WAL flush wait.
     const { rows } = await sql<{ requested_by: string | null; plan: string }>`
-      SELECT r.requested_by, t.plan FROM provision_runs r
+      SELECT r.requested_by, t.plan, ${relaxedCommit} AS relaxed FROM provision_runs r
         JOIN fleets f ON f.id = r.fleet_id JOIN tenants t ON t.id = f.tenant_id
        WHERE r.id = ${runId} AND r.status = 'queued'`.execute(trx);
     const queued = rows[0];

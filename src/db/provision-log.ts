@@ -2,6 +2,7 @@ import { type RawBuilder, sql } from 'kysely';
 import type { Db } from './connection.ts';
 import { EVENTS_CHANNEL } from './events.ts';
 import { cleanOutsideText } from './outside-text.ts';
+import { relaxedCommit } from './relaxed-commit.ts';
 import type { LogStatus, StepName } from '../domain/steps.ts';
 
 export interface LogEntry {
@@ -67,10 +68,12 @@ export async function appendLog(db: Db, e: LogEntry): Promise<void> {
 /**
  * appendLog for a worker that must still own the run (its `running` entry, its progress lines): a
  * worker whose run was handed on writes nothing into the new owner's log. False when it did not.
+ * Its commit does not wait for the WAL flush (relaxed-commit.ts): a lost `running` line is harmless.
  */
 export async function appendLogAsOwner(db: Db, e: LogEntry, worker: string): Promise<boolean> {
   const owned = sql`EXISTS (SELECT 1 FROM provision_runs WHERE id = ${e.runId} AND worker = ${worker} AND status = 'running')`;
   const { rows } = await sql<{ written: boolean }>`
-    WITH ${logEntryCtes(e, owned)} SELECT EXISTS (SELECT 1 FROM l) AS written, ${notifyFromEv(e.tenantId)} AS notified`.execute(db);
+    WITH ${logEntryCtes(e, owned)} SELECT EXISTS (SELECT 1 FROM l) AS written, ${notifyFromEv(e.tenantId)} AS notified,
+      ${relaxedCommit} AS relaxed`.execute(db);
   return rows[0]?.written === true;
 }

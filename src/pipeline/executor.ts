@@ -8,7 +8,7 @@ import { claimRunFairly } from '../db/fair-claim.ts';
 import { finishRun, heartbeatRun, LostRunError, recordCrash } from '../db/runs.ts';
 import { getSecrets } from '../db/secrets.ts';
 import { recordStepComplete } from '../db/step-complete.ts';
-import { getTenant } from '../db/tenants.ts';
+import { getTenantOfFleet } from '../db/tenants.ts';
 import { joinSettings, type StoredSettings } from '../domain/fleet-settings.ts';
 import { StepFailure, toError } from '../domain/step-errors.ts';
 import type { RunKind } from '../domain/run-kinds.ts';
@@ -93,13 +93,13 @@ export async function executeRun(deps: ExecutorDeps, runId: string): Promise<'do
       runtimeCacheDir: settings.runtimeCacheDir,
     });
   try {
-    const fleet = await getFleet(db, run.fleet_id);
-    // Independent reads, side by side on the pool. A lifecycle run reads the provision's
-    // checkpoints too (vm_create's machine), and its own kind's.
-    const [tenant, secrets, checkpoints] = await Promise.all([
-      getTenant(db, fleet.tenant_id),
-      getSecrets(db, settings.box, fleet.id),
-      listCheckpoints(db, fleet.id, run.kind === 'provision' ? ['provision'] : ['provision', run.kind]),
+    // Independent reads, side by side on the pool (one round trip's wait, not two). A lifecycle
+    // run reads the provision's checkpoints too (vm_create's machine), and its own kind's.
+    const [fleet, tenant, secrets, checkpoints] = await Promise.all([
+      getFleet(db, run.fleet_id),
+      getTenantOfFleet(db, run.fleet_id),
+      getSecrets(db, settings.box, run.fleet_id),
+      listCheckpoints(db, run.fleet_id, run.kind === 'provision' ? ['provision'] : ['provision', run.kind]),
     ]);
     const own = checkpoints.filter((c) => c.kind === run.kind);
     const request = joinSettings(fleet.repos, fleet.settings as StoredSettings, secrets);

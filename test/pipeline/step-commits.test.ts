@@ -2,7 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
+import { claimRunFairly } from '../../src/db/fair-claim.ts';
+import { appendLogAsOwner } from '../../src/db/provision-log.ts';
 import { claimRun, insertRun } from '../../src/db/runs.ts';
+import { DEFAULT_PLAN_LIMITS } from '../../src/domain/plans.ts';
 import { recordStepComplete } from '../../src/db/step-complete.ts';
 import { insertTenantWithFleet } from '../../src/db/tenants.ts';
 import type { ProvisionStep } from '../../src/domain/steps.ts';
@@ -90,5 +93,23 @@ describe('commits between steps', () => {
     expect(await logOf(runId)).toEqual([]);
     expect(await recordStepComplete(database.db, { ...completion, worker: 'worker-b' })).toBe(true);
     expect((await logOf(runId)).map((e) => `${e.step}:${e.status}`)).toEqual(['vm_create:complete', 'workspace_bootstrap:running']);
+  });
+
+  it('lets a claim and a running line commit without waiting for the WAL flush, never a completion', async () => {
+    const { fleetId, tenantId, runId } = await fleetWithRun();
+    const durability = async (write: (trx: typeof database.db) => Promise<unknown>) =>
+      database.db.transaction().execute(async (trx) => {
+        // The test cluster runs without flushes altogether: start from the production default.
+        await sql`SET LOCAL synchronous_commit = on`.execute(trx);
+        await write(trx);
+        return (await sql<{ synchronous_commit: string }>`SHOW synchronous_commit`.execute(trx)).rows[0]?.synchronous_commit;
+      });
+    await database.db.updateTable('provision_runs').set({ requested_by: 'user_x' }).where('id', '=', runId).execute();
+    expect(await durability((trx) => claimRunFairly(trx, runId, 'worker-a', 10, DEFAULT_PLAN_LIMITS))).toBe('off');
+    const line = { fleetId, tenantId, runId, step: 'vm_create' as const, status: 'running' as const, message: null, durationMs: null };
+    expect(await durability((trx) => appendLogAsOwner(trx, line, 'worker-a'))).toBe('off');
+    const completion = { fleetId, tenantId, runId, kind: 'provision' as const, step: 'vm_create' as const, position: 0 };
+    const done = { ...completion, worker: 'worker-a', output: {}, message: 'done', durationMs: 1, next: 'workspace_bootstrap' as const };
+    expect(await durability((trx) => recordStepComplete(trx, done))).toBe('on');
   });
 });
