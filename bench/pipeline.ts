@@ -224,7 +224,7 @@ async function measureSse(database: typeof db, hub: EventHub, reg: TemplateRegis
       planLimits: DEFAULT_PLAN_LIMITS,
     },
     events: hub,
-    fleetCache: new FleetViewCache(database, hub),
+    fleetCache: new FleetViewCache(database, hub, { wholeRuns: 10 }),
   });
   const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
   await new Promise((r) => server.once('listening', r));
@@ -314,7 +314,7 @@ async function measureIdleStreams(service: ServiceContext, hub: EventHub, reg: T
     metrics: new Metrics(),
     services: service,
     events: hub,
-    fleetCache: new FleetViewCache(service.db, hub),
+    fleetCache: new FleetViewCache(service.db, hub, { wholeRuns: 10 }),
   });
   const settle = () => new Promise((r) => setTimeout(r, 300));
   const provisionOne = async (name: string) => {

@@ -186,6 +186,8 @@ export const envSchema = z.object({
     }),
   // Concurrent GET /api/fleet/events streams one user may hold; the next one gets 429.
   FLEET_MAX_STREAMS_PER_USER: z.coerce.number().int().min(1).max(1000).default(10),
+  // GET /api/fleet shows this many of a fleet's newest runs whole; older ones are summarised.
+  FLEET_LOG_WHOLE_RUNS: z.coerce.number().int().min(1).max(1000).default(10),
   // Requests a minute per signed-in user and for the platform token (429 past them; per API process).
   FLEET_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(600),
   FLEET_PLATFORM_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(6000),
@@ -335,6 +337,8 @@ export interface Config {
     webhookRateLimitPerMinute: number;
     /** fleet_events older than this are pruned by `fleet serve` (FLEET_EVENTS_RETENTION_HOURS). */
     eventsRetentionHours: number;
+    /** A fleet's newest runs shown whole by GET /api/fleet (FLEET_LOG_WHOLE_RUNS); older ones summarised. */
+    logWholeRuns: number;
   };
   /** What URLs a tenant names (Mission Control) may point at: https only in production, never private addresses. */
   outbound: OutboundPolicy;
@@ -433,6 +437,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       rateLimitPerMinute: env.FLEET_RATE_LIMIT_PER_MINUTE,
       platformRateLimitPerMinute: env.FLEET_PLATFORM_RATE_LIMIT_PER_MINUTE,
       webhookRateLimitPerMinute: env.FLEET_WEBHOOK_RATE_LIMIT_PER_MINUTE,
+      logWholeRuns: env.FLEET_LOG_WHOLE_RUNS,
     },
     outbound: { allowHttp: env.NODE_ENV !== 'production', allowLoopback: env.FLEET_TEST_ALLOW_LOOPBACK_URLS === '1' },
     metricsToken: env.FLEET_METRICS_TOKEN,

@@ -2,6 +2,7 @@ import { serve, type ServerType } from '@hono/node-server';
 import { createApp } from './api/app.ts';
 import { answerClientError, refuseConnect } from './api/client-errors.ts';
 import { FleetViewCache } from './api/fleet-view-cache.ts';
+import { fleetViewBounds } from './api/serialize.ts';
 import type { Config } from './config.ts';
 import { pruneEvents } from './db/events.ts';
 import type { Db } from './db/connection.ts';
@@ -51,7 +52,7 @@ export async function startServer(
     });
     void restartActiveGateways(db, core.settings, logger);
   }
-  const fleetCache = new FleetViewCache(db, core.events);
+  const fleetCache = new FleetViewCache(db, core.events, fleetViewBounds(config));
   const shutdown = new AbortController();
   const pruning = pruneEventsEvery(db, config.http.eventsRetentionHours, logger);
   const app = createApp({

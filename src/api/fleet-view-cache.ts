@@ -1,5 +1,5 @@
 import type { Db } from '../db/connection.ts';
-import type { TenantLookup } from '../db/fleet-view.ts';
+import type { FleetViewBounds, TenantLookup } from '../db/fleet-view.ts';
 import type { EventHub } from '../events/hub.ts';
 import { readFleetJson } from './serialize.ts';
 
@@ -22,6 +22,7 @@ export class FleetViewCache {
   constructor(
     private readonly db: Db,
     private readonly hub: EventHub,
+    private readonly bounds: FleetViewBounds,
     private readonly opts: { maxEntries: number; ttlMs: number } = { maxEntries: 20_000, ttlMs: 60_000 },
   ) {
     hub.subscribe((tenantId) => this.invalidate(tenantId));
@@ -38,7 +39,7 @@ export class FleetViewCache {
       if (hit) this.drop(key);
     }
     const generation = this.generation;
-    const result = await readFleetJson(this.db, lookup);
+    const result = await readFleetJson(this.db, lookup, this.bounds);
     const body = JSON.stringify({ ok: true, fleet: result?.fleet ?? null });
     if (usable && result && this.hub.isConnected && generation === this.generation) this.store(key, result.tenantId, body);
     return body;

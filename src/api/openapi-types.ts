@@ -560,6 +560,7 @@ export interface components {
                 ip: string | null;
             } | null;
             provisionLog: components["schemas"]["ProvisionLogEntry"][];
+            provisionLogSummary: components["schemas"]["ProvisionLogSummary"] | null;
             createdAt: string;
             updatedAt: string;
         };
@@ -577,6 +578,13 @@ export interface components {
              * @example run_8d2k1x
              */
             runId: string | null;
+        };
+        /** @description Added to the seed: what provisionLog leaves out of a long history. null when it shows everything. */
+        ProvisionLogSummary: {
+            /** @description Runs older than the newest ones shown whole (FLEET_LOG_WHOLE_RUNS) */
+            olderRuns: number;
+            /** @description Their entries left out; each step's latest entry is always shown */
+            omittedEntries: number;
         };
         ProvisionAccepted: {
             /** @enum {boolean} */

@@ -62,6 +62,15 @@ export const ProvisionLogEntrySchema = z
   })
   .openapi('ProvisionLogEntry');
 
+export const ProvisionLogSummarySchema = z
+  .object({
+    olderRuns: z.number().int().openapi({ description: 'Runs older than the newest ones shown whole (FLEET_LOG_WHOLE_RUNS)' }),
+    omittedEntries: z.number().int().openapi({ description: "Their entries left out; each step's latest entry is always shown" }),
+  })
+  .openapi('ProvisionLogSummary', {
+    description: 'Added to the seed: what provisionLog leaves out of a long history. null when it shows everything.',
+  });
+
 export const FleetSchema = z
   .object({
     status: z.enum(FLEET_STATUSES),
@@ -71,6 +80,7 @@ export const FleetSchema = z
     repos: z.array(z.string()),
     gcpResources: z.object({ vmName: z.string().nullable(), zone: z.string().nullable(), ip: z.string().nullable() }).nullable(),
     provisionLog: z.array(ProvisionLogEntrySchema),
+    provisionLogSummary: z.union([ProvisionLogSummarySchema, z.null()]),
     createdAt: z.string(),
     updatedAt: z.string(),
   })

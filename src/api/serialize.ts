@@ -1,6 +1,7 @@
 import type { z } from '@hono/zod-openapi';
+import type { Config } from '../config.ts';
 import type { Db } from '../db/connection.ts';
-import { type FleetRecord, readFleetRecord, type TenantLookup } from '../db/fleet-view.ts';
+import { type FleetRecord, type FleetViewBounds, readFleetRecord, type TenantLookup } from '../db/fleet-view.ts';
 import type { TenantWithFleet } from '../db/tenants.ts';
 import type { FleetSchema, TenantSchema } from './schemas.ts';
 
@@ -20,14 +21,22 @@ export function fleetJson(r: FleetRecord): FleetJson {
     repos: r.repos,
     gcpResources: r.machine ? { vmName: r.machine.name, zone: r.machine.zone, ip: r.machine.ip } : null,
     provisionLog: r.provisionLog,
+    provisionLogSummary: r.provisionLogSummary,
     createdAt: r.createdAt,
     updatedAt: r.updatedAt,
   };
 }
 
+/** The log bounds the settings ask for (FLEET_LOG_WHOLE_RUNS). */
+export const fleetViewBounds = (config: Config): FleetViewBounds => ({ wholeRuns: config.http.logWholeRuns });
+
 /** The fleet of the tenant found by `lookup`, as the API shows it, with that tenant's id. */
-export async function readFleetJson(db: Db, lookup: TenantLookup): Promise<{ tenantId: string; fleet: FleetJson } | null> {
-  const found = await readFleetRecord(db, lookup);
+export async function readFleetJson(
+  db: Db,
+  lookup: TenantLookup,
+  bounds: FleetViewBounds,
+): Promise<{ tenantId: string; fleet: FleetJson } | null> {
+  const found = await readFleetRecord(db, lookup, bounds);
   return found ? { tenantId: found.tenantId, fleet: fleetJson(found.fleet) } : null;
 }
 

@@ -12,6 +12,7 @@ import * as fleetLifecycle from './migrations/0009_fleet_lifecycle.ts';
 import * as fleetMachineHost from './migrations/0010_fleet_machine_host.ts';
 import * as clerkWebhookDeliveries from './migrations/0011_clerk_webhook_deliveries.ts';
 import * as runKindReprovision from './migrations/0012_run_kind_reprovision.ts';
+import * as fleetViewIndexes from './migrations/0013_fleet_view_indexes.ts';
 import type { Database } from './schema.ts';
 
 export type Db = Kysely<Database>;
@@ -33,6 +34,7 @@ const migrations: Record<string, Migration> = {
   '0010_fleet_machine_host': fleetMachineHost,
   '0011_clerk_webhook_deliveries': clerkWebhookDeliveries,
   '0012_run_kind_reprovision': runKindReprovision,
+  '0013_fleet_view_indexes': fleetViewIndexes,
 };
 
 export function createDb(url: string, options: { max?: number } = {}): { db: Db; pool: pg.Pool } {

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { limitsOf, type Plan, type PlanLimits } from '../domain/plans.ts';
 import type { Db } from './connection.ts';
+import { relaxedCommit } from './relaxed-commit.ts';
 import { claimRun, type RunRow } from './runs.ts';
 
 /**
@@ -25,7 +26,10 @@ export async function claimRunFairly(
   planLimits: Record<Plan, PlanLimits>,
   hostId: string,
 ): Promise<RunRow | 'requester-busy' | 'other-host' | undefined> {
-  return db.transaction().execute(async (trx) => {
+  // Joins the caller's transaction when there is one; its own otherwise.
+  const inTransaction = <T>(work: (trx: Db) => Promise<T>) => (db.isTransaction ? work(db) : db.transaction().execute(work));
+  return inTransaction(async (trx) => {
+    // A claim lost in a database crash is a run queued again (relaxed-commit.ts): no WAL flush wait.
     const { rows } = await sql<{
       requested_by: string | null;
       plan: string;
@@ -35,7 +39,7 @@ export async function claimRunFairly(
       machine_host: string | null;
     }>`
       SELECT r.requested_by, t.plan, r.status = 'queued' AS queued, f.id AS fleet_id,
-             f.compute_driver = 'local' AS local, f.machine_host
+             f.compute_driver = 'local' AS local, f.machine_host, ${relaxedCommit} AS relaxed
         FROM provision_runs r JOIN fleets f ON f.id = r.fleet_id JOIN tenants t ON t.id = f.tenant_id
        WHERE r.id = ${runId}`.execute(trx);
     const found = rows[0];

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { Db } from './connection.ts';
 import { cleanOutsideJson } from './outside-text.ts';
-import { logEntryCtes, notifyFromEv } from './provision-log.ts';
+import { logEntryCtes, namedLogEntryCtes, notifyFromEv } from './provision-log.ts';
 import type { MachineRecord } from '../domain/fleet.ts';
 import type { RunKind } from '../domain/run-kinds.ts';
 import type { StepName } from '../domain/steps.ts';
@@ -10,6 +10,9 @@ import type { StepName } from '../domain/steps.ts';
  * A step's completion as ONE statement (one round trip, atomic on its own): its checkpoint, the
  * fleet's new machine details if any, its `complete` log entry, the event and its NOTIFY — only
  * while `worker` still owns the run (a worker whose run was handed to another writes nothing).
+ * With `next`, the same statement also writes the next step's `running` entry (after this one's in
+ * the log): one commit between two steps instead of two. A crash after it leaves that step
+ * `running` without a checkpoint, which is where a resumed run starts anyway.
  * Returns false when it no longer owns the run.
  */
 export async function recordStepComplete(
@@ -26,6 +29,8 @@ export async function recordStepComplete(
     message: string;
     durationMs: number;
     machine?: MachineRecord;
+    /** The step that runs next, whose `running` entry this statement writes too. */
+    next?: StepName;
   },
 ): Promise<boolean> {
   // Outputs and machine records carry what outside parties answered (bot ids, addresses).
@@ -42,7 +47,17 @@ export async function recordStepComplete(
     ), m AS (
       UPDATE fleets SET machine = ${machine}::jsonb, updated_at = now()
       WHERE id = ${s.fleetId} AND ${machine}::jsonb IS NOT NULL AND ${owned}
-    ), ${logEntryCtes({ ...s, status: 'complete' }, owned)}
-    SELECT ${owned} AS owned, ${notifyFromEv(s.tenantId)} AS notified`.execute(db);
+    ), ${logEntryCtes({ ...s, status: 'complete' }, owned)}${
+      s.next
+        ? sql`, ${namedLogEntryCtes({ ...s, step: s.next, status: 'running', message: null, durationMs: null }, owned, {
+            log: 'next_l',
+            event: 'next_ev',
+            after: { log: 'l', event: 'ev' },
+          })}`
+        : sql``
+    }
+    SELECT ${owned} AS owned, ${notifyFromEv(s.tenantId)} AS notified${
+      s.next ? sql`, ${notifyFromEv(s.tenantId, 'next_ev')} AS next_notified` : sql``
+    }`.execute(db);
   return rows[0]?.owned === true;
 }

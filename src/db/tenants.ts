@@ -61,6 +61,15 @@ export async function getTenant(db: Db, tenantId: string): Promise<TenantRow> {
   return db.selectFrom('tenants').selectAll().where('id', '=', tenantId).executeTakeFirstOrThrow();
 }
 
+/** The tenant a fleet belongs to (read beside the fleet itself, not after it). */
+export async function getTenantOfFleet(db: Db, fleetId: string): Promise<TenantRow> {
+  return db
+    .selectFrom('tenants')
+    .selectAll('tenants')
+    .where('id', '=', (eb) => eb.selectFrom('fleets').select('tenant_id').where('fleets.id', '=', fleetId))
+    .executeTakeFirstOrThrow();
+}
+
 export async function slugTaken(db: Db, slug: string): Promise<boolean> {
   return (await db.selectFrom('tenants').select('id').where('slug', '=', slug).executeTakeFirst()) !== undefined;
 }

@@ -8,7 +8,7 @@ import { claimRunFairly } from '../db/fair-claim.ts';
 import { finishRun, heartbeatRun, LostRunError, recordCrash } from '../db/runs.ts';
 import { getSecrets } from '../db/secrets.ts';
 import { recordStepComplete } from '../db/step-complete.ts';
-import { getTenant } from '../db/tenants.ts';
+import { getTenantOfFleet } from '../db/tenants.ts';
 import { joinSettings, type StoredSettings } from '../domain/fleet-settings.ts';
 import { StepFailure, toError } from '../domain/step-errors.ts';
 import type { RunKind } from '../domain/run-kinds.ts';
@@ -102,13 +102,13 @@ export async function executeRun(
       runtimeCacheDir: settings.runtimeCacheDir,
     });
   try {
-    const fleet = await getFleet(db, run.fleet_id);
-    // Independent reads, side by side on the pool. A lifecycle run reads the provision's
-    // checkpoints too (vm_create's machine), and its own kind's.
-    const [tenant, secrets, checkpoints] = await Promise.all([
-      getTenant(db, fleet.tenant_id),
-      getSecrets(db, settings.box, fleet.id),
-      listCheckpoints(db, fleet.id, run.kind === 'provision' ? ['provision'] : ['provision', run.kind]),
+    // Independent reads, side by side on the pool (one round trip's wait, not two). A lifecycle
+    // run reads the provision's checkpoints too (vm_create's machine), and its own kind's.
+    const [fleet, tenant, secrets, checkpoints] = await Promise.all([
+      getFleet(db, run.fleet_id),
+      getTenantOfFleet(db, run.fleet_id),
+      getSecrets(db, settings.box, run.fleet_id),
+      listCheckpoints(db, run.fleet_id, run.kind === 'provision' ? ['provision'] : ['provision', run.kind]),
     ]);
     const own = checkpoints.filter((c) => c.kind === run.kind);
     const request = joinSettings(fleet.repos, fleet.settings as StoredSettings, secrets);
@@ -142,6 +142,8 @@ export async function executeRun(
       return (await endInError(current, await shown(message), null)) ? 'done' : 'lost';
     }
 
+    /** The step whose `running` entry the previous step's completion wrote already (same commit). */
+    let announced: StepName | undefined;
     for (const [position, step] of steps.entries()) {
       current = step.name;
       const last = position === steps.length - 1;
@@ -157,7 +159,11 @@ export async function executeRun(
       // The safe point between two steps: nothing of the next one has started.
       if (cancellation.signal.aborted) return endCancelled(step.name, null);
       const entry = { fleetId: fleet.id, tenantId: tenant.id, runId, step: step.name };
-      if (!(await appendLogAsOwner(db, { ...entry, status: 'running', message: null, durationMs: null }, worker))) return 'lost';
+      if (
+        announced !== step.name &&
+        !(await appendLogAsOwner(db, { ...entry, status: 'running', message: null, durationMs: null }, worker))
+      )
+        return 'lost';
       const started = performance.now();
       const ctx: StepContext = {
         db,
@@ -222,7 +228,11 @@ export async function executeRun(
         );
         return ended ? 'done' : 'lost';
       }
-      if (!(await recordStepComplete(db, completion))) return 'lost';
+      // The next step's `running` entry rides on this commit, unless it is checkpointed already or
+      // the run is being cancelled (then the next step must not look started).
+      const next = steps[position + 1];
+      announced = next && !own.some((c) => c.step === next.name) && !stepSignal.aborted ? next.name : undefined;
+      if (!(await recordStepComplete(db, { ...completion, ...(announced ? { next: announced } : {}) }))) return 'lost';
       outputs[step.name] = result.output;
     }
     // Every step had a checkpoint already (nothing left to do): the run still ends as its kind says.

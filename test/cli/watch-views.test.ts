@@ -22,6 +22,7 @@ const fleet = (status: Fleet['status'], provisionLog: LogEntry[]): Fleet => ({
   repos: ['acme/api'],
   gcpResources: null,
   provisionLog,
+  provisionLogSummary: null,
   createdAt: at(0),
   updatedAt: at(0),
 });

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createApp } from '../../src/api/app.ts';
 import { FleetViewCache } from '../../src/api/fleet-view-cache.ts';
+import { fleetViewBounds } from '../../src/api/serialize.ts';
 import { ClerkVerifier } from '../../src/auth/clerk.ts';
 import { DEV_PUBLISHABLE_KEY, ensureDevKeys, mintSessionToken, type MintOptions } from '../../src/auth/dev-issuer.ts';
 import { loadConfig } from '../../src/config.ts';
@@ -117,7 +118,7 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
     secretKey: undefined,
     authorizedParties: opts.authorizedParties,
   });
-  const fleetCache = new FleetViewCache(database.db, events);
+  const fleetCache = new FleetViewCache(database.db, events, fleetViewBounds(config));
   let routeQueries = 0;
   const countingPlugin: KyselyPlugin = {
     transformQuery: (args) => args.node,

@@ -4,7 +4,7 @@ import { clerkOwnerOf } from '../../auth/principal.ts';
 import type { AppDeps, AppEnv } from '../context.ts';
 import { ApiError } from '../errors.ts';
 import { errorResponses, SECURITY_SESSION } from '../schemas.ts';
-import { readFleetJson } from '../serialize.ts';
+import { fleetViewBounds, readFleetJson } from '../serialize.ts';
 import { StreamSlots } from '../stream-slots.ts';
 import { eventsAfter, latestEventId, ownerKey, prunedThrough } from '../../db/events.ts';
 import { findTenantForClerk } from '../../db/tenants.ts';
@@ -85,7 +85,7 @@ async function followFleet(
   if (lastEventId === undefined || (horizon > 0 && cursor <= horizon)) {
     // A fresh client: the current state, then only what happens from now on.
     cursor = tenantId ? await latestEventId(deps.db, tenantId) : 0;
-    const fleet = tenantId ? ((await readFleetJson(deps.db, { tenantId }))?.fleet ?? null) : null;
+    const fleet = tenantId ? ((await readFleetJson(deps.db, { tenantId }, fleetViewBounds(deps.config)))?.fleet ?? null) : null;
     await stream.writeSSE({ event: 'snapshot', id: String(cursor), data: JSON.stringify({ fleet }) });
   }
 

@@ -74,6 +74,7 @@ describe('GET /api/fleet — the seed contract', () => {
           runId: null,
         },
       ],
+      provisionLogSummary: null,
       createdAt: '2026-03-18T09:00:00.000Z',
       updatedAt: '2026-03-18T09:05:00.000Z',
     });
@@ -89,6 +90,7 @@ describe('GET /api/fleet — the seed contract', () => {
       'dashboardUrl',
       'gcpResources',
       'provisionLog',
+      'provisionLogSummary',
       'repos',
       'status',
       'templateId',

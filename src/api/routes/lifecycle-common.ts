@@ -4,7 +4,7 @@ import type { CancelOutcome } from '../../services/fleet/cancel.ts';
 import type { RunOutcome } from '../../services/fleet/start-run.ts';
 import type { AppDeps } from '../context.ts';
 import { FleetSchema } from '../schemas.ts';
-import { readFleetJson } from '../serialize.ts';
+import { fleetViewBounds, readFleetJson } from '../serialize.ts';
 
 /** The 202 answers of suspend, resume, deprovision and cancel (tenant and platform routes). */
 
@@ -30,7 +30,8 @@ export const CancelAccepted = z
   })
   .openapi('CancelAccepted');
 
-const fleetOf = async (deps: AppDeps, tenantId: string) => (await readFleetJson(deps.db, { tenantId }))?.fleet ?? null;
+const fleetOf = async (deps: AppDeps, tenantId: string) =>
+  (await readFleetJson(deps.db, { tenantId }, fleetViewBounds(deps.config)))?.fleet ?? null;
 
 export async function runAcceptedBody(deps: AppDeps, outcome: RunOutcome) {
   return {

@@ -2,7 +2,7 @@ import { z } from '@hono/zod-openapi';
 import type { RunOutcome } from '../../services/fleet/start-run.ts';
 import type { AppDeps } from '../context.ts';
 import { FleetSchema } from '../schemas.ts';
-import { readFleetJson } from '../serialize.ts';
+import { fleetViewBounds, readFleetJson } from '../serialize.ts';
 
 /** The 202 answer of the tenant and platform provisioning routes. */
 
@@ -16,7 +16,7 @@ export const ProvisionAccepted = z
   .openapi('ProvisionAccepted');
 
 export async function acceptedBody(deps: AppDeps, outcome: RunOutcome) {
-  const fleet = (await readFleetJson(deps.db, { tenantId: outcome.tenantId }))?.fleet;
+  const fleet = (await readFleetJson(deps.db, { tenantId: outcome.tenantId }, fleetViewBounds(deps.config)))?.fleet;
   if (!fleet) throw new Error(`fleet of ${outcome.tenantId} vanished`);
   return { ok: true as const, runId: outcome.run.id, started: outcome.kind === 'started', fleet };
 }

@@ -2,7 +2,7 @@ import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { AppDeps, AppEnv } from '../context.ts';
 import { ApiError } from '../errors.ts';
 import { errorResponses, FleetOrNullSchema, SECURITY_PLATFORM, TenantSchema } from '../schemas.ts';
-import { readFleetJson, tenantJson } from '../serialize.ts';
+import { fleetViewBounds, readFleetJson, tenantJson } from '../serialize.ts';
 import { findTenantBySlugOrId } from '../../db/tenants.ts';
 
 const route = createRoute({
@@ -35,7 +35,7 @@ export function registerTenantsGet(app: OpenAPIHono<AppEnv>, deps: AppDeps): voi
     const { tenantId } = c.req.valid('param');
     const tenant = await findTenantBySlugOrId(deps.db, tenantId);
     if (!tenant) throw new ApiError('not_found', `No tenant '${tenantId}'.`);
-    const fleet = (await readFleetJson(deps.db, { tenantId: tenant.id }))?.fleet ?? null;
+    const fleet = (await readFleetJson(deps.db, { tenantId: tenant.id }, fleetViewBounds(deps.config)))?.fleet ?? null;
     return c.json({ ok: true as const, tenant: tenantJson(tenant), fleet }, 200);
   });
 }

@@ -1,0 +1,115 @@
+import { randomBytes } from 'node:crypto';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.ts';
+import { claimRunFairly } from '../../src/db/fair-claim.ts';
+import { appendLogAsOwner } from '../../src/db/provision-log.ts';
+import { claimRun, insertRun } from '../../src/db/runs.ts';
+import { DEFAULT_PLAN_LIMITS } from '../../src/domain/plans.ts';
+import { recordStepComplete } from '../../src/db/step-complete.ts';
+import { insertTenantWithFleet } from '../../src/db/tenants.ts';
+import type { ProvisionStep } from '../../src/domain/steps.ts';
+import { createLogger } from '../../src/observability/logger.ts';
+import { executeRun } from '../../src/pipeline/executor.ts';
+import { pipelineSettings } from '../../src/pipeline/settings.ts';
+import type { StepDefinition } from '../../src/pipeline/step.ts';
+import { SecretBox } from '../../src/secrets/secret-box.ts';
+import { TemplateRegistry } from '../../src/templates/registry.ts';
+import { createTestDatabase, type TestDatabase } from '../harness/db.ts';
+
+/**
+ * Between two steps the executor commits once: the finished step's checkpoint and `complete`
+ * entry and the next step's `running` entry are one transaction (same xmin), in log order.
+ */
+let database: TestDatabase;
+const settings = pipelineSettings(loadConfig({ NODE_ENV: 'test' }), new SecretBox(randomBytes(32)));
+const log = createLogger('silent');
+let n = 0;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+});
+afterAll(() => database.drop());
+
+async function fleetWithRun(checkpoints: Array<{ step: ProvisionStep; position: number }> = []) {
+  n++;
+  const tenant = await insertTenantWithFleet(
+    database.db,
+    { slug: `sc_${n}`, name: 'sc', plan: 'free', clerkOrgId: `org_sc${n}`, clerkUserId: null },
+    TemplateRegistry.load().get('solo-engineer')!,
+    { actor: 't', detail: {} },
+  );
+  const fleet = await database.db.selectFrom('fleets').select('id').where('tenant_id', '=', tenant.id).executeTakeFirstOrThrow();
+  await database.db.updateTable('fleets').set({ status: 'provisioning' }).where('id', '=', fleet.id).execute();
+  const run = await insertRun(database.db, fleet.id, 'provision');
+  for (const c of checkpoints) {
+    await database.db
+      .insertInto('step_checkpoints')
+      .values({ fleet_id: fleet.id, step: c.step, position: c.position, run_id: run.id, output: '{}' })
+      .execute();
+  }
+  return { fleetId: fleet.id, tenantId: tenant.id, runId: run.id };
+}
+
+const quickSteps = (names: ProvisionStep[]): StepDefinition[] =>
+  names.map((name) => ({ name, timeoutMs: 5000, run: async () => ({ message: `${name} ok`, output: {} }) }));
+
+async function logOf(runId: string) {
+  const { rows } = await sql<{ step: string; status: string; tx: string }>`
+    SELECT step, status, xmin::text AS tx FROM provision_log WHERE run_id = ${runId} ORDER BY id`.execute(database.db);
+  return rows;
+}
+
+describe('commits between steps', () => {
+  it("writes the next step's running entry in the commit of the previous step's completion", async () => {
+    const { runId } = await fleetWithRun();
+    const names: ProvisionStep[] = ['vm_create', 'workspace_bootstrap', 'agent_config'];
+    expect(await executeRun({ db: database.db, steps: quickSteps(names), settings, log }, runId)).toBe('done');
+    const entries = await logOf(runId);
+    expect(entries.map((e) => `${e.step}:${e.status}`)).toEqual(names.flatMap((s) => [`${s}:running`, `${s}:complete`]));
+    // complete(i) and running(i + 1) share a transaction: one commit per step, plus the first running entry.
+    for (let i = 1; i < names.length; i++) expect(entries[2 * i]!.tx).toBe(entries[2 * i - 1]!.tx);
+    expect(new Set(entries.map((e) => e.tx)).size).toBe(names.length + 1);
+  });
+
+  it('does not mark a checkpointed next step as running', async () => {
+    const { runId } = await fleetWithRun([{ step: 'workspace_bootstrap', position: 1 }]);
+    const names: ProvisionStep[] = ['vm_create', 'workspace_bootstrap', 'agent_config'];
+    expect(await executeRun({ db: database.db, steps: quickSteps(names), settings, log }, runId)).toBe('done');
+    expect((await logOf(runId)).map((e) => `${e.step}:${e.status}`)).toEqual([
+      'vm_create:running',
+      'vm_create:complete',
+      'agent_config:running',
+      'agent_config:complete',
+    ]);
+  });
+
+  it('writes neither entry for a worker that no longer owns the run', async () => {
+    const { fleetId, tenantId, runId } = await fleetWithRun();
+    await claimRun(database.db, runId, 'worker-b', 10);
+    const step = { fleetId, tenantId, runId, kind: 'provision' as const, position: 0, output: {}, message: 'done', durationMs: 1 };
+    const completion = { ...step, step: 'vm_create' as const, next: 'workspace_bootstrap' as const };
+    expect(await recordStepComplete(database.db, { ...completion, worker: 'worker-a' })).toBe(false);
+    expect(await logOf(runId)).toEqual([]);
+    expect(await recordStepComplete(database.db, { ...completion, worker: 'worker-b' })).toBe(true);
+    expect((await logOf(runId)).map((e) => `${e.step}:${e.status}`)).toEqual(['vm_create:complete', 'workspace_bootstrap:running']);
+  });
+
+  it('lets a claim and a running line commit without waiting for the WAL flush, never a completion', async () => {
+    const { fleetId, tenantId, runId } = await fleetWithRun();
+    const durability = async (write: (trx: typeof database.db) => Promise<unknown>) =>
+      database.db.transaction().execute(async (trx) => {
+        // The test cluster runs without flushes altogether: start from the production default.
+        await sql`SET LOCAL synchronous_commit = on`.execute(trx);
+        await write(trx);
+        return (await sql<{ synchronous_commit: string }>`SHOW synchronous_commit`.execute(trx)).rows[0]?.synchronous_commit;
+      });
+    await database.db.updateTable('provision_runs').set({ requested_by: 'user_x' }).where('id', '=', runId).execute();
+    expect(await durability((trx) => claimRunFairly(trx, runId, 'worker-a', 10, DEFAULT_PLAN_LIMITS, 'host-a'))).toBe('off');
+    const line = { fleetId, tenantId, runId, step: 'vm_create' as const, status: 'running' as const, message: null, durationMs: null };
+    expect(await durability((trx) => appendLogAsOwner(trx, line, 'worker-a'))).toBe('off');
+    const completion = { fleetId, tenantId, runId, kind: 'provision' as const, step: 'vm_create' as const, position: 0 };
+    const done = { ...completion, worker: 'worker-a', output: {}, message: 'done', durationMs: 1, next: 'workspace_bootstrap' as const };
+    expect(await durability((trx) => recordStepComplete(trx, done))).toBe('on');
+  });
+});
