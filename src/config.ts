@@ -180,6 +180,8 @@ export const envSchema = z.object({
     .string()
     .min(1)
     .default(fileURLToPath(new URL('../web/dist', import.meta.url))),
+  // Outside production, the repo `agent-fleet/sample` is a local sample (made under the data dir), so a first fleet needs no internet.
+  FLEET_SAMPLE_REPO: z.enum(['0', '1']).optional(),
 });
 
 /** Loopback only: what dev sign-in may listen on (its tokens are minted by anyone who can run `fleet dev token`). */
@@ -247,6 +249,8 @@ function crossCheck(source: NodeJS.ProcessEnv): string[] {
       problems.push('FLEET_GATEWAY_COMMAND: the stand-in gateway is for tests and is refused in production');
     if (source.FLEET_TEST_ALLOW_LOOPBACK_URLS === '1')
       problems.push('FLEET_TEST_ALLOW_LOOPBACK_URLS: loopback tenant URLs are for tests and are refused in production');
+    if (source.FLEET_SAMPLE_REPO === '1')
+      problems.push('FLEET_SAMPLE_REPO: the local sample repository is for dev machines and is refused in production');
   }
   return problems;
 }
@@ -296,6 +300,8 @@ export interface Config {
     faults: string | undefined;
     /** Gateways make no outbound calls of their own (model catalog refresh): air-gapped hosts, tests. */
     gatewayOffline: boolean;
+    /** `agent-fleet/sample` comes from the local sample forge (FLEET_SAMPLE_REPO; never in production). */
+    sampleRepo: boolean;
   };
   http: {
     maxBodyBytes: number;
@@ -389,6 +395,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       stepTimeouts: env.FLEET_STEP_TIMEOUTS ?? {},
       faults: env.FLEET_TEST_FAULTS,
       gatewayOffline: env.FLEET_GATEWAY_OFFLINE === '1',
+      sampleRepo: env.NODE_ENV !== 'production' && env.FLEET_SAMPLE_REPO !== '0',
     },
     http: {
       maxBodyBytes: env.FLEET_MAX_BODY_BYTES,

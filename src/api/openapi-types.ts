@@ -1059,6 +1059,8 @@ export interface operations {
                         /** @enum {boolean} */
                         ok: true;
                         templates: components["schemas"]["Template"][];
+                        /** @description A repository this server keeps locally (dev machines only): a first fleet that uses it needs no internet. */
+                        sampleRepo?: string;
                     };
                 };
             };
