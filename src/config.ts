@@ -43,6 +43,9 @@ function runtimeCacheDir(env: { FLEET_RUNTIME_CACHE_DIR?: string; XDG_CACHE_HOME
 
 const RUNNING_AS_ROOT = process.getuid?.() === 0;
 
+/** Runs one process works on at once at most (FLEET_WORKERS, `fleet worker --concurrency`). */
+export const MAX_WORKERS = 64;
+
 export const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
@@ -69,7 +72,7 @@ export const envSchema = z.object({
   FLEET_GIT_BASE_URL: z.url().default('https://github.com/'),
   FLEET_DISCORD_API_URL: z.url().default('https://discord.com/api/v10'),
   FLEET_RUNTIME_CACHE_DIR: optionalNonEmpty,
-  FLEET_WORKERS: z.coerce.number().int().min(0).max(64).default(4),
+  FLEET_WORKERS: z.coerce.number().int().min(0).max(MAX_WORKERS).default(4),
   FLEET_HEARTBEAT_SECONDS: z.coerce.number().min(0.2).max(60).default(2),
   FLEET_STALE_AFTER_SECONDS: z.coerce.number().min(1).max(600).default(10),
   FLEET_STEP_TIMEOUTS: optionalNonEmpty.pipe(
