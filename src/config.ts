@@ -43,6 +43,9 @@ function runtimeCacheDir(env: { FLEET_RUNTIME_CACHE_DIR?: string; XDG_CACHE_HOME
 
 const RUNNING_AS_ROOT = process.getuid?.() === 0;
 
+/** Runs one process works on at once at most (FLEET_WORKERS, `fleet worker --concurrency`). */
+export const MAX_WORKERS = 64;
+
 export const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
@@ -76,7 +79,7 @@ export const envSchema = z.object({
   FLEET_GIT_BASE_URL: z.url().default('https://github.com/'),
   FLEET_DISCORD_API_URL: z.url().default('https://discord.com/api/v10'),
   FLEET_RUNTIME_CACHE_DIR: optionalNonEmpty,
-  FLEET_WORKERS: z.coerce.number().int().min(0).max(64).default(4),
+  FLEET_WORKERS: z.coerce.number().int().min(0).max(MAX_WORKERS).default(4),
   FLEET_HEARTBEAT_SECONDS: z.coerce.number().min(0.2).max(60).default(2),
   FLEET_STALE_AFTER_SECONDS: z.coerce.number().min(1).max(600).default(10),
   FLEET_STEP_TIMEOUTS: optionalNonEmpty.pipe(
@@ -202,6 +205,8 @@ export const envSchema = z.object({
     .string()
     .min(1)
     .default(fileURLToPath(new URL('../web/dist', import.meta.url))),
+  // Outside production, the repo `agent-fleet/sample` is a local sample (made under the data dir), so a first fleet needs no internet.
+  FLEET_SAMPLE_REPO: z.enum(['0', '1']).optional(),
 });
 
 /** Loopback only: what dev sign-in may listen on (its tokens are minted by anyone who can run `fleet dev token`). */
@@ -271,6 +276,8 @@ function crossCheck(source: NodeJS.ProcessEnv): string[] {
       problems.push('FLEET_TEST_STANDIN_STEP_MS: stand-in steps are for tests and are refused in production');
     if (source.FLEET_TEST_ALLOW_LOOPBACK_URLS === '1')
       problems.push('FLEET_TEST_ALLOW_LOOPBACK_URLS: loopback tenant URLs are for tests and are refused in production');
+    if (source.FLEET_SAMPLE_REPO === '1')
+      problems.push('FLEET_SAMPLE_REPO: the local sample repository is for dev machines and is refused in production');
   }
   return problems;
 }
@@ -326,6 +333,8 @@ export interface Config {
     standinStepMs: number | undefined;
     /** This host's name (FLEET_HOST_ID, else os.hostname()): local machines are worked on only here. */
     hostId: string;
+    /** `agent-fleet/sample` comes from the local sample forge (FLEET_SAMPLE_REPO; never in production). */
+    sampleRepo: boolean;
   };
   http: {
     maxBodyBytes: number;
@@ -427,6 +436,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       gatewayOffline: env.FLEET_GATEWAY_OFFLINE === '1',
       standinStepMs: env.FLEET_TEST_STANDIN_STEP_MS,
       hostId: env.FLEET_HOST_ID ?? os.hostname(),
+      sampleRepo: env.NODE_ENV !== 'production' && env.FLEET_SAMPLE_REPO !== '0',
     },
     http: {
       maxBodyBytes: env.FLEET_MAX_BODY_BYTES,

@@ -8,6 +8,7 @@ import { bodyGuards, closeAfterUnreadBodies, securityHeaders } from './middlewar
 import { requestContext } from './middleware/request-context.ts';
 import { requirePlatformToken, requireSession } from './middleware/auth.ts';
 import { platformRateLimit, userRateLimit, webhookRateLimit } from './middleware/rate-limit.ts';
+import { withProtocolResponses } from './protocol-responses.ts';
 import { renderReferencePage } from './reference-page.ts';
 import { registerFleetEvents } from './routes/fleet-events.ts';
 import { registerFleetGet } from './routes/fleet-get.ts';
@@ -117,10 +118,12 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     // Relative: the API is wherever this document was fetched from (OpenAPI resolves it against that URL).
     servers: [{ url: '/', description: 'The server that serves this document' }],
   };
-  app.doc31('/api/openapi.json', documentConfig);
-  app.get('/api/reference', (c) =>
-    c.html(renderReferencePage(app.getOpenAPI31Document(documentConfig) as Parameters<typeof renderReferencePage>[0])),
-  );
+  // The document as the routes describe it, plus the answers the server gives before any route.
+  // Built once, at the first request: every route is registered by then.
+  let built: ReturnType<typeof app.getOpenAPI31Document> | undefined;
+  const document = () => (built ??= withProtocolResponses(structuredClone(app.getOpenAPI31Document(documentConfig))));
+  app.get('/api/openapi.json', (c) => c.json(document()));
+  app.get('/api/reference', (c) => c.html(renderReferencePage(document() as Parameters<typeof renderReferencePage>[0])));
 
   // Last: the dashboard answers only the GETs no API route took.
   // In Clerk mode the page's CSP must let Clerk's browser SDK in from the key's Frontend API.

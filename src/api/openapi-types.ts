@@ -807,6 +807,35 @@ export interface operations {
                     };
                 };
             };
+            /** @description This path does not take the request's method; the `Allow` header lists the methods it does */
+            405: {
+                headers: {
+                    /** @description The methods this path takes, e.g. `GET, HEAD` */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The client sent its headers or its request too slowly (FLEET_HTTP_HEADERS_TIMEOUT_MS, FLEET_HTTP_REQUEST_TIMEOUT_MS) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     getReadiness: {
@@ -828,6 +857,35 @@ export interface operations {
                         /** @enum {boolean} */
                         ok: true;
                     };
+                };
+            };
+            /** @description This path does not take the request's method; the `Allow` header lists the methods it does */
+            405: {
+                headers: {
+                    /** @description The methods this path takes, e.g. `GET, HEAD` */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The client sent its headers or its request too slowly (FLEET_HTTP_HEADERS_TIMEOUT_MS, FLEET_HTTP_REQUEST_TIMEOUT_MS) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description The database does not answer */
@@ -868,6 +926,35 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description This path does not take the request's method; the `Allow` header lists the methods it does */
+            405: {
+                headers: {
+                    /** @description The methods this path takes, e.g. `GET, HEAD` */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The client sent its headers or its request too slowly (FLEET_HTTP_HEADERS_TIMEOUT_MS, FLEET_HTTP_REQUEST_TIMEOUT_MS) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     getFleet: {
@@ -890,6 +977,35 @@ export interface operations {
             };
             /** @description Not signed in, or the credentials were rejected */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description This path does not take the request's method; the `Allow` header lists the methods it does */
+            405: {
+                headers: {
+                    /** @description The methods this path takes, e.g. `GET, HEAD` */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The client sent its headers or its request too slowly (FLEET_HTTP_HEADERS_TIMEOUT_MS, FLEET_HTTP_REQUEST_TIMEOUT_MS) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -953,8 +1069,55 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description This path does not take the request's method; the `Allow` header lists the methods it does */
+            405: {
+                headers: {
+                    /** @description The methods this path takes, e.g. `GET, HEAD` */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The client sent its headers or its request too slowly (FLEET_HTTP_HEADERS_TIMEOUT_MS, FLEET_HTTP_REQUEST_TIMEOUT_MS) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Conflicts with the current state; the message says what is allowed */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too large: a body over the server's limit (FLEET_MAX_BODY_BYTES), or, when provisioning, more than the plan allows; the message says which */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not JSON: send it with `Content-Type: application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1109,8 +1272,55 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description This path does not take the request's method; the `Allow` header lists the methods it does */
+            405: {
+                headers: {
+                    /** @description The methods this path takes, e.g. `GET, HEAD` */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The client sent its headers or its request too slowly (FLEET_HTTP_HEADERS_TIMEOUT_MS, FLEET_HTTP_REQUEST_TIMEOUT_MS) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Conflicts with the current state; the message says what is allowed */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too large: a body over the server's limit (FLEET_MAX_BODY_BYTES), or, when provisioning, more than the plan allows; the message says which */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not JSON: send it with `Content-Type: application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1174,8 +1384,55 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description This path does not take the request's method; the `Allow` header lists the methods it does */
+            405: {
+                headers: {
+                    /** @description The methods this path takes, e.g. `GET, HEAD` */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The client sent its headers or its request too slowly (FLEET_HTTP_HEADERS_TIMEOUT_MS, FLEET_HTTP_REQUEST_TIMEOUT_MS) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Conflicts with the current state; the message says what is allowed */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too large: a body over the server's limit (FLEET_MAX_BODY_BYTES), or, when provisioning, more than the plan allows; the message says which */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not JSON: send it with `Content-Type: application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1232,8 +1489,37 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description This path does not take the request's method; the `Allow` header lists the methods it does */
+            405: {
+                headers: {
+                    /** @description The methods this path takes, e.g. `GET, HEAD` */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The client sent its headers or its request too slowly (FLEET_HTTP_HEADERS_TIMEOUT_MS, FLEET_HTTP_REQUEST_TIMEOUT_MS) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Rate limited */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1271,11 +1557,42 @@ export interface operations {
                         /** @enum {boolean} */
                         ok: true;
                         templates: components["schemas"]["Template"][];
+                        /** @description A repository this server keeps locally (dev machines only): a first fleet that uses it needs no internet. */
+                        sampleRepo?: string;
                     };
                 };
             };
             /** @description Not signed in, or the credentials were rejected */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description This path does not take the request's method; the `Allow` header lists the methods it does */
+            405: {
+                headers: {
+                    /** @description The methods this path takes, e.g. `GET, HEAD` */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The client sent its headers or its request too slowly (FLEET_HTTP_HEADERS_TIMEOUT_MS, FLEET_HTTP_REQUEST_TIMEOUT_MS) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1344,6 +1661,35 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description This path does not take the request's method; the `Allow` header lists the methods it does */
+            405: {
+                headers: {
+                    /** @description The methods this path takes, e.g. `GET, HEAD` */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The client sent its headers or its request too slowly (FLEET_HTTP_HEADERS_TIMEOUT_MS, FLEET_HTTP_REQUEST_TIMEOUT_MS) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Internal error; quote the request id */
             500: {
                 headers: {
@@ -1404,8 +1750,55 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description This path does not take the request's method; the `Allow` header lists the methods it does */
+            405: {
+                headers: {
+                    /** @description The methods this path takes, e.g. `GET, HEAD` */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The client sent its headers or its request too slowly (FLEET_HTTP_HEADERS_TIMEOUT_MS, FLEET_HTTP_REQUEST_TIMEOUT_MS) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Conflicts with the current state; the message says what is allowed */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too large: a body over the server's limit (FLEET_MAX_BODY_BYTES), or, when provisioning, more than the plan allows; the message says which */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not JSON: send it with `Content-Type: application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1461,6 +1854,35 @@ export interface operations {
             };
             /** @description Not found (also answered for another tenant's resource) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description This path does not take the request's method; the `Allow` header lists the methods it does */
+            405: {
+                headers: {
+                    /** @description The methods this path takes, e.g. `GET, HEAD` */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The client sent its headers or its request too slowly (FLEET_HTTP_HEADERS_TIMEOUT_MS, FLEET_HTTP_REQUEST_TIMEOUT_MS) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1532,8 +1954,55 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description This path does not take the request's method; the `Allow` header lists the methods it does */
+            405: {
+                headers: {
+                    /** @description The methods this path takes, e.g. `GET, HEAD` */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The client sent its headers or its request too slowly (FLEET_HTTP_HEADERS_TIMEOUT_MS, FLEET_HTTP_REQUEST_TIMEOUT_MS) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Conflicts with the current state; the message says what is allowed */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too large: a body over the server's limit (FLEET_MAX_BODY_BYTES), or, when provisioning, more than the plan allows; the message says which */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not JSON: send it with `Content-Type: application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1604,8 +2073,55 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description This path does not take the request's method; the `Allow` header lists the methods it does */
+            405: {
+                headers: {
+                    /** @description The methods this path takes, e.g. `GET, HEAD` */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The client sent its headers or its request too slowly (FLEET_HTTP_HEADERS_TIMEOUT_MS, FLEET_HTTP_REQUEST_TIMEOUT_MS) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Conflicts with the current state; the message says what is allowed */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too large: a body over the server's limit (FLEET_MAX_BODY_BYTES), or, when provisioning, more than the plan allows; the message says which */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not JSON: send it with `Content-Type: application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1663,8 +2179,55 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description This path does not take the request's method; the `Allow` header lists the methods it does */
+            405: {
+                headers: {
+                    /** @description The methods this path takes, e.g. `GET, HEAD` */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The client sent its headers or its request too slowly (FLEET_HTTP_HEADERS_TIMEOUT_MS, FLEET_HTTP_REQUEST_TIMEOUT_MS) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Conflicts with the current state; the message says what is allowed */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too large: a body over the server's limit (FLEET_MAX_BODY_BYTES), or, when provisioning, more than the plan allows; the message says which */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not JSON: send it with `Content-Type: application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1741,6 +2304,26 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description This path does not take the request's method; the `Allow` header lists the methods it does */
+            405: {
+                headers: {
+                    /** @description The methods this path takes, e.g. `GET, HEAD` */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The client sent its headers or its request too slowly (FLEET_HTTP_HEADERS_TIMEOUT_MS, FLEET_HTTP_REQUEST_TIMEOUT_MS) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Conflicts with the current state; the message says what is allowed */
             409: {
                 headers: {
@@ -1750,8 +2333,35 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Too large: a body over the server's limit (FLEET_MAX_BODY_BYTES), or, when provisioning, more than the plan allows; the message says which */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not JSON: send it with `Content-Type: application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Rate limited */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1815,6 +2425,26 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description This path does not take the request's method; the `Allow` header lists the methods it does */
+            405: {
+                headers: {
+                    /** @description The methods this path takes, e.g. `GET, HEAD` */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The client sent its headers or its request too slowly (FLEET_HTTP_HEADERS_TIMEOUT_MS, FLEET_HTTP_REQUEST_TIMEOUT_MS) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Conflicts with the current state; the message says what is allowed */
             409: {
                 headers: {
@@ -1824,8 +2454,35 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Too large: a body over the server's limit (FLEET_MAX_BODY_BYTES), or, when provisioning, more than the plan allows; the message says which */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not JSON: send it with `Content-Type: application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Rate limited */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1889,8 +2546,55 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description This path does not take the request's method; the `Allow` header lists the methods it does */
+            405: {
+                headers: {
+                    /** @description The methods this path takes, e.g. `GET, HEAD` */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The client sent its headers or its request too slowly (FLEET_HTTP_HEADERS_TIMEOUT_MS, FLEET_HTTP_REQUEST_TIMEOUT_MS) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Conflicts with the current state; the message says what is allowed */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too large: a body over the server's limit (FLEET_MAX_BODY_BYTES), or, when provisioning, more than the plan allows; the message says which */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not JSON: send it with `Content-Type: application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1968,6 +2672,35 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description This path does not take the request's method; the `Allow` header lists the methods it does */
+            405: {
+                headers: {
+                    /** @description The methods this path takes, e.g. `GET, HEAD` */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The client sent its headers or its request too slowly (FLEET_HTTP_HEADERS_TIMEOUT_MS, FLEET_HTTP_REQUEST_TIMEOUT_MS) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Internal error; quote the request id */
             500: {
                 headers: {
@@ -2031,8 +2764,55 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description This path does not take the request's method; the `Allow` header lists the methods it does */
+            405: {
+                headers: {
+                    /** @description The methods this path takes, e.g. `GET, HEAD` */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The client sent its headers or its request too slowly (FLEET_HTTP_HEADERS_TIMEOUT_MS, FLEET_HTTP_REQUEST_TIMEOUT_MS) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Conflicts with the current state; the message says what is allowed */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too large: a body over the server's limit (FLEET_MAX_BODY_BYTES), or, when provisioning, more than the plan allows; the message says which */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not JSON: send it with `Content-Type: application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2090,8 +2870,55 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description This path does not take the request's method; the `Allow` header lists the methods it does */
+            405: {
+                headers: {
+                    /** @description The methods this path takes, e.g. `GET, HEAD` */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The client sent its headers or its request too slowly (FLEET_HTTP_HEADERS_TIMEOUT_MS, FLEET_HTTP_REQUEST_TIMEOUT_MS) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Conflicts with the current state; the message says what is allowed */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too large: a body over the server's limit (FLEET_MAX_BODY_BYTES), or, when provisioning, more than the plan allows; the message says which */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not JSON: send it with `Content-Type: application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2149,8 +2976,55 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description This path does not take the request's method; the `Allow` header lists the methods it does */
+            405: {
+                headers: {
+                    /** @description The methods this path takes, e.g. `GET, HEAD` */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The client sent its headers or its request too slowly (FLEET_HTTP_HEADERS_TIMEOUT_MS, FLEET_HTTP_REQUEST_TIMEOUT_MS) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Conflicts with the current state; the message says what is allowed */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too large: a body over the server's limit (FLEET_MAX_BODY_BYTES), or, when provisioning, more than the plan allows; the message says which */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not JSON: send it with `Content-Type: application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2222,6 +3096,35 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description This path does not take the request's method; the `Allow` header lists the methods it does */
+            405: {
+                headers: {
+                    /** @description The methods this path takes, e.g. `GET, HEAD` */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The client sent its headers or its request too slowly (FLEET_HTTP_HEADERS_TIMEOUT_MS, FLEET_HTTP_REQUEST_TIMEOUT_MS) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Internal error; quote the request id */
             500: {
                 headers: {
@@ -2278,8 +3181,55 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description This path does not take the request's method; the `Allow` header lists the methods it does */
+            405: {
+                headers: {
+                    /** @description The methods this path takes, e.g. `GET, HEAD` */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The client sent its headers or its request too slowly (FLEET_HTTP_HEADERS_TIMEOUT_MS, FLEET_HTTP_REQUEST_TIMEOUT_MS) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Conflicts with the current state; the message says what is allowed */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too large: a body over the server's limit (FLEET_MAX_BODY_BYTES), or, when provisioning, more than the plan allows; the message says which */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not JSON: send it with `Content-Type: application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2314,6 +3264,35 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SignInOptions"];
+                };
+            };
+            /** @description This path does not take the request's method; the `Allow` header lists the methods it does */
+            405: {
+                headers: {
+                    /** @description The methods this path takes, e.g. `GET, HEAD` */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The client sent its headers or its request too slowly (FLEET_HTTP_HEADERS_TIMEOUT_MS, FLEET_HTTP_REQUEST_TIMEOUT_MS) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Internal error; quote the request id */
@@ -2674,6 +3653,53 @@ export interface operations {
             };
             /** @description Signed in but not allowed */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description This path does not take the request's method; the `Allow` header lists the methods it does */
+            405: {
+                headers: {
+                    /** @description The methods this path takes, e.g. `GET, HEAD` */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The client sent its headers or its request too slowly (FLEET_HTTP_HEADERS_TIMEOUT_MS, FLEET_HTTP_REQUEST_TIMEOUT_MS) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too large: a body over the server's limit (FLEET_MAX_BODY_BYTES), or, when provisioning, more than the plan allows; the message says which */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not JSON: send it with `Content-Type: application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -14,5 +14,8 @@ export function registerTemplates(program: Command): void {
     if (opts.json) return printJson(body);
     const rows = body.templates.map((t) => [t.id, t.name, t.agents.map((a) => a.name).join(', '), t.repos.join(', ') || '-']);
     process.stdout.write(`${formatTable(['ID', 'NAME', 'AGENTS', 'DEFAULT REPOS'], rows)}\n`);
+    if (body.sampleRepo) {
+      process.stdout.write(`\nSample repo on this server (no internet needed): fleet provision --repo ${body.sampleRepo}\n`);
+    }
   });
 }

@@ -1,11 +1,20 @@
 import type { Command } from 'commander';
-import { cliLogger, loadCliConfig, parsePositiveInt } from './common.ts';
+import { InvalidArgumentError } from 'commander';
+import { MAX_WORKERS } from '../config.ts';
+import { cliLogger, loadCliConfig } from './common.ts';
+
+/** The range FLEET_WORKERS allows (a worker process works on one run at least). */
+const parseWorkerCount = (v: string): number => {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n < 1 || n > MAX_WORKERS) throw new InvalidArgumentError(`must be a whole number from 1 to ${MAX_WORKERS}`);
+  return n;
+};
 
 export function registerWorker(program: Command): void {
   program
     .command('worker')
     .description('run provisioning workers only (any number, on any host, share the work; a local fleet stays on its host)')
-    .option('--concurrency <n>', 'runs worked on at once', parsePositiveInt)
+    .option('--concurrency <n>', `runs worked on at once (1-${MAX_WORKERS}; default: FLEET_WORKERS)`, parseWorkerCount)
     .addHelpText(
       'after',
       '\nExample:\n  fleet worker --concurrency 2   # next to a `fleet serve` with the same FLEET_DATA_DIR, or with DATABASE_URL\n',

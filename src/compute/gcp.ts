@@ -522,10 +522,10 @@ export class GcpCompute {
         if (parsed.kind === 'alreadyExists' && pass.includes('alreadyExists')) throw new AlreadyExists(parsed.message);
         if (parsed.kind !== 'retryable') throw terminalFor(what, parsed, this.settings.project, e);
         if (attempt >= this.attempts) {
-          throw new TransientError(
-            `Could not ${what}: Compute Engine ${describeRetryable(parsed)} ${attempt} times in a row. It will be tried again later.`,
-            { cause: e, retryAfterMs: parsed.retryAfterMs },
-          );
+          throw new TransientError(`Could not ${what}: Compute Engine ${describeRetryable(parsed)} ${attempt} times in a row.`, {
+            cause: e,
+            retryAfterMs: parsed.retryAfterMs,
+          });
         }
       }
       const backoff = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** (attempt - 1));

@@ -74,7 +74,6 @@ export const MAX_RESPONSE_BYTES = 64 * 1024;
 export async function getWithRetry(req: GetRequest): Promise<Reply> {
   const { policy, what } = req;
   for (let attempt = 0; ; attempt++) {
-    const attempts = attempt + 1;
     const canRetry = attempt < policy.maxRetries;
     let reply: Reply;
     try {
@@ -93,7 +92,7 @@ export async function getWithRetry(req: GetRequest): Promise<Reply> {
         );
       }
       if (!canRetry) {
-        throw new TransientError(`${what} failed after ${attempts} attempt(s): ${describeFailure(err, policy.timeoutMs)}.`, { cause: err });
+        throw new TransientError(`${what} failed: ${describeFailure(err, policy.timeoutMs)}.`, { cause: err });
       }
       await pause(backoffMs(attempt, policy), req.signal);
       continue;
@@ -102,7 +101,7 @@ export async function getWithRetry(req: GetRequest): Promise<Reply> {
       const wait = retryAfterMs(reply) ?? backoffMs(attempt, policy);
       if (!canRetry || wait > policy.maxRetryAfterMs) {
         throw new TransientError(
-          `${what} was rate limited (429) after ${attempts} attempt(s); it can be tried again in ${wait < 1000 ? `${wait} ms` : `${Math.ceil(wait / 1000)} s`}.`,
+          `${what} was rate limited (429); the server asks to wait ${wait < 1000 ? `${wait} ms` : `${Math.ceil(wait / 1000)} s`}.`,
           { retryAfterMs: wait },
         );
       }
@@ -111,9 +110,7 @@ export async function getWithRetry(req: GetRequest): Promise<Reply> {
     }
     if (reply.status >= 500) {
       if (!canRetry) {
-        throw new TransientError(
-          `${what} failed after ${attempts} attempt(s): the server answered ${reply.status}${req.quoteBodies ? detail(reply) : ''}.`,
-        );
+        throw new TransientError(`${what} failed: the server answered ${reply.status}${req.quoteBodies ? detail(reply) : ''}.`);
       }
       await pause(backoffMs(attempt, policy), req.signal);
       continue;

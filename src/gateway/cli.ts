@@ -54,9 +54,7 @@ export async function runOpenclaw(host: Host, runtime: OpenclawRuntime, args: st
       })
       .catch((error: unknown) => {
         if (error instanceof ExecTimeoutError) {
-          throw new TransientError(
-            `\`openclaw ${args.join(' ')}\` did not finish within ${Math.round(timeoutMs / 1000)} s; it will be retried.`,
-          );
+          throw new TransientError(`\`openclaw ${args.join(' ')}\` did not finish within ${Math.round(timeoutMs / 1000)} s.`);
         }
         throw new TerminalError(
           `Could not run openclaw (${command}): ${(error as Error).message}. Reinstall the runtime by deleting ${runtime.dir}.`,

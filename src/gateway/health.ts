@@ -94,7 +94,7 @@ export async function waitHealthy(host: Host, options: WaitHealthyOptions): Prom
       if (Date.now() >= deadline) {
         throw new TransientError(
           `The gateway on 127.0.0.1:${options.port} was not healthy after ${Math.round(options.timeoutMs / 1000)} s ` +
-            `(last answer from ${path}: ${describe(last)}).${where} It will be retried.`,
+            `(last answer from ${path}: ${describe(last)}).${where}`,
         );
       }
       await sleep(Math.min(options.intervalMs ?? 500, Math.max(0, deadline - Date.now())), undefined, {
@@ -120,7 +120,7 @@ async function waitOwnGateway(host: Host, options: WaitHealthyOptions, token: st
     if (Date.now() >= deadline) {
       throw new TransientError(
         `The server on 127.0.0.1:${options.port} is healthy but did not prove it holds this fleet's gateway token ` +
-          `(${identity.reason}).${where} It will be retried.`,
+          `(${identity.reason}).${where}`,
       );
     }
     await sleep(Math.min(options.intervalMs ?? 500, Math.max(0, deadline - Date.now())), undefined, {

@@ -41,7 +41,7 @@ export function npmFailure(result: ExecResult, purpose: string): TransientError 
   const tail = outputTail(output);
   const what = `npm failed (${result.code === null ? 'killed by a signal' : `exit code ${result.code}`}) while trying to ${purpose}`;
   if (NETWORK_ERROR.test(output)) {
-    return new TransientError(`${what}; it looks like a network problem and will be retried. Last output:\n${tail}`);
+    return new TransientError(`${what}; it looks like a network problem.\nLast output:\n${tail}`);
   }
   return new TerminalError(`${what}. Check the npm output below, fix the cause and retry:\n${tail}`);
 }

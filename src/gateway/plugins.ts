@@ -81,7 +81,7 @@ export async function ensureDiscordPlugin(host: Host, options: EnsurePluginOptio
   if (after === DISCORD_PLUGIN_VERSION) return { installed: true };
   const output = tail(`${result.stdout}\n${result.stderr}`, 25);
   if (/ENOTFOUND|EAI_AGAIN|ETIMEDOUT|ECONNRESET|ECONNREFUSED|E50\d|network/i.test(output)) {
-    throw new TransientError(`Installing the Discord plugin failed on a network error; it will be retried. openclaw said:\n${output}`);
+    throw new TransientError(`Installing the Discord plugin failed on a network error.\nopenclaw said:\n${output}`);
   }
   throw new TerminalError(
     `Installing the Discord plugin (${DISCORD_PLUGIN_PACKAGE}@${DISCORD_PLUGIN_VERSION}) into ${stateRel} failed ` +

@@ -131,7 +131,7 @@ async function runNpm(
   } catch (error) {
     if (error instanceof ExecTimeoutError) {
       throw new TransientError(
-        `npm did not finish within ${Math.round(options.timeoutMs / 1000)} s while trying to ${purpose}; it may be a slow network. It will be retried.`,
+        `npm did not finish within ${Math.round(options.timeoutMs / 1000)} s while trying to ${purpose}; it may be a slow network.`,
       );
     }
     if (error instanceof ExecAbortedError || error instanceof TransientError || error instanceof TerminalError) throw error;

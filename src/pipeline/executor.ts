@@ -21,6 +21,7 @@ import type { PipelineSettings } from './settings.ts';
 import type { StepContext, StepDefinition, StepResult } from './step.ts';
 import { RunMachine } from './run-machine.ts';
 import { machineRelative } from './shown-paths.ts';
+import { cancelledMessage, unexpectedMessage } from './step-messages.ts';
 import { runStepWithRetries } from './step-runner.ts';
 import { LIFECYCLE_STEPS, type LifecycleSteps } from './steps/index.ts';
 
@@ -125,9 +126,7 @@ export async function executeRun(
         }),
       );
     const endCancelled = async (step: StepName, durationMs: number | null) => {
-      const message =
-        `Cancelled by ${cancelledBy ?? 'request'} during ${step}. ` +
-        'Nothing after it ran; retry the fleet to resume at this step, or deprovision it.';
+      const message = cancelledMessage(step, cancelledBy ?? undefined);
       log.info({ step, cancelledBy }, 'run cancelled');
       return (await endInError(step, message, durationMs, 'cancelled')) ? 'done' : 'lost';
     };
@@ -194,11 +193,7 @@ export async function executeRun(
         if (cancellation.signal.aborted) return endCancelled(step.name, durationMs);
         const err = toError(thrown);
         // A bug or an unclassified error: say which step and run, not a stack trace.
-        const message = await shown(
-          err instanceof StepFailure
-            ? err.message
-            : `${step.name} failed unexpectedly (${err.message}). Retry the fleet; if it fails the same way, report run ${runId}.`,
-        );
+        const message = await shown(err instanceof StepFailure ? err.message : unexpectedMessage(step.name, err, runId));
         log.warn({ err, step: step.name }, 'step failed; run ends in error');
         deps.metrics?.stepDuration.observe({ step: step.name, status: 'error' }, durationMs / 1000);
         return (await endInError(step.name, message, durationMs)) ? 'done' : 'lost';

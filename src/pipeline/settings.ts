@@ -6,6 +6,7 @@ import type { ComputeDriverName } from '../domain/fleet.ts';
 import type { Plan, PlanLimits } from '../domain/plans.ts';
 import type { SecretBox } from '../secrets/secret-box.ts';
 import type { OutboundPolicy } from '../util/outbound-address.ts';
+import { sampleForgeUrl } from '../workspace/sample-repo.ts';
 import { FaultPlan } from './faults.ts';
 
 /** What the pipeline needs from the configuration, resolved once. */
@@ -17,6 +18,8 @@ export interface PipelineSettings {
   /** Test-only stand-in gateway script (FLEET_GATEWAY_COMMAND). */
   gatewayCommand: string | undefined;
   gitBaseUrl: string;
+  /** Where `agent-fleet/sample` is cloned from when the local sample is on (dev machines); undefined otherwise. */
+  sampleForgeUrl: string | undefined;
   discordApiUrl: string;
   heartbeatMs: number;
   staleAfterSeconds: number;
@@ -55,6 +58,7 @@ export function pipelineSettings(
     runtimeCacheDir: config.pipeline.runtimeCacheDir,
     gatewayCommand: config.pipeline.gatewayCommand,
     gitBaseUrl: config.pipeline.gitBaseUrl,
+    sampleForgeUrl: config.pipeline.sampleRepo ? sampleForgeUrl(config.dataDir) : undefined,
     discordApiUrl: config.pipeline.discordApiUrl,
     heartbeatMs: config.pipeline.heartbeatSeconds * 1000,
     staleAfterSeconds: config.pipeline.staleAfterSeconds,

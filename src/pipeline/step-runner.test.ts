@@ -30,11 +30,12 @@ const fail = (e: Error) => async (): Promise<StepResult> => {
 const succeed = async () => OK;
 const never = () => new Promise<StepResult>(() => {});
 
-/** The runner uses only ctx.signal and ctx.log.info. */
+/** The runner uses only ctx.signal, ctx.log.info and ctx.progress. */
 function context(outer = new AbortController()) {
   const info = vi.fn();
-  const ctx = { signal: outer.signal, log: { info } } as unknown as StepContext;
-  return { ctx, info, outer };
+  const progress = vi.fn(async (_message: string) => {});
+  const ctx = { signal: outer.signal, log: { info }, progress } as unknown as StepContext;
+  return { ctx, info, outer, progress };
 }
 
 /** Follows a promise without letting its rejection go unhandled while timers are advanced. */
@@ -162,13 +163,40 @@ describe('runStepWithRetries', () => {
     expect(calls()).toBe(5);
     expect(run.settled).toBe(true);
     expect(run.error).toBeInstanceOf(TerminalError);
-    expect((run.error as Error).message).toBe('Discord answered 502 (gave up after 5 attempts; retry the fleet when the cause is fixed)');
+    expect((run.error as Error).message).toBe('Discord answered 502. Gave up after 5 attempts; retry the fleet when the cause is fixed.');
     expect((run.error as Error).cause).toBe(transient);
     expect(backoffs(info)).toEqual([500, 1000, 2000, 4000]);
 
     // Nothing is left scheduled: no sixth attempt, ever.
     await vi.advanceTimersByTimeAsync(600_000);
     expect(calls()).toBe(5);
+  });
+
+  it('tells the tenant about each retry once, as progress: what happened, when it tries again, which attempt', async () => {
+    const { step } = scriptedStep(fail(new TransientError('Cloning acme/api failed on the network (connection refused)')), succeed);
+    const { ctx, progress } = context();
+    const run = track(runStepWithRetries(step, ctx, 60_000));
+
+    await vi.advanceTimersByTimeAsync(500);
+    expect(run.value).toBe(OK);
+    expect(progress.mock.calls.map((c) => c[0])).toEqual([
+      'Cloning acme/api failed on the network (connection refused). Trying again in 500 ms (attempt 2 of 5).',
+    ]);
+  });
+
+  it('keeps the detail lines of a failure (tool output) below the one sentence that says what happens next', async () => {
+    const transient = new TransientError('Installing the Discord plugin failed on a network error.\nopenclaw said:\nnpm error ECONNRESET');
+    const { step } = scriptedStep(fail(transient));
+    const { ctx, progress } = context();
+    const run = track(runStepWithRetries(step, ctx, 60_000));
+
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(progress.mock.calls[0]?.[0]).toBe(
+      'Installing the Discord plugin failed on a network error. Trying again in 500 ms (attempt 2 of 5).\nopenclaw said:\nnpm error ECONNRESET',
+    );
+    expect((run.error as Error).message).toBe(
+      'Installing the Discord plugin failed on a network error. Gave up after 5 attempts; retry the fleet when the cause is fixed.\nopenclaw said:\nnpm error ECONNRESET',
+    );
   });
 
   it('ends a step that never finishes when its budget runs out, aborting its signal', async () => {

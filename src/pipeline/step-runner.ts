@@ -1,5 +1,6 @@
 import { StepFailure, TerminalError } from '../domain/step-errors.ts';
 import type { StepContext, StepDefinition, StepResult } from './step.ts';
+import { gaveUpMessage, retryingMessage, timedOutMessage } from './step-messages.ts';
 
 const MAX_ATTEMPTS = 5;
 const ABORT_GRACE_MS = 2000;
@@ -57,15 +58,17 @@ export async function runStepWithRetries(
       }
       if (!(e instanceof StepFailure) || e.kind !== 'transient' || attempt >= MAX_ATTEMPTS || ctx.signal.aborted) {
         if (e instanceof StepFailure && e.kind === 'transient') {
-          throw new TerminalError(`${e.message} (gave up after ${attempt} attempts; retry the fleet when the cause is fixed)`, {
-            cause: e,
-          });
+          throw new TerminalError(gaveUpMessage(e, attempt), { cause: e });
         }
         throw e;
       }
       lastError = e;
       const backoff = Math.min(e.retryAfterMs ?? 250 * 2 ** attempt, 15_000, Math.max(0, deadline - Date.now()));
       ctx.log.info({ attempt, backoffMs: backoff, reason: e.message }, 'transient failure, retrying');
+      // The tenant sees why the step takes longer, and when it tries again; a log write that fails must not end the step.
+      await ctx
+        .progress(retryingMessage(e, attempt + 1, MAX_ATTEMPTS, backoff))
+        .catch((err: unknown) => ctx.log.warn({ err }, 'could not record the retry in the provision log'));
       await new Promise((r) => setTimeout(r, backoff));
       // The run was lost (or cancelled) while we waited: another worker owns it now, so no new attempt.
       if (ctx.signal.aborted) throw e;
@@ -78,9 +81,5 @@ export async function runStepWithRetries(
 }
 
 function budgetExceeded(step: StepDefinition, budgetMs: number, last: StepFailure | undefined): TerminalError {
-  const seconds = Math.round(budgetMs / 100) / 10;
-  return new TerminalError(
-    `${step.name} did not finish within ${seconds} s${last ? ` (last error: ${last.message})` : ''}. ` +
-      "Retry the fleet; if it times out again, check the machine and the step's log.",
-  );
+  return new TerminalError(timedOutMessage(step.name, budgetMs, last));
 }

@@ -6,6 +6,7 @@ import { RunQueue } from '../pipeline/queue.ts';
 import { pipelineSettings, type PipelineSettings } from '../pipeline/settings.ts';
 import { SecretBox } from '../secrets/secret-box.ts';
 import { TemplateRegistry } from '../templates/registry.ts';
+import { ensureSampleRepo } from '../workspace/sample-repo.ts';
 import { openDatabase, type OpenDatabase } from './database.ts';
 import { ensureDataDirSecret, makeSecretsKey } from './dev-secrets.ts';
 
@@ -22,6 +23,8 @@ export interface Core {
 
 export async function startCore(config: Config, logger: Logger, opts: { attach: boolean }): Promise<Core> {
   const templates = TemplateRegistry.load();
+  // Made at start-up, so the first fleet that names it finds it (and a broken git shows here, not in a run).
+  if (config.pipeline.sampleRepo) await ensureSampleRepo(config.dataDir);
   if (config.pipeline.localIsolation === 'shared') {
     logger.warn(
       'local driver: every fleet runs as this user (no root, so no OS user per fleet): the fleets on this host are one trust domain' +

@@ -33,10 +33,10 @@ export function classifyCloneFailure(stderr: string, repo: string, secrets: stri
   const status = httpStatus(text);
   if (status === 401 || status === 403 || status === 404) return new TerminalError(noAccessMessage(repo, hasToken));
   if (status === 429 || (status !== undefined && status >= 500)) {
-    return new TransientError(`Cloning ${repo} failed: the git server answered HTTP ${status}. It will be retried. (${detail})`);
+    return new TransientError(`Cloning ${repo} failed: the git server answered HTTP ${status} (${detail}).`);
   }
   if (NO_ACCESS.test(text)) return new TerminalError(noAccessMessage(repo, hasToken));
-  if (NETWORK.test(text)) return new TransientError(`Cloning ${repo} failed on the network; it will be retried. (${detail})`);
+  if (NETWORK.test(text)) return new TransientError(`Cloning ${repo} failed on the network (${detail}).`);
   return new TerminalError(
     `Could not clone ${repo}: ${detail || `git exited with an error and no message`}. Fix the cause on the machine or the repository, then retry.`,
   );

@@ -203,7 +203,7 @@ function execFailure(e: unknown, o: CloneOptions): Error {
   if (e instanceof ExecAbortedError) return e; // cancellation: the executor decides what happens next
   if ((e as { timedOut?: boolean }).timedOut) {
     return new TransientError(
-      `Cloning ${o.repo} timed out after ${Math.round(o.timeoutMs / 1000)} s; it will be retried. A very large repository may need a longer timeout.`,
+      `Cloning ${o.repo} timed out after ${Math.round(o.timeoutMs / 1000)} s; a very large repository may need a longer timeout.`,
       { cause: e },
     );
   }

@@ -109,6 +109,8 @@ describe('provisioning from the CLI', () => {
     expect(ids).toContain('solo-engineer');
     const table = await bob.fleet('templates');
     expect(table.stdout.split('\n')[0]).toMatch(/^ID +NAME +AGENTS +DEFAULT REPOS$/);
+    // A dev server offers its local sample repo, which needs no internet.
+    expect(table.stdout).toContain('Sample repo on this server (no internet needed): fleet provision --repo agent-fleet/sample');
 
     const provision = await bob.fleet('provision', '--template', 'solo-engineer', '--repo', 'acme/api', '--json');
     expect(provision.code, provision.stderr).toBe(0);

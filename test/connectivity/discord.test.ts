@@ -222,7 +222,7 @@ describe('checkDiscord: transient problems', () => {
     const e = await failureOf(() => check(s, { bots: fleetBots().slice(0, 1), maxRetries: 2 }));
     expect(e).toBeInstanceOf(TransientError);
     expect((e as TransientError).retryAfterMs).toBe(10);
-    expect(e.message).toContain("Discord GET /users/@me for agent 'popashot' was rate limited (429) after 3 attempt(s)");
+    expect(e.message).toContain("Discord GET /users/@me for agent 'popashot' was rate limited (429); the server asks to wait");
     expect(s.requests).toHaveLength(3);
   });
 
@@ -250,7 +250,7 @@ describe('checkDiscord: transient problems', () => {
     const e = await failureOf(() => check(s, { bots: fleetBots().slice(0, 1), maxRetries: 1 }));
     expect(e).toBeInstanceOf(TransientError);
     expect(e.message).toBe(
-      `Discord GET /users/@me for agent 'popashot' failed after 2 attempt(s): the server answered 503: "503: Service Unavailable" (code 0).`,
+      `Discord GET /users/@me for agent 'popashot' failed: the server answered 503: "503: Service Unavailable" (code 0).`,
     );
   });
 
@@ -258,7 +258,7 @@ describe('checkDiscord: transient problems', () => {
     const s = await start({ latencyMs: 300 });
     const e = await failureOf(() => check(s, { bots: fleetBots().slice(0, 1), timeoutMs: 50, maxRetries: 1 }));
     expect(e).toBeInstanceOf(TransientError);
-    expect(e.message).toContain('failed after 2 attempt(s): no answer within 50 ms');
+    expect(e.message).toContain("'popashot' failed: no answer within 50 ms");
     expectNoSecrets(e, ALL_TOKENS);
   });
 

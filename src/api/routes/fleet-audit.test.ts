@@ -40,5 +40,9 @@ describeSessionRouteSecurity({ method: 'GET', path: '/api/fleet/audit' }, app, {
     const { orgId } = await orgTenantWithFleet(t, 'aud_members');
     const res = await t.request('/api/fleet/audit', { token: t.token({ userId: 'user_m', orgId, orgRole: 'member' }) });
     expect(res.status).toBe(403);
+    // A read: the answer says who may read it, not who may change the fleet.
+    expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(
+      /^Only organisation admins can read the fleet's audit log; your role in \S+ is org:member\.$/,
+    );
   },
 });

@@ -1,4 +1,5 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import { SAMPLE_REPO } from '../../domain/sample-repo.ts';
 import type { AppDeps, AppEnv } from '../context.ts';
 import { errorResponses, SECURITY_SESSION } from '../schemas.ts';
 
@@ -22,7 +23,17 @@ const route = createRoute({
   responses: {
     200: {
       description: 'Templates',
-      content: { 'application/json': { schema: z.object({ ok: z.literal(true), templates: z.array(TemplateSchema) }) } },
+      content: {
+        'application/json': {
+          schema: z.object({
+            ok: z.literal(true),
+            templates: z.array(TemplateSchema),
+            sampleRepo: z.string().optional().openapi({
+              description: 'A repository this server keeps locally (dev machines only): a first fleet that uses it needs no internet.',
+            }),
+          }),
+        },
+      },
     },
     ...errorResponses(401),
   },
@@ -40,6 +51,7 @@ export function registerTemplatesList(app: OpenAPIHono<AppEnv>, deps: AppDeps): 
           repos: t.repos,
           agents: t.agents.map(({ name, displayName, role, description }) => ({ name, displayName, role, description })),
         })),
+        ...(deps.config.pipeline.sampleRepo ? { sampleRepo: SAMPLE_REPO } : {}),
       },
       200,
     ),

@@ -1,4 +1,5 @@
 import { limitsOf } from '../../domain/plans.ts';
+import { SAMPLE_REPO } from '../../domain/sample-repo.ts';
 import { cloneRepo } from '../../workspace/git.ts';
 import type { StepDefinition } from '../step.ts';
 import { hostOf, workspaceRel } from './machine.ts';
@@ -21,11 +22,13 @@ export const workspaceBootstrap: StepDefinition = {
         // Clones are the slow part of this step: say which one is under way, so a waiting tenant sees it move.
         done++;
         await ctx.progress(`cloning repo ${done} of ${total} (${repo} for ${agent.name})`);
+        // The sample (dev machines) comes from the local forge and never gets the tenant's git token.
+        const sampleForge = repo === SAMPLE_REPO ? ctx.settings.sampleForgeUrl : undefined;
         const res = await cloneRepo(host, {
-          baseUrl: ctx.settings.gitBaseUrl,
+          baseUrl: sampleForge ?? ctx.settings.gitBaseUrl,
           repo,
           dest: `${workspaceRel(agent.name)}/repos/${repo}`,
-          token: ctx.request.gitToken,
+          token: sampleForge ? undefined : ctx.request.gitToken,
           timeoutMs: 5 * 60_000,
           signal: ctx.signal,
           maxBytes,

@@ -6,10 +6,20 @@ import { ServiceError } from '../errors.ts';
 
 /** In an organisation only admins change the fleet; a personal tenant is its user's own. */
 export function assertMayChangeFleet(p: Principal): void {
+  assertOrgAdminFor(p, 'change the fleet');
+}
+
+/** The audit log is the admins' too: what members may not change, they may not read the history of either. */
+export function assertMayReadAudit(p: Principal): void {
+  assertOrgAdminFor(p, "read the fleet's audit log");
+}
+
+/** `forbidden`, naming what only admins may do and the caller's role, for an org member. */
+function assertOrgAdminFor(p: Principal, what: string): void {
   if (p.orgId && !isOrgAdmin(p)) {
     throw new ServiceError(
       'forbidden',
-      `Only organisation admins can change the fleet; your role in ${p.orgSlug ?? p.orgId} is ${p.orgRole ?? 'none'}.`,
+      `Only organisation admins can ${what}; your role in ${p.orgSlug ?? p.orgId} is ${p.orgRole ?? 'none'}.`,
     );
   }
 }

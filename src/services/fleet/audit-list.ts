@@ -2,7 +2,7 @@ import { type AuditEntry, hasAudit, listAudit } from '../../db/audit.ts';
 import { findTenantBySlugOrId } from '../../db/tenants.ts';
 import type { Caller, ServiceContext } from '../context.ts';
 import { ServiceError } from '../errors.ts';
-import { assertMayChangeFleet, existingTenantOf } from './access.ts';
+import { assertMayReadAudit, existingTenantOf } from './access.ts';
 
 const MAX_PAGE = 500;
 
@@ -17,8 +17,7 @@ export async function listTenantAudit(
 ): Promise<{ entries: AuditEntry[]; next: number | null }> {
   let key: string;
   if ('principal' in caller) {
-    // What members may not change, they may not read the history of either.
-    assertMayChangeFleet(caller.principal);
+    assertMayReadAudit(caller.principal);
     key = await existingTenantOf(ctx.db, caller, 'There is no tenant for this session, so nothing is audited yet.');
   } else {
     const tenant = await findTenantBySlugOrId(ctx.db, caller.tenant);

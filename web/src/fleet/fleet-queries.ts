@@ -20,7 +20,12 @@ export function useTemplates(enabled: boolean) {
   const session = useSession();
   return useQuery({
     queryKey: ['templates'],
-    queryFn: async () => (await callApi<{ templates: Template[] }>(session, '/api/templates')).templates,
+    queryFn: async () => {
+      const body = await callApi<{ templates: Template[]; sampleRepo?: string }>(session, '/api/templates');
+      // On a dev machine the server keeps a local sample repo: offered where a template names none, so a first fleet needs no internet.
+      const sample = body.sampleRepo;
+      return sample ? body.templates.map((t) => (t.repos.length === 0 ? { ...t, repos: [sample] } : t)) : body.templates;
+    },
     enabled,
   });
 }
