@@ -5,11 +5,12 @@ import { FleetViewCache } from './api/fleet-view-cache.ts';
 import type { Config } from './config.ts';
 import { pruneEvents } from './db/events.ts';
 import type { Db } from './db/connection.ts';
+import { countOrphans } from './db/orphan-machines.ts';
 import { countQueuedRuns } from './db/runs.ts';
 import { countFleetsByStatus } from './db/tenants.ts';
 import type { Logger } from './observability/logger.ts';
 import { Metrics } from './observability/metrics.ts';
-import { restartActiveGateways } from './pipeline/restart-gateways.ts';
+import { type RunningReconciler, startReconciler } from './pipeline/reconciler.ts';
 import type { StepDefinition } from './pipeline/step.ts';
 import { LOCAL_STEPS } from './pipeline/steps/index.ts';
 import { type RunningWorker, startWorker } from './pipeline/worker.ts';
@@ -35,10 +36,12 @@ export async function startServer(
   const metrics = new Metrics({
     fleetsByStatus: () => countFleetsByStatus(db),
     queueDepth: () => countQueuedRuns(db),
+    orphanMachines: () => countOrphans(db),
     defaultMetrics: true,
   });
 
   let worker: RunningWorker | undefined;
+  let reconciler: RunningReconciler | undefined;
   if (config.pipeline.workers > 0) {
     worker = await startWorker({
       db,
@@ -49,7 +52,8 @@ export async function startServer(
       queue: core.queue,
       concurrency: config.pipeline.workers,
     });
-    void restartActiveGateways(db, core.settings, logger);
+    // Its first pass, at once, starts the gateways of running fleets that died while serve was down.
+    reconciler = startReconciler({ db, settings: core.settings, log: logger, config: config.reconcile });
   }
   const fleetCache = new FleetViewCache(db, core.events);
   const pruning = pruneEventsEvery(db, config.http.eventsRetentionHours, logger);
@@ -102,6 +106,7 @@ export async function startServer(
     server.on('connect', refuseConnect);
   }).catch(async (e: NodeJS.ErrnoException) => {
     clearInterval(pruning);
+    await reconciler?.stop();
     await worker?.stop();
     await core.close();
     if (e.code === 'EADDRINUSE') throw new Error(`Port ${config.port} is already in use. Set PORT to a free port.`, { cause: e });
@@ -121,6 +126,7 @@ export async function startServer(
       // SSE streams never end by themselves: close them with the server.
       (server as { closeAllConnections?: () => void } | undefined)?.closeAllConnections?.();
       await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+      await reconciler?.stop();
       await worker?.stop();
       await core.close();
     },

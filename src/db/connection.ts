@@ -9,6 +9,7 @@ import * as runRequester from './migrations/0006_run_requester.ts';
 import * as watchdogIndex from './migrations/0007_watchdog_index.ts';
 import * as eventsHorizon from './migrations/0008_events_horizon.ts';
 import * as fleetLifecycle from './migrations/0009_fleet_lifecycle.ts';
+import * as fleetHealth from './migrations/0200_fleet_health.ts';
 import type { Database } from './schema.ts';
 
 export type Db = Kysely<Database>;
@@ -27,6 +28,7 @@ const migrations: Record<string, Migration> = {
   '0007_watchdog_index': watchdogIndex,
   '0008_events_horizon': eventsHorizon,
   '0009_fleet_lifecycle': fleetLifecycle,
+  '0200_fleet_health': fleetHealth,
 };
 
 export function createDb(url: string, options: { max?: number } = {}): { db: Db; pool: pg.Pool } {
