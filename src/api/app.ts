@@ -29,6 +29,8 @@ import { registerTenantsLifecycle } from './routes/tenants-lifecycle.ts';
 import { registerDevSession } from './routes/dev-session.ts';
 import { registerFleetControlUiToken } from './routes/fleet-control-ui-token.ts';
 import { registerSignInOptions } from './routes/sign-in-options.ts';
+import { registerFleetHealth } from './routes/fleet-health.ts';
+import { registerTenantsHealth } from './routes/tenants-health.ts';
 import { registerWebDashboard } from './web-dashboard.ts';
 
 // The tenant routes (a Clerk session). `/x/*` matches `/x` too: listing both ran their middleware twice on `/x`.
@@ -77,6 +79,8 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   registerTenantsAudit(app, deps);
   registerFleetControlUiToken(app, deps);
   registerSignInOptions(app, deps);
+  registerFleetHealth(app, deps);
+  registerTenantsHealth(app, deps);
   // Only with dev sign-in: with Clerk configured the path does not exist (404).
   if (deps.devSignIn) registerDevSession(app, deps.devSignIn);
 

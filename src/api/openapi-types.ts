@@ -415,6 +415,43 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/fleet/health": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The caller's fleet health: machine, gateway, Mission Control and each agent
+         * @description Any member of the tenant. What the reconciler last observed (a read, not a probe), each check with when it was made and its error; `health: null` when there is no fleet.
+         */
+        get: operations["getFleetHealth"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/tenants/{tenantId}/health": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A tenant's fleet health: machine, gateway, Mission Control and each agent */
+        get: operations["getTenantHealth"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/dev/session": {
         parameters: {
             query?: never;
@@ -481,7 +518,7 @@ export interface components {
         };
         ProvisionLogEntry: {
             /** @enum {string} */
-            step: "vm_create" | "workspace_bootstrap" | "agent_config" | "gateway_start" | "connectivity_check" | "complete" | "gateway_stop" | "machine_stop" | "fleet_suspended" | "machine_start" | "gateway_restart" | "health_check" | "deprovision_plan" | "machine_delete" | "secrets_destroy" | "deprovision_proof";
+            step: "vm_create" | "workspace_bootstrap" | "agent_config" | "gateway_start" | "connectivity_check" | "complete" | "gateway_stop" | "machine_stop" | "fleet_suspended" | "machine_start" | "gateway_restart" | "health_check" | "deprovision_plan" | "machine_delete" | "secrets_destroy" | "deprovision_proof" | "reconcile";
             /** @enum {string} */
             status: "running" | "complete" | "error";
             message: string | null;
@@ -639,6 +676,39 @@ export interface components {
              */
             mode: "dev" | "clerk";
             clerkPublishableKey: string | null;
+        };
+        FleetHealth: {
+            /** @enum {boolean} */
+            ok: true;
+            health: {
+                /** @enum {string} */
+                fleetStatus: "pending" | "provisioning" | "active" | "error" | "suspended";
+                /** @enum {string} */
+                desiredState: "running" | "suspended" | "deleted";
+                /** @description When the reconciler last looked; null before its first look */
+                checkedAt: string | null;
+                machine: components["schemas"]["HealthCheck"] | null;
+                gateway: components["schemas"]["HealthCheck"] | null;
+                missionControl: components["schemas"]["HealthCheck"] | null;
+                agents: components["schemas"]["AgentHealth"][];
+            } | null;
+        };
+        HealthCheck: {
+            /**
+             * @description `not_configured`: nothing to check; `unknown`: what it depends on failed
+             * @enum {string}
+             */
+            state: "ok" | "failing" | "not_configured" | "unknown";
+            /** @example 2026-03-18T09:00:00.000Z */
+            lastCheckedAt: string;
+            lastError: string | null;
+        };
+        AgentHealth: {
+            name: string;
+            gatewayUp: components["schemas"]["HealthCheck"];
+            configured: components["schemas"]["HealthCheck"];
+            discordConnected: components["schemas"]["HealthCheck"];
+            channelsReachable: components["schemas"]["HealthCheck"];
         };
         DevSession: {
             /** @enum {boolean} */
@@ -2100,6 +2170,103 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SignInOptions"];
+                };
+            };
+            /** @description Internal error; quote the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getFleetHealth: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The health rollup */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FleetHealth"];
+                };
+            };
+            /** @description Not signed in, or the credentials were rejected */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error; quote the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getTenantHealth: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description tenantId (slug) or tnt_… id */
+                tenantId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The health rollup */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FleetHealth"];
+                };
+            };
+            /** @description Invalid input; `error.details.field` names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in, or the credentials were rejected */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (also answered for another tenant's resource) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description Internal error; quote the request id */
