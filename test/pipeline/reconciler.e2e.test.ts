@@ -146,3 +146,27 @@ describe('orphan machines', () => {
     );
   });
 });
+
+describe('a gateway that stays unhealthy', () => {
+  it('is restarted each pass it is found dead, and after the configured number of failed checks the fleet is in error', async () => {
+    const { t, token, host, machine } = await activeFleet('user_unhealthy');
+    // Dead, and it cannot start again: its config was broken behind our back.
+    fs.writeFileSync(path.join(machine.root, 'openclaw/openclaw.json'), '{ not json');
+    const { pid } = await host.serviceStatus(GATEWAY_SERVICE);
+    process.kill(pid!, 'SIGKILL');
+    await waitFor(async () => !(await host.serviceStatus(GATEWAY_SERVICE)).running, 5000, 'the gateway to die');
+
+    for (let i = 0; i < 2; i++) {
+      expect(await once({ unhealthyChecks: 3 })).toMatchObject({ failed: 0 });
+      expect((await waitForFleet(t, token, ['active', 'error'])).status).toBe('active');
+    }
+    expect(await once({ unhealthyChecks: 3 })).toMatchObject({ failed: 1 });
+    const fleet = await waitForFleet(t, token, ['error']);
+    expect(reconcileEntries(fleet).at(-1)).toMatchObject({
+      status: 'error',
+      message: expect.stringMatching(
+        /gateway unhealthy in 3 checks in a row \(the gateway had stopped and did not start again: .*Retry the fleet/,
+      ),
+    });
+  });
+});
