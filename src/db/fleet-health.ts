@@ -22,8 +22,8 @@ export interface ReconcilableFleet {
 }
 
 /**
- * Fleets meant to run and believed to: `active` with desired state `running` and a machine. Never
- * a fleet whose desired state is suspended or deleted ("stopped means stopped").
+ * Fleets meant to run and believed to: `active` with desired state `running` and a machine, and
+ * no run at work. Never a fleet whose desired state is suspended or deleted ("stopped means stopped").
  */
 export async function reconcilableFleets(db: Db): Promise<ReconcilableFleet[]> {
   const rows = await db
@@ -37,6 +37,17 @@ export async function reconcilableFleets(db: Db): Promise<ReconcilableFleet[]> {
     .select(['fleets.id', 'fleets.tenant_id', 'fleets.compute_driver', 'fleets.agents', 'fleets.settings', 'step_checkpoints.output'])
     .where('fleets.status', '=', 'active')
     .where('fleets.desired_state', '=', 'running')
+    // A run at work owns the fleet's machine meanwhile (it may stop its gateway on purpose).
+    .where(({ not, exists, selectFrom }) =>
+      not(
+        exists(
+          selectFrom('provision_runs')
+            .select('provision_runs.id')
+            .whereRef('provision_runs.fleet_id', '=', 'fleets.id')
+            .where('provision_runs.status', 'in', ['queued', 'running']),
+        ),
+      ),
+    )
     .orderBy('fleets.id')
     .execute();
   return rows.map((r) => ({

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ReconcileConfig } from '../../src/config.ts';
 import { withReconcileLock } from '../../src/db/reconcile-lock.ts';
+import { insertRun } from '../../src/db/runs.ts';
 import { isHealthy } from '../../src/gateway/process.ts';
 import { GATEWAY_SERVICE } from '../../src/gateway/service.ts';
 import { LocalHost } from '../../src/hosts/local-host.ts';
@@ -168,5 +169,31 @@ describe('a gateway that stays unhealthy', () => {
         /gateway unhealthy in 3 checks in a row \(the gateway had stopped and did not start again: .*Retry the fleet/,
       ),
     });
+  });
+});
+
+describe('a fleet with a run at work', () => {
+  it('is left to its run: a gateway the run stopped is not started behind its back', async () => {
+    const { t, port, host } = await activeFleet('user_busy');
+    const { id: fleetId } = await t.database.db
+      .selectFrom('fleets')
+      .innerJoin('tenants', 'tenants.id', 'fleets.tenant_id')
+      .select('fleets.id')
+      .where('tenants.clerk_user_id', '=', 'user_busy')
+      .executeTakeFirstOrThrow();
+    const { pid } = await host.serviceStatus(GATEWAY_SERVICE);
+    process.kill(pid!, 'SIGKILL');
+    await waitFor(async () => !(await host.serviceStatus(GATEWAY_SERVICE)).running, 5000, 'the gateway to die');
+    // A run queued for the fleet (no job: no worker takes it during the test).
+    const run = await insertRun(t.database.db, fleetId, 'provision');
+    try {
+      await once({ unhealthyChecks: 1 });
+      expect(await isHealthy(host, port)).toBe(false);
+    } finally {
+      await t.database.db.updateTable('provision_runs').set({ status: 'cancelled' }).where('id', '=', run.id).execute();
+    }
+    // Once the run is over, the next pass looks at the fleet again.
+    await once({ unhealthyChecks: 1 });
+    expect(await isHealthy(host, port)).toBe(true);
   });
 });
