@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Plan, type PlanLimits, parsePlanLimits } from './domain/plans.ts';
-import { ALL_STEPS, isStepName } from './domain/steps.ts';
+import { isRunStep, RUN_STEPS } from './domain/steps.ts';
 import type { OutboundPolicy } from './util/outbound-address.ts';
 import { z } from 'zod';
 
@@ -27,7 +27,7 @@ const optionalNonEmpty = z
 // Where `gcloud auth application-default login` leaves Application Default Credentials.
 const GCLOUD_ADC_FILE = path.join(os.homedir(), '.config', 'gcloud', 'application_default_credentials.json');
 
-const isStep = isStepName;
+const isStep = isRunStep;
 const FAULT_KINDS = ['throw', 'transient', 'hang', 'kill'];
 
 /**
@@ -89,7 +89,7 @@ export const envSchema = z.object({
       .transform((s) => Object.fromEntries(s.split(',').map((kv) => [kv.split('=')[0]!, Number(kv.split('=')[1])])))
       .superRefine((timeouts, ctx) => {
         for (const step of Object.keys(timeouts)) {
-          if (!isStep(step)) ctx.addIssue({ code: 'custom', message: `unknown step '${step}'; steps: ${ALL_STEPS.join(', ')}` });
+          if (!isStep(step)) ctx.addIssue({ code: 'custom', message: `unknown step '${step}'; steps: ${RUN_STEPS.join(', ')}` });
         }
       })
       .optional(),
@@ -100,7 +100,7 @@ export const envSchema = z.object({
       .regex(/^(\w+:\w+)(,\w+:\w+)*$/, 'must look like step:kind,step:kind')
       .superRefine((s, ctx) => {
         for (const [step, kind] of s.split(',').map((p) => p.split(':'))) {
-          if (!isStep(step!)) ctx.addIssue({ code: 'custom', message: `unknown step '${step}'; steps: ${ALL_STEPS.join(', ')}` });
+          if (!isStep(step!)) ctx.addIssue({ code: 'custom', message: `unknown step '${step}'; steps: ${RUN_STEPS.join(', ')}` });
           if (!FAULT_KINDS.includes(kind!))
             ctx.addIssue({ code: 'custom', message: `unknown fault '${kind}'; faults: ${FAULT_KINDS.join(', ')}` });
         }
@@ -207,6 +207,12 @@ export const envSchema = z.object({
     .default(fileURLToPath(new URL('../web/dist', import.meta.url))),
   // Outside production, the repo `agent-fleet/sample` is a local sample (made under the data dir), so a first fleet needs no internet.
   FLEET_SAMPLE_REPO: z.enum(['0', '1']).optional(),
+  // The reconciler compares desired and observed state this often (a fifth of it while a fleet is changing).
+  FLEET_RECONCILE_INTERVAL_SECONDS: z.coerce.number().min(0.2).max(3600).default(30),
+  // Failed checks in a row before the reconciler moves a fleet to `error` (one failed probe is not enough).
+  FLEET_RECONCILE_UNHEALTHY_CHECKS: z.coerce.number().int().min(1).max(100).default(3),
+  // Machines labelled as ours that no fleet owns are reported; deleted only when this is true.
+  FLEET_DELETE_ORPHANS: z.enum(['true', 'false']).default('false'),
 });
 
 /** Loopback only: what dev sign-in may listen on (its tokens are minted by anyone who can run `fleet dev token`). */
@@ -367,6 +373,14 @@ export interface Config {
   limits: {
     plans: Record<Plan, PlanLimits>;
   };
+  /** The reconciler's loop (pipeline/reconciler.ts). */
+  reconcile: ReconcileConfig;
+}
+
+export interface ReconcileConfig {
+  intervalSeconds: number;
+  unhealthyChecks: number;
+  deleteOrphans: boolean;
 }
 
 export interface GcpConfig {
@@ -475,6 +489,11 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
         : undefined,
     },
     limits: { plans: env.FLEET_PLAN_LIMITS },
+    reconcile: {
+      intervalSeconds: env.FLEET_RECONCILE_INTERVAL_SECONDS,
+      unhealthyChecks: env.FLEET_RECONCILE_UNHEALTHY_CHECKS,
+      deleteOrphans: env.FLEET_DELETE_ORPHANS === 'true',
+    },
   };
 }
 

@@ -6,11 +6,12 @@ import { fleetViewBounds } from './api/serialize.ts';
 import type { Config } from './config.ts';
 import { pruneEvents } from './db/events.ts';
 import type { Db } from './db/connection.ts';
+import { countOrphans } from './db/orphan-machines.ts';
 import { countQueuedRuns } from './db/runs.ts';
 import { countFleetsByStatus } from './db/tenants.ts';
 import type { Logger } from './observability/logger.ts';
 import { Metrics } from './observability/metrics.ts';
-import { restartActiveGateways } from './pipeline/restart-gateways.ts';
+import { type RunningReconciler, startReconciler } from './pipeline/reconciler.ts';
 import type { StepDefinition } from './pipeline/step.ts';
 import { provisionStepsFor } from './pipeline/steps/index.ts';
 import { type RunningWorker, startWorker } from './pipeline/worker.ts';
@@ -36,10 +37,12 @@ export async function startServer(
   const metrics = new Metrics({
     fleetsByStatus: () => countFleetsByStatus(db),
     queueDepth: () => countQueuedRuns(db),
+    orphanMachines: () => countOrphans(db),
     defaultMetrics: true,
   });
 
   let worker: RunningWorker | undefined;
+  let reconciler: RunningReconciler | undefined;
   if (config.pipeline.workers > 0) {
     worker = await startWorker({
       db,
@@ -50,7 +53,8 @@ export async function startServer(
       queue: core.queue,
       concurrency: config.pipeline.workers,
     });
-    void restartActiveGateways(db, core.settings, logger);
+    // Its first pass, at once, starts the gateways of running fleets that died while serve was down.
+    reconciler = startReconciler({ db, settings: core.settings, log: logger, config: config.reconcile });
   }
   const fleetCache = new FleetViewCache(db, core.events, fleetViewBounds(config));
   const shutdown = new AbortController();
@@ -105,6 +109,7 @@ export async function startServer(
     server.on('connect', refuseConnect);
   }).catch(async (e: NodeJS.ErrnoException) => {
     clearInterval(pruning);
+    await reconciler?.stop();
     await worker?.stop();
     await core.close();
     if (e.code === 'EADDRINUSE') throw new Error(`Port ${config.port} is already in use. Set PORT to a free port.`, { cause: e });
@@ -135,6 +140,7 @@ export async function startServer(
       }
       http?.closeAllConnections?.();
       await closed;
+      await reconciler?.stop();
       await worker?.stop();
       await core.close();
     },

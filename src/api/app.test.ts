@@ -65,6 +65,8 @@ describe('OpenAPI document and reference page', () => {
         'POST /api/webhooks/clerk',
         'POST /api/fleet/reprovision',
         'POST /api/tenants/{tenantId}/reprovision',
+        'GET /api/fleet/health',
+        'GET /api/tenants/{tenantId}/health',
       ].sort(),
     );
     for (const { key, op } of ops) {
@@ -122,6 +124,8 @@ describe('OpenAPI document and reference page', () => {
       'POST /api/fleet/control-ui-token': 'createControlUiToken',
       'GET /api/sign-in-options': 'getSignInOptions',
       'POST /api/dev/session': 'createDevSession',
+      'GET /api/fleet/health': 'getFleetHealth',
+      'GET /api/tenants/{tenantId}/health': 'getTenantHealth',
     });
     expect(doc.servers).toStrictEqual([{ url: '/', description: 'The server that serves this document' }]);
     // Public probes say so explicitly, instead of leaving security undefined.

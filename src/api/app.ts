@@ -30,6 +30,8 @@ import { registerTenantsLifecycle } from './routes/tenants-lifecycle.ts';
 import { registerDevSession } from './routes/dev-session.ts';
 import { registerFleetControlUiToken } from './routes/fleet-control-ui-token.ts';
 import { registerSignInOptions } from './routes/sign-in-options.ts';
+import { registerFleetHealth } from './routes/fleet-health.ts';
+import { registerTenantsHealth } from './routes/tenants-health.ts';
 import { registerWebDashboard } from './web-dashboard.ts';
 import { registerFleetReconfigure } from './routes/fleet-reconfigure.ts';
 import { registerTenantsReconfigure } from './routes/tenants-reconfigure.ts';
@@ -89,6 +91,8 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   registerClerkWebhook(app, deps);
   registerFleetReprovision(app, deps);
   registerTenantsReprovision(app, deps);
+  registerFleetHealth(app, deps);
+  registerTenantsHealth(app, deps);
   // Only with dev sign-in: with Clerk configured the path does not exist (404).
   if (deps.devSignIn) registerDevSession(app, deps.devSignIn);
 

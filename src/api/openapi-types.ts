@@ -77,11 +77,7 @@ export interface paths {
         delete: operations["deprovisionFleet"];
         options?: never;
         head?: never;
-        /**
-         * Change the caller's fleet's settings; only the affected steps run again
-         * @description Checks the settings sent as provision does, stores them (what is left out is kept; `discord: null` or `missionControl: null` removes that integration and destroys its secrets) and starts a provision run that re-does only the steps the change affects: a new template, repos or git token from workspace_bootstrap, Discord from agent_config, Mission Control from connectivity_check. From `active`, or `error` after a failed provision. While any run is at work the answer is a 409 naming it; a request that changes nothing is a 400. In an organisation, only org:admin may reconfigure.
-         */
-        patch: operations["reconfigureFleet"];
+        patch?: never;
         trace?: never;
     };
     "/api/fleet/provision": {
@@ -133,7 +129,7 @@ export interface paths {
         };
         /**
          * Server-Sent Events: the caller's fleet status changes and provision-log entries, live
-         * @description First a `snapshot` event with the whole fleet (as GET /api/fleet), then `status` and `log` events as any worker writes them. Each event has an id; reconnect with `Last-Event-ID` to receive what was missed instead of a snapshot. The stream ends when the session token expires, after a `session-expired` event: reconnect with a fresh token and `Last-Event-ID`. A stopping server ends it after a `shutdown` event whose `retry:` field says when to reconnect. A user holds at most FLEET_MAX_STREAMS_PER_USER streams at once (429 past it).
+         * @description First a `snapshot` event with the whole fleet (as GET /api/fleet), then `status` and `log` events as any worker writes them. Each event has an id; reconnect with `Last-Event-ID` to receive what was missed instead of a snapshot. The stream ends when the session token expires, after a `session-expired` event: reconnect with a fresh token and `Last-Event-ID`. A user holds at most FLEET_MAX_STREAMS_PER_USER streams at once (429 past it).
          */
         get: operations["streamFleetEvents"];
         put?: never;
@@ -419,80 +415,37 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/tenants/{tenantId}/fleet": {
+    "/api/fleet/health": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * The caller's fleet health: machine, gateway, Mission Control and each agent
+         * @description Any member of the tenant. What the reconciler last observed (a read, not a probe), each check with when it was made and its error; `health: null` when there is no fleet.
+         */
+        get: operations["getFleetHealth"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
         head?: never;
-        /**
-         * Change a tenant's fleet's settings; only the affected steps run again
-         * @description Checks the settings sent as provision does, stores them (what is left out is kept; `discord: null` or `missionControl: null` removes that integration and destroys its secrets) and starts a provision run that re-does only the steps the change affects: a new template, repos or git token from workspace_bootstrap, Discord from agent_config, Mission Control from connectivity_check. From `active`, or `error` after a failed provision. While any run is at work the answer is a 409 naming it; a request that changes nothing is a 400.
-         */
-        patch: operations["reconfigureTenant"];
-        trace?: never;
-    };
-    "/api/webhooks/clerk": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Clerk webhook: a deleted organisation or user deprovisions its tenant
-         * @description Verified with `svix-id`, `svix-timestamp` and `svix-signature` against CLERK_WEBHOOK_SIGNING_SECRET (a timestamp more than 5 minutes off is refused). `organization.deleted` and `user.deleted` deprovision the tenant and remove it, as DELETE /api/tenants/{id} does (audited as `webhook`; the audit log is kept); other events need nothing. A delivery whose svix-id was handled before is acknowledged and ignored. 503 while the server has no signing secret.
-         */
-        post: operations["receiveClerkWebhook"];
-        delete?: never;
-        options?: never;
-        head?: never;
         patch?: never;
         trace?: never;
     };
-    "/api/fleet/reprovision": {
+    "/api/tenants/{tenantId}/health": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /** A tenant's fleet health: machine, gateway, Mission Control and each agent */
+        get: operations["getTenantHealth"];
         put?: never;
-        /**
-         * Delete the caller's fleet's machine and build it again from the stored settings
-         * @description One run of kind `reprovision`: the machine is torn down as a deprovision does it (what will be deleted recorded first, its absence proven in the log), then built again with the provision steps from the stored settings; the fleet, its settings, secrets, log and audit are kept, and it ends `active`. From `active` or `error`. `confirm` must be the fleet's tenantId (as GET /api/fleet shows it); wrong or missing is a 400. In an organisation, only org:admin may reprovision.
-         */
-        post: operations["reprovisionFleet"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/tenants/{tenantId}/reprovision": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Delete a tenant's fleet's machine and build it again from the stored settings
-         * @description One run of kind `reprovision`: the machine is torn down as a deprovision does it (what will be deleted recorded first, its absence proven in the log), then built again with the provision steps from the stored settings; the fleet, its settings, secrets, log and audit are kept, and it ends `active`. From `active` or `error`. `confirm` must be the fleet's tenantId (as GET /api/fleet shows it); wrong or missing is a 400.
-         */
-        post: operations["reprovisionTenant"];
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -560,13 +513,12 @@ export interface components {
                 ip: string | null;
             } | null;
             provisionLog: components["schemas"]["ProvisionLogEntry"][];
-            provisionLogSummary: components["schemas"]["ProvisionLogSummary"] | null;
             createdAt: string;
             updatedAt: string;
         };
         ProvisionLogEntry: {
             /** @enum {string} */
-            step: "vm_create" | "workspace_bootstrap" | "agent_config" | "gateway_start" | "connectivity_check" | "complete" | "gateway_stop" | "machine_stop" | "fleet_suspended" | "machine_start" | "gateway_restart" | "health_check" | "deprovision_plan" | "machine_delete" | "secrets_destroy" | "deprovision_proof";
+            step: "vm_create" | "workspace_bootstrap" | "agent_config" | "gateway_start" | "connectivity_check" | "complete" | "gateway_stop" | "machine_stop" | "fleet_suspended" | "machine_start" | "gateway_restart" | "health_check" | "deprovision_plan" | "machine_delete" | "secrets_destroy" | "deprovision_proof" | "reconcile";
             /** @enum {string} */
             status: "running" | "complete" | "error";
             message: string | null;
@@ -578,13 +530,6 @@ export interface components {
              * @example run_8d2k1x
              */
             runId: string | null;
-        };
-        /** @description Added to the seed: what provisionLog leaves out of a long history. null when it shows everything. */
-        ProvisionLogSummary: {
-            /** @description Runs older than the newest ones shown whole (FLEET_LOG_WHOLE_RUNS) */
-            olderRuns: number;
-            /** @description Their entries left out; each step's latest entry is always shown */
-            omittedEntries: number;
         };
         ProvisionAccepted: {
             /** @enum {boolean} */
@@ -667,7 +612,7 @@ export interface components {
             /** @example run_8d2k4m */
             runId: string;
             /** @enum {string} */
-            kind: "provision" | "suspend" | "resume" | "deprovision" | "reprovision";
+            kind: "provision" | "suspend" | "resume" | "deprovision";
             /** @description false when a run of this kind was already at work and this is it */
             started: boolean;
             /** @description null once a deprovision has removed it */
@@ -732,38 +677,38 @@ export interface components {
             mode: "dev" | "clerk";
             clerkPublishableKey: string | null;
         };
-        ReconfigureRequest: {
-            templateId?: string;
-            repos?: string[];
-            discord?: {
-                guildId: string;
-                channelIds: string[];
-                bots: {
-                    agent: string;
-                    token: string;
-                    applicationId?: string;
-                }[];
-            } | null;
-            missionControl?: {
-                /** Format: uri */
-                url: string;
-                token: string;
-            } | null;
-            gitToken?: string;
-        };
-        ClerkWebhookHandled: {
+        FleetHealth: {
             /** @enum {boolean} */
             ok: true;
+            health: {
+                /** @enum {string} */
+                fleetStatus: "pending" | "provisioning" | "active" | "error" | "suspended";
+                /** @enum {string} */
+                desiredState: "running" | "suspended" | "deleted";
+                /** @description When the reconciler last looked; null before its first look */
+                checkedAt: string | null;
+                machine: components["schemas"]["HealthCheck"] | null;
+                gateway: components["schemas"]["HealthCheck"] | null;
+                missionControl: components["schemas"]["HealthCheck"] | null;
+                agents: components["schemas"]["AgentHealth"][];
+            } | null;
+        };
+        HealthCheck: {
             /**
-             * @description `deprovisioning`: the tenant’s fleet is being deprovisioned (runId); `tenant-removed`: it had no fleet and is gone; `ignored`: the event needs nothing (reason); `replayed`: this svix-id was handled before
+             * @description `not_configured`: nothing to check; `unknown`: what it depends on failed
              * @enum {string}
              */
-            outcome: "deprovisioning" | "tenant-removed" | "ignored" | "replayed";
-            runId: string | null;
-            reason: string | null;
+            state: "ok" | "failing" | "not_configured" | "unknown";
+            /** @example 2026-03-18T09:00:00.000Z */
+            lastCheckedAt: string;
+            lastError: string | null;
         };
-        ReprovisionRequest: {
-            confirm?: string;
+        AgentHealth: {
+            name: string;
+            gatewayUp: components["schemas"]["HealthCheck"];
+            configured: components["schemas"]["HealthCheck"];
+            discordConnected: components["schemas"]["HealthCheck"];
+            channelsReachable: components["schemas"]["HealthCheck"];
         };
         DevSession: {
             /** @enum {boolean} */
@@ -807,35 +752,6 @@ export interface operations {
                     };
                 };
             };
-            /** @description This path does not take the request's method; the `Allow` header lists the methods it does */
-            405: {
-                headers: {
-                    /** @description The methods this path takes, e.g. `GET, HEAD` */
-                    Allow?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The client sent its headers or its request too slowly (FLEET_HTTP_HEADERS_TIMEOUT_MS, FLEET_HTTP_REQUEST_TIMEOUT_MS) */
-            408: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The request headers are too large */
-            431: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
         };
     };
     getReadiness: {
@@ -857,35 +773,6 @@ export interface operations {
                         /** @enum {boolean} */
                         ok: true;
                     };
-                };
-            };
-            /** @description This path does not take the request's method; the `Allow` header lists the methods it does */
-            405: {
-                headers: {
-                    /** @description The methods this path takes, e.g. `GET, HEAD` */
-                    Allow?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The client sent its headers or its request too slowly (FLEET_HTTP_HEADERS_TIMEOUT_MS, FLEET_HTTP_REQUEST_TIMEOUT_MS) */
-            408: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The request headers are too large */
-            431: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description The database does not answer */
@@ -926,35 +813,6 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description This path does not take the request's method; the `Allow` header lists the methods it does */
-            405: {
-                headers: {
-                    /** @description The methods this path takes, e.g. `GET, HEAD` */
-                    Allow?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The client sent its headers or its request too slowly (FLEET_HTTP_HEADERS_TIMEOUT_MS, FLEET_HTTP_REQUEST_TIMEOUT_MS) */
-            408: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The request headers are too large */
-            431: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
         };
     };
     getFleet: {
@@ -977,35 +835,6 @@ export interface operations {
             };
             /** @description Not signed in, or the credentials were rejected */
             401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description This path does not take the request's method; the `Allow` header lists the methods it does */
-            405: {
-                headers: {
-                    /** @description The methods this path takes, e.g. `GET, HEAD` */
-                    Allow?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The client sent its headers or its request too slowly (FLEET_HTTP_HEADERS_TIMEOUT_MS, FLEET_HTTP_REQUEST_TIMEOUT_MS) */
-            408: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The request headers are too large */
-            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1069,142 +898,8 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description This path does not take the request's method; the `Allow` header lists the methods it does */
-            405: {
-                headers: {
-                    /** @description The methods this path takes, e.g. `GET, HEAD` */
-                    Allow?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The client sent its headers or its request too slowly (FLEET_HTTP_HEADERS_TIMEOUT_MS, FLEET_HTTP_REQUEST_TIMEOUT_MS) */
-            408: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
             /** @description Conflicts with the current state; the message says what is allowed */
             409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Too large: a body over the server's limit (FLEET_MAX_BODY_BYTES), or, when provisioning, more than the plan allows; the message says which */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The body is not JSON: send it with `Content-Type: application/json` */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The request headers are too large */
-            431: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Internal error; quote the request id */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    reconfigureFleet: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["ReconfigureRequest"];
-            };
-        };
-        responses: {
-            /** @description Accepted: the provision run that applies the change */
-            202: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ProvisionAccepted"];
-                };
-            };
-            /** @description Invalid input; `error.details.field` names the field */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not signed in, or the credentials were rejected */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Signed in but not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not found (also answered for another tenant's resource) */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Conflicts with the current state; the message says what is allowed */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Rate limited */
-            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1272,55 +967,8 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description This path does not take the request's method; the `Allow` header lists the methods it does */
-            405: {
-                headers: {
-                    /** @description The methods this path takes, e.g. `GET, HEAD` */
-                    Allow?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The client sent its headers or its request too slowly (FLEET_HTTP_HEADERS_TIMEOUT_MS, FLEET_HTTP_REQUEST_TIMEOUT_MS) */
-            408: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
             /** @description Conflicts with the current state; the message says what is allowed */
             409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Too large: a body over the server's limit (FLEET_MAX_BODY_BYTES), or, when provisioning, more than the plan allows; the message says which */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The body is not JSON: send it with `Content-Type: application/json` */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The request headers are too large */
-            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1384,55 +1032,8 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description This path does not take the request's method; the `Allow` header lists the methods it does */
-            405: {
-                headers: {
-                    /** @description The methods this path takes, e.g. `GET, HEAD` */
-                    Allow?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The client sent its headers or its request too slowly (FLEET_HTTP_HEADERS_TIMEOUT_MS, FLEET_HTTP_REQUEST_TIMEOUT_MS) */
-            408: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
             /** @description Conflicts with the current state; the message says what is allowed */
             409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Too large: a body over the server's limit (FLEET_MAX_BODY_BYTES), or, when provisioning, more than the plan allows; the message says which */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The body is not JSON: send it with `Content-Type: application/json` */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The request headers are too large */
-            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1489,37 +1090,8 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description This path does not take the request's method; the `Allow` header lists the methods it does */
-            405: {
-                headers: {
-                    /** @description The methods this path takes, e.g. `GET, HEAD` */
-                    Allow?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The client sent its headers or its request too slowly (FLEET_HTTP_HEADERS_TIMEOUT_MS, FLEET_HTTP_REQUEST_TIMEOUT_MS) */
-            408: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
             /** @description Rate limited */
             429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The request headers are too large */
-            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1557,42 +1129,11 @@ export interface operations {
                         /** @enum {boolean} */
                         ok: true;
                         templates: components["schemas"]["Template"][];
-                        /** @description A repository this server keeps locally (dev machines only): a first fleet that uses it needs no internet. */
-                        sampleRepo?: string;
                     };
                 };
             };
             /** @description Not signed in, or the credentials were rejected */
             401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description This path does not take the request's method; the `Allow` header lists the methods it does */
-            405: {
-                headers: {
-                    /** @description The methods this path takes, e.g. `GET, HEAD` */
-                    Allow?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The client sent its headers or its request too slowly (FLEET_HTTP_HEADERS_TIMEOUT_MS, FLEET_HTTP_REQUEST_TIMEOUT_MS) */
-            408: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The request headers are too large */
-            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1617,8 +1158,6 @@ export interface operations {
                 status?: "pending" | "provisioning" | "active" | "error" | "suspended";
                 plan?: "free" | "pro" | "team" | "enterprise";
                 clerkOrgId?: string;
-                /** @description The template of the tenant's fleet */
-                templateId?: string;
                 limit?: number;
                 /** @description The `nextCursor` of the previous page */
                 cursor?: string;
@@ -1654,35 +1193,6 @@ export interface operations {
             };
             /** @description Not signed in, or the credentials were rejected */
             401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description This path does not take the request's method; the `Allow` header lists the methods it does */
-            405: {
-                headers: {
-                    /** @description The methods this path takes, e.g. `GET, HEAD` */
-                    Allow?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The client sent its headers or its request too slowly (FLEET_HTTP_HEADERS_TIMEOUT_MS, FLEET_HTTP_REQUEST_TIMEOUT_MS) */
-            408: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The request headers are too large */
-            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1750,55 +1260,8 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description This path does not take the request's method; the `Allow` header lists the methods it does */
-            405: {
-                headers: {
-                    /** @description The methods this path takes, e.g. `GET, HEAD` */
-                    Allow?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The client sent its headers or its request too slowly (FLEET_HTTP_HEADERS_TIMEOUT_MS, FLEET_HTTP_REQUEST_TIMEOUT_MS) */
-            408: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
             /** @description Conflicts with the current state; the message says what is allowed */
             409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Too large: a body over the server's limit (FLEET_MAX_BODY_BYTES), or, when provisioning, more than the plan allows; the message says which */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The body is not JSON: send it with `Content-Type: application/json` */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The request headers are too large */
-            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1854,35 +1317,6 @@ export interface operations {
             };
             /** @description Not found (also answered for another tenant's resource) */
             404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description This path does not take the request's method; the `Allow` header lists the methods it does */
-            405: {
-                headers: {
-                    /** @description The methods this path takes, e.g. `GET, HEAD` */
-                    Allow?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The client sent its headers or its request too slowly (FLEET_HTTP_HEADERS_TIMEOUT_MS, FLEET_HTTP_REQUEST_TIMEOUT_MS) */
-            408: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The request headers are too large */
-            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1954,55 +1388,8 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description This path does not take the request's method; the `Allow` header lists the methods it does */
-            405: {
-                headers: {
-                    /** @description The methods this path takes, e.g. `GET, HEAD` */
-                    Allow?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The client sent its headers or its request too slowly (FLEET_HTTP_HEADERS_TIMEOUT_MS, FLEET_HTTP_REQUEST_TIMEOUT_MS) */
-            408: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
             /** @description Conflicts with the current state; the message says what is allowed */
             409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Too large: a body over the server's limit (FLEET_MAX_BODY_BYTES), or, when provisioning, more than the plan allows; the message says which */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The body is not JSON: send it with `Content-Type: application/json` */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The request headers are too large */
-            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2073,55 +1460,8 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description This path does not take the request's method; the `Allow` header lists the methods it does */
-            405: {
-                headers: {
-                    /** @description The methods this path takes, e.g. `GET, HEAD` */
-                    Allow?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The client sent its headers or its request too slowly (FLEET_HTTP_HEADERS_TIMEOUT_MS, FLEET_HTTP_REQUEST_TIMEOUT_MS) */
-            408: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
             /** @description Conflicts with the current state; the message says what is allowed */
             409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Too large: a body over the server's limit (FLEET_MAX_BODY_BYTES), or, when provisioning, more than the plan allows; the message says which */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The body is not JSON: send it with `Content-Type: application/json` */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The request headers are too large */
-            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2179,55 +1519,8 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description This path does not take the request's method; the `Allow` header lists the methods it does */
-            405: {
-                headers: {
-                    /** @description The methods this path takes, e.g. `GET, HEAD` */
-                    Allow?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The client sent its headers or its request too slowly (FLEET_HTTP_HEADERS_TIMEOUT_MS, FLEET_HTTP_REQUEST_TIMEOUT_MS) */
-            408: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
             /** @description Conflicts with the current state; the message says what is allowed */
             409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Too large: a body over the server's limit (FLEET_MAX_BODY_BYTES), or, when provisioning, more than the plan allows; the message says which */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The body is not JSON: send it with `Content-Type: application/json` */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The request headers are too large */
-            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2304,26 +1597,6 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description This path does not take the request's method; the `Allow` header lists the methods it does */
-            405: {
-                headers: {
-                    /** @description The methods this path takes, e.g. `GET, HEAD` */
-                    Allow?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The client sent its headers or its request too slowly (FLEET_HTTP_HEADERS_TIMEOUT_MS, FLEET_HTTP_REQUEST_TIMEOUT_MS) */
-            408: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
             /** @description Conflicts with the current state; the message says what is allowed */
             409: {
                 headers: {
@@ -2333,35 +1606,8 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Too large: a body over the server's limit (FLEET_MAX_BODY_BYTES), or, when provisioning, more than the plan allows; the message says which */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The body is not JSON: send it with `Content-Type: application/json` */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
             /** @description Rate limited */
             429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The request headers are too large */
-            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2425,26 +1671,6 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description This path does not take the request's method; the `Allow` header lists the methods it does */
-            405: {
-                headers: {
-                    /** @description The methods this path takes, e.g. `GET, HEAD` */
-                    Allow?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The client sent its headers or its request too slowly (FLEET_HTTP_HEADERS_TIMEOUT_MS, FLEET_HTTP_REQUEST_TIMEOUT_MS) */
-            408: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
             /** @description Conflicts with the current state; the message says what is allowed */
             409: {
                 headers: {
@@ -2454,35 +1680,8 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Too large: a body over the server's limit (FLEET_MAX_BODY_BYTES), or, when provisioning, more than the plan allows; the message says which */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The body is not JSON: send it with `Content-Type: application/json` */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
             /** @description Rate limited */
             429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The request headers are too large */
-            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2546,55 +1745,8 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description This path does not take the request's method; the `Allow` header lists the methods it does */
-            405: {
-                headers: {
-                    /** @description The methods this path takes, e.g. `GET, HEAD` */
-                    Allow?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The client sent its headers or its request too slowly (FLEET_HTTP_HEADERS_TIMEOUT_MS, FLEET_HTTP_REQUEST_TIMEOUT_MS) */
-            408: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
             /** @description Conflicts with the current state; the message says what is allowed */
             409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Too large: a body over the server's limit (FLEET_MAX_BODY_BYTES), or, when provisioning, more than the plan allows; the message says which */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The body is not JSON: send it with `Content-Type: application/json` */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The request headers are too large */
-            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2672,35 +1824,6 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description This path does not take the request's method; the `Allow` header lists the methods it does */
-            405: {
-                headers: {
-                    /** @description The methods this path takes, e.g. `GET, HEAD` */
-                    Allow?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The client sent its headers or its request too slowly (FLEET_HTTP_HEADERS_TIMEOUT_MS, FLEET_HTTP_REQUEST_TIMEOUT_MS) */
-            408: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The request headers are too large */
-            431: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
             /** @description Internal error; quote the request id */
             500: {
                 headers: {
@@ -2764,55 +1887,8 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description This path does not take the request's method; the `Allow` header lists the methods it does */
-            405: {
-                headers: {
-                    /** @description The methods this path takes, e.g. `GET, HEAD` */
-                    Allow?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The client sent its headers or its request too slowly (FLEET_HTTP_HEADERS_TIMEOUT_MS, FLEET_HTTP_REQUEST_TIMEOUT_MS) */
-            408: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
             /** @description Conflicts with the current state; the message says what is allowed */
             409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Too large: a body over the server's limit (FLEET_MAX_BODY_BYTES), or, when provisioning, more than the plan allows; the message says which */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The body is not JSON: send it with `Content-Type: application/json` */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The request headers are too large */
-            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2870,55 +1946,8 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description This path does not take the request's method; the `Allow` header lists the methods it does */
-            405: {
-                headers: {
-                    /** @description The methods this path takes, e.g. `GET, HEAD` */
-                    Allow?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The client sent its headers or its request too slowly (FLEET_HTTP_HEADERS_TIMEOUT_MS, FLEET_HTTP_REQUEST_TIMEOUT_MS) */
-            408: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
             /** @description Conflicts with the current state; the message says what is allowed */
             409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Too large: a body over the server's limit (FLEET_MAX_BODY_BYTES), or, when provisioning, more than the plan allows; the message says which */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The body is not JSON: send it with `Content-Type: application/json` */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The request headers are too large */
-            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2976,55 +2005,8 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description This path does not take the request's method; the `Allow` header lists the methods it does */
-            405: {
-                headers: {
-                    /** @description The methods this path takes, e.g. `GET, HEAD` */
-                    Allow?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The client sent its headers or its request too slowly (FLEET_HTTP_HEADERS_TIMEOUT_MS, FLEET_HTTP_REQUEST_TIMEOUT_MS) */
-            408: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
             /** @description Conflicts with the current state; the message says what is allowed */
             409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Too large: a body over the server's limit (FLEET_MAX_BODY_BYTES), or, when provisioning, more than the plan allows; the message says which */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The body is not JSON: send it with `Content-Type: application/json` */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The request headers are too large */
-            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3096,35 +2078,6 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description This path does not take the request's method; the `Allow` header lists the methods it does */
-            405: {
-                headers: {
-                    /** @description The methods this path takes, e.g. `GET, HEAD` */
-                    Allow?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The client sent its headers or its request too slowly (FLEET_HTTP_HEADERS_TIMEOUT_MS, FLEET_HTTP_REQUEST_TIMEOUT_MS) */
-            408: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The request headers are too large */
-            431: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
             /** @description Internal error; quote the request id */
             500: {
                 headers: {
@@ -3181,55 +2134,8 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description This path does not take the request's method; the `Allow` header lists the methods it does */
-            405: {
-                headers: {
-                    /** @description The methods this path takes, e.g. `GET, HEAD` */
-                    Allow?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The client sent its headers or its request too slowly (FLEET_HTTP_HEADERS_TIMEOUT_MS, FLEET_HTTP_REQUEST_TIMEOUT_MS) */
-            408: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
             /** @description Conflicts with the current state; the message says what is allowed */
             409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Too large: a body over the server's limit (FLEET_MAX_BODY_BYTES), or, when provisioning, more than the plan allows; the message says which */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The body is not JSON: send it with `Content-Type: application/json` */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The request headers are too large */
-            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3266,35 +2172,6 @@ export interface operations {
                     "application/json": components["schemas"]["SignInOptions"];
                 };
             };
-            /** @description This path does not take the request's method; the `Allow` header lists the methods it does */
-            405: {
-                headers: {
-                    /** @description The methods this path takes, e.g. `GET, HEAD` */
-                    Allow?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The client sent its headers or its request too slowly (FLEET_HTTP_HEADERS_TIMEOUT_MS, FLEET_HTTP_REQUEST_TIMEOUT_MS) */
-            408: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The request headers are too large */
-            431: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
             /** @description Internal error; quote the request id */
             500: {
                 headers: {
@@ -3306,88 +2183,7 @@ export interface operations {
             };
         };
     };
-    reconfigureTenant: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description tenantId (slug) or tnt_… id */
-                tenantId: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["ReconfigureRequest"];
-            };
-        };
-        responses: {
-            /** @description Accepted: the provision run that applies the change */
-            202: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ProvisionAccepted"];
-                };
-            };
-            /** @description Invalid input; `error.details.field` names the field */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not signed in, or the credentials were rejected */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not found (also answered for another tenant's resource) */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Conflicts with the current state; the message says what is allowed */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Rate limited */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Internal error; quote the request id */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    receiveClerkWebhook: {
+    getFleetHealth: {
         parameters: {
             query?: never;
             header?: never;
@@ -3396,91 +2192,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Handled (or needs nothing) */
+            /** @description The health rollup */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ClerkWebhookHandled"];
-                };
-            };
-            /** @description Invalid input; `error.details.field` names the field */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Conflicts with the current state; the message says what is allowed */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Rate limited */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Internal error; quote the request id */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Clerk webhooks are not configured on this server */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    reprovisionFleet: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: {
-            content: {
-                "application/json": components["schemas"]["ReprovisionRequest"];
-            };
-        };
-        responses: {
-            /** @description Accepted: the reprovision run */
-            202: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["RunAccepted"];
-                };
-            };
-            /** @description Invalid input; `error.details.field` names the field */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
+                    "application/json": components["schemas"]["FleetHealth"];
                 };
             };
             /** @description Not signed in, or the credentials were rejected */
@@ -3492,42 +2210,6 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Signed in but not allowed */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not found (also answered for another tenant's resource) */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Conflicts with the current state; the message says what is allowed */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Rate limited */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
             /** @description Internal error; quote the request id */
             500: {
                 headers: {
@@ -3539,7 +2221,7 @@ export interface operations {
             };
         };
     };
-    reprovisionTenant: {
+    getTenantHealth: {
         parameters: {
             query?: never;
             header?: never;
@@ -3549,19 +2231,15 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: {
-            content: {
-                "application/json": components["schemas"]["ReprovisionRequest"];
-            };
-        };
+        requestBody?: never;
         responses: {
-            /** @description Accepted: the reprovision run */
-            202: {
+            /** @description The health rollup */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["RunAccepted"];
+                    "application/json": components["schemas"]["FleetHealth"];
                 };
             };
             /** @description Invalid input; `error.details.field` names the field */
@@ -3584,24 +2262,6 @@ export interface operations {
             };
             /** @description Not found (also answered for another tenant's resource) */
             404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Conflicts with the current state; the message says what is allowed */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Rate limited */
-            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3653,53 +2313,6 @@ export interface operations {
             };
             /** @description Signed in but not allowed */
             403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description This path does not take the request's method; the `Allow` header lists the methods it does */
-            405: {
-                headers: {
-                    /** @description The methods this path takes, e.g. `GET, HEAD` */
-                    Allow?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The client sent its headers or its request too slowly (FLEET_HTTP_HEADERS_TIMEOUT_MS, FLEET_HTTP_REQUEST_TIMEOUT_MS) */
-            408: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Too large: a body over the server's limit (FLEET_MAX_BODY_BYTES), or, when provisioning, more than the plan allows; the message says which */
-            413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The body is not JSON: send it with `Content-Type: application/json` */
-            415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The request headers are too large */
-            431: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -4,6 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { GATEWAY_SERVICE } from '../gateway/service.ts';
+import { LocalHost } from '../hosts/local-host.ts';
 
 /** The `fleet` binary as a user runs it: real processes, real embedded PostgreSQL, real HTTP. */
 const run = promisify(execFile);
@@ -66,6 +68,24 @@ describe('fleet CLI', () => {
     server.child.kill('SIGTERM');
     expect(await exited).toBe(0);
     expect(fs.existsSync(path.join(dataDir, 'postgres.lock'))).toBe(false);
+  });
+
+  it('serve says when it stops that local gateways keep running; `fleet gateways stop` stops them', { timeout: 90_000 }, async () => {
+    // A gateway of this data dir, as the local driver leaves it: a service with its record beside the machine.
+    const host = new LocalHost(path.join(dataDir, 'fleets', 'cli_gateway'));
+    await host.mkdirp('.');
+    await host.startService({ name: GATEWAY_SERVICE, command: '/bin/sleep', args: ['300'], env: {}, cwd: '.', logFile: 'gateway.log' });
+    const server = await serve();
+    const exited = new Promise<number | null>((r) => server.child.once('exit', r));
+    server.child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(server.output()).toContain('1 gateway keeps running; `fleet gateways stop` stops it.');
+    expect((await host.serviceStatus(GATEWAY_SERVICE)).running).toBe(true);
+
+    const { stdout } = await run(process.execPath, [BIN, 'gateways', 'stop'], { env: baseEnv });
+    expect(stdout).toContain('Stopped 1 gateway: cli_gateway.');
+    expect((await host.serviceStatus(GATEWAY_SERVICE)).running).toBe(false);
+    expect((await run(process.execPath, [BIN, 'gateways', 'stop'], { env: baseEnv })).stdout).toContain('No gateway runs under');
   });
 
   it('refuses to start in production without Clerk settings, naming the variables', async () => {

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { registerDevToken } from './dev-token.ts';
 import { registerEvents } from './events.ts';
+import { registerGateways } from './gateways.ts';
 import { registerLifecycle } from './lifecycle.ts';
 import { registerLogin } from './login.ts';
 import { registerMigrate } from './migrate.ts';
@@ -38,6 +39,7 @@ export function buildProgram(): Command {
   registerWorker(program);
   registerMigrate(program);
   registerDevToken(program);
+  registerGateways(program);
 
   program.addHelpText(
     'after',

@@ -1,5 +1,7 @@
+import path from 'node:path';
 import type { Command } from 'commander';
 import { cliLogger, loadCliConfig, parseCount } from './common.ts';
+import { gatewaysKeptMessage } from './gateways.ts';
 
 export function registerServe(program: Command): void {
   program
@@ -39,6 +41,13 @@ export function registerServe(program: Command): void {
         stopping = true;
         logger.info({ signal }, 'shutting down');
         await server.close();
+        // Local gateways outlive serve on purpose (they are the tenants' fleets): say so, and how to stop them.
+        const { runningLocalGateways } = await import('../compute/local-gateways.ts');
+        const running = await runningLocalGateways(path.join(config.dataDir, 'fleets')).catch(() => []);
+        if (running.length > 0) {
+          logger.info({ gateways: running }, 'local gateways keep running');
+          process.stderr.write(`${gatewaysKeptMessage(running.length)}\n`);
+        }
         logger.info({ signal }, 'stopped');
         process.exit(0);
       };

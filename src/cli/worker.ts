@@ -36,12 +36,18 @@ export function registerWorker(program: Command): void {
       const { startWorker } = await import('../pipeline/worker.ts');
       const { startCore } = await import('../runtime/core.ts');
       const { countQueuedRuns } = await import('../db/runs.ts');
+      const { countOrphans } = await import('../db/orphan-machines.ts');
+      const { startReconciler } = await import('../pipeline/reconciler.ts');
       const { startMetricsListener } = await import('../runtime/metrics-listener.ts');
       const config = loadCliConfig();
       const logger = cliLogger(config.logLevel);
       // Attach to the embedded database of a running `fleet serve` in the same data dir.
       const core = await startCore(config, logger, { attach: true });
-      const metrics = new Metrics({ queueDepth: () => countQueuedRuns(core.database.db), defaultMetrics: true });
+      const metrics = new Metrics({
+        queueDepth: () => countQueuedRuns(core.database.db),
+        orphanMachines: () => countOrphans(core.database.db),
+        defaultMetrics: true,
+      });
       const worker = await startWorker({
         db: core.database.db,
         steps: provisionStepsFor(config),
@@ -51,6 +57,8 @@ export function registerWorker(program: Command): void {
         queue: core.queue,
         concurrency: opts.concurrency ?? Math.max(1, config.pipeline.workers),
       });
+      // Every worker runs the loop; a lock lets one of them at a time do a pass.
+      const reconciler = startReconciler({ db: core.database.db, settings: core.settings, log: logger, config: config.reconcile });
       const listener =
         config.metricsPort === undefined
           ? undefined
@@ -62,6 +70,7 @@ export function registerWorker(program: Command): void {
         stopping = true;
         logger.info({ signal, worker: worker.id }, 'stopping: handing runs back');
         await listener?.close();
+        await reconciler.stop();
         await worker.stop();
         await core.close();
         logger.info({ worker: worker.id }, 'stopped');

@@ -74,6 +74,25 @@ export interface ComputeDriver {
   verifyDeleted(machine: Machine): Promise<AbsenceCheck[]>;
   /** A host for the machine; the caller closes it (services keep running). */
   openHost(machine: Machine, access: HostAccess): Promise<Host>;
+  /**
+   * The machines this driver made (local: directories and service records under the data dir;
+   * GCP: VMs labelled as ours) that none of `owners` owns: orphans, left by a crash or by hand.
+   */
+  listOrphans(owners: MachineOwners): Promise<OrphanMachine[]>;
+}
+
+/** Who may own machines: the slugs of tenants that have a fleet, and the fleets' ids. */
+export interface MachineOwners {
+  tenantSlugs: ReadonlySet<string>;
+  fleetIds: ReadonlySet<string>;
+}
+
+/** A machine of ours that no fleet owns. */
+export interface OrphanMachine {
+  /** As delete() takes it. */
+  machine: Machine;
+  /** Where it is, for people: a directory under the data dir, a zone. */
+  where: string;
 }
 
 /** One resource of a deleted fleet and how its absence was verified (the deprovision proof). */

@@ -7,6 +7,8 @@ import {
   type GcpMachine,
   type HostAccess,
   type Machine,
+  type MachineOwners,
+  type OrphanMachine,
   StillPresentError,
 } from './driver.ts';
 import { type GcpCompute, gceLabelValue } from './gcp.ts';
@@ -82,6 +84,26 @@ export class GcpDriver implements ComputeDriver {
     const d = await this.compute.describe(machine.vmName, zone);
     if (d.state !== 'missing') throw new StillPresentError(`VM ${machine.vmName} in ${zone}`, `Compute Engine says it is ${d.state}`);
     return [{ resource: `VM ${machine.vmName} in ${zone} (with its boot disk)`, verifiedBy: 'instances.get answered 404 notFound' }];
+  }
+
+  /** VMs labelled `managed-by=agent-fleet` in the configured zones whose `fleet` label is no fleet's id. */
+  async listOrphans(owners: MachineOwners): Promise<OrphanMachine[]> {
+    const owned = new Set([...owners.fleetIds].map(gceLabelValue));
+    return (await this.compute.listOurs())
+      .filter((vm) => !owned.has(vm.labels.fleet ?? ''))
+      .map((vm) => ({
+        machine: {
+          driver: 'gcp' as const,
+          vmName: vm.name,
+          zone: vm.zone,
+          ip: vm.externalIp ?? '',
+          root: '',
+          gatewayPort: this.opts.gatewayPort,
+          sshUser: this.opts.sshUser,
+          sshPort: this.opts.sshPort,
+        },
+        where: `zone ${vm.zone}`,
+      }));
   }
 
   async openHost(machine: Machine, access: HostAccess): Promise<SshHost> {

@@ -12,6 +12,8 @@ import {
   type CreateMachineRequest,
   type LocalMachine,
   type Machine,
+  type MachineOwners,
+  type OrphanMachine,
   StillPresentError,
 } from './driver.ts';
 
@@ -105,6 +107,30 @@ export class LocalDriver implements ComputeDriver {
       { resource: `gateway on port ${machine.gatewayPort}`, verifiedBy: 'port closed: connection refused on 127.0.0.1' },
       ...(osUser ? [{ resource: `OS user ${osUser}`, verifiedBy: 'absent from /etc/passwd (its processes were killed first)' }] : []),
     ];
+  }
+
+  /**
+   * Machine directories and service records (a gateway may run on after its directory was
+   * removed) named for a tenant slug that no fleet has.
+   */
+  async listOrphans(owners: MachineOwners): Promise<OrphanMachine[]> {
+    const names = (dir: string) => (fs.existsSync(dir) ? fs.readdirSync(dir).filter((n) => !n.startsWith('.')) : []);
+    const slugs = new Set([...names(this.fleetsDir), ...names(path.join(this.fleetsDir, '.services'))]);
+    return [...slugs]
+      .filter((slug) => !owners.tenantSlugs.has(slug))
+      .sort()
+      .map((slug) => {
+        const osUser = this.opts.isolation === 'users' ? lookupUser(fleetUserName(slug))?.name : undefined;
+        const machine: LocalMachine = {
+          driver: 'local',
+          vmName: `fleet-${slug.replace(/_/g, '-')}`,
+          ip: '127.0.0.1',
+          root: path.join(this.fleetsDir, slug),
+          gatewayPort: 0,
+          ...(osUser ? { osUser } : {}),
+        };
+        return { machine, where: `fleets/${slug}` };
+      });
   }
 
   /** Where LocalHost keeps the records of the machine's services (src/hosts/local-host.ts). */

@@ -13,6 +13,7 @@ import * as fleetMachineHost from './migrations/0010_fleet_machine_host.ts';
 import * as clerkWebhookDeliveries from './migrations/0011_clerk_webhook_deliveries.ts';
 import * as runKindReprovision from './migrations/0012_run_kind_reprovision.ts';
 import * as fleetViewIndexes from './migrations/0013_fleet_view_indexes.ts';
+import * as fleetHealth from './migrations/0014_fleet_health.ts';
 import type { Database } from './schema.ts';
 
 export type Db = Kysely<Database>;
@@ -35,6 +36,7 @@ const migrations: Record<string, Migration> = {
   '0011_clerk_webhook_deliveries': clerkWebhookDeliveries,
   '0012_run_kind_reprovision': runKindReprovision,
   '0013_fleet_view_indexes': fleetViewIndexes,
+  '0014_fleet_health': fleetHealth,
 };
 
 export function createDb(url: string, options: { max?: number } = {}): { db: Db; pool: pg.Pool } {

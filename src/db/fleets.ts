@@ -45,29 +45,6 @@ export async function updateFleetRequest(
     .execute();
 }
 
-/**
- * Active fleets meant to run, with the output of their vm_create step: the machines whose gateways
- * must run. A fleet whose desired state is not `running` (a suspension or a deprovision asked for
- * and not finished yet) is never restarted: stopped means stopped.
- */
-export async function activeFleetMachines(
-  db: Db,
-): Promise<Array<{ id: string; driver: ComputeDriverName; machine: Record<string, unknown> }>> {
-  const rows = await db
-    .selectFrom('fleets')
-    .innerJoin('step_checkpoints', (j) =>
-      j
-        .onRef('step_checkpoints.fleet_id', '=', 'fleets.id')
-        .on('step_checkpoints.kind', '=', 'provision')
-        .on('step_checkpoints.step', '=', 'vm_create'),
-    )
-    .select(['fleets.id', 'fleets.compute_driver', 'step_checkpoints.output'])
-    .where('fleets.status', '=', 'active')
-    .where('fleets.desired_state', '=', 'running')
-    .execute();
-  return rows.map((r) => ({ id: r.id, driver: r.compute_driver, machine: r.output }));
-}
-
 /** Pins the SSH host key seen at first contact with the fleet's machine, at once (not with a step). */
 export async function pinSshHostKey(db: Db, fleetId: string, fingerprint: string): Promise<void> {
   await db.updateTable('fleets').set({ ssh_host_key: fingerprint }).where('id', '=', fleetId).where('ssh_host_key', 'is', null).execute();

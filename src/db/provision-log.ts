@@ -8,7 +8,8 @@ import type { LogStatus, StepName } from '../domain/steps.ts';
 export interface LogEntry {
   fleetId: string;
   tenantId: string;
-  runId: string;
+  /** Null for entries of no run (the reconciler's). */
+  runId: string | null;
   step: StepName;
   status: LogStatus;
   message: string | null;

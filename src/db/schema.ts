@@ -1,4 +1,5 @@
 import type { ColumnType, Generated, JSONColumnType } from 'kysely';
+import type { FleetHealthReport } from '../domain/fleet-health.ts';
 import type { ComputeDriverName, DesiredState, FleetAgent, FleetStatus, MachineRecord } from '../domain/fleet.ts';
 import type { RunKind } from '../domain/run-kinds.ts';
 
@@ -148,4 +149,27 @@ export interface Database {
   audit_log: AuditLogTable;
   gateway_ports: GatewayPortsTable;
   clerk_webhook_deliveries: ClerkWebhookDeliveriesTable;
+  fleet_health: FleetHealthTable;
+  orphan_machines: OrphanMachinesTable;
+}
+
+export interface FleetHealthTable {
+  fleet_id: string;
+  report: JSONColumnType<FleetHealthReport, string, string>;
+  failed_checks: number;
+  checked_at: Timestamp;
+}
+
+/** A machine labelled as ours that no fleet owns, as the reconciler stores it. */
+export interface OrphanMachineRecord {
+  driver: string;
+  name: string;
+  /** Where it is: a directory under the data dir, a zone. */
+  where: string;
+}
+
+export interface OrphanMachinesTable {
+  one: Generated<boolean>;
+  machines: JSONColumnType<OrphanMachineRecord[], string, string>;
+  checked_at: Timestamp;
 }

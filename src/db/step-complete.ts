@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from './connection.ts';
-import { cleanOutsideJson } from './outside-text.ts';
+import { cleanOutsideJson, cleanOutsideText } from './outside-text.ts';
 import { logEntryCtes, namedLogEntryCtes, notifyFromEv } from './provision-log.ts';
 import type { MachineRecord } from '../domain/fleet.ts';
 import type { RunKind } from '../domain/run-kinds.ts';
@@ -31,11 +31,14 @@ export async function recordStepComplete(
     machine?: MachineRecord;
     /** The step that runs next, whose `running` entry this statement writes too. */
     next?: StepName;
+    /** The Control UI's new URL (a machine started again at another address). */
+    dashboardUrl?: string;
   },
 ): Promise<boolean> {
   // Outputs and machine records carry what outside parties answered (bot ids, addresses).
   const machine = s.machine ? JSON.stringify(cleanOutsideJson(s.machine)) : null;
   const output = JSON.stringify(cleanOutsideJson(s.output));
+  const dashboardUrl = s.dashboardUrl === undefined ? null : cleanOutsideText(s.dashboardUrl, 2000);
   const owned = sql`EXISTS (SELECT 1 FROM o)`;
   const { rows } = await sql<{ owned: boolean }>`
     WITH o AS (
@@ -45,8 +48,9 @@ export async function recordStepComplete(
       SELECT ${s.fleetId}, ${s.kind}, ${s.step}, ${s.position}, ${s.runId}, ${output}::jsonb WHERE ${owned}
       ON CONFLICT (fleet_id, kind, step) DO NOTHING
     ), m AS (
-      UPDATE fleets SET machine = ${machine}::jsonb, updated_at = now()
-      WHERE id = ${s.fleetId} AND ${machine}::jsonb IS NOT NULL AND ${owned}
+      UPDATE fleets SET machine = COALESCE(${machine}::jsonb, machine), dashboard_url = COALESCE(${dashboardUrl}::text, dashboard_url),
+        updated_at = now()
+      WHERE id = ${s.fleetId} AND (${machine}::jsonb IS NOT NULL OR ${dashboardUrl}::text IS NOT NULL) AND ${owned}
     ), ${logEntryCtes({ ...s, status: 'complete' }, owned)}${
       s.next
         ? sql`, ${namedLogEntryCtes({ ...s, step: s.next, status: 'running', message: null, durationMs: null }, owned, {

@@ -30,15 +30,26 @@ export const DEPROVISION_STEPS = ['deprovision_plan', 'gateway_stop', 'machine_d
 export const REPROVISION_TEARDOWN_STEPS = ['deprovision_plan', 'gateway_stop', 'machine_delete', 'deprovision_proof'] as const;
 export const REPROVISION_STEPS = [...REPROVISION_TEARDOWN_STEPS, ...PROVISION_STEPS] as const;
 
-/** Every step name any kind of run writes into the provision log. */
-export const ALL_STEPS = [...new Set([...PROVISION_STEPS, ...SUSPEND_STEPS, ...RESUME_STEPS, ...DEPROVISION_STEPS])] as [
+/** Not a run's step: the reconciler's entries in a fleet's log (a gateway restarted, a fleet moved to `error`). */
+export const RECONCILE_STEP = 'reconcile';
+
+/** Every step a kind of run has (what step timeouts and test faults may name). */
+export const RUN_STEPS = [...new Set([...PROVISION_STEPS, ...SUSPEND_STEPS, ...RESUME_STEPS, ...DEPROVISION_STEPS])] as [
   StepName,
   ...StepName[],
 ];
 
-export type StepName = ProvisionStep | (typeof SUSPEND_STEPS)[number] | (typeof RESUME_STEPS)[number] | (typeof DEPROVISION_STEPS)[number];
+/** Every step name written into the provision log: every kind of run's, and the reconciler's. */
+export const ALL_STEPS = [...RUN_STEPS, RECONCILE_STEP] as [StepName, ...StepName[]];
 
-export const isStepName = (s: string): s is StepName => (ALL_STEPS as readonly string[]).includes(s);
+export type StepName =
+  | ProvisionStep
+  | (typeof SUSPEND_STEPS)[number]
+  | (typeof RESUME_STEPS)[number]
+  | (typeof DEPROVISION_STEPS)[number]
+  | typeof RECONCILE_STEP;
+
+export const isRunStep = (s: string): s is StepName => (RUN_STEPS as readonly string[]).includes(s);
 
 export const LOG_STATUSES = ['running', 'complete', 'error'] as const;
 export type LogStatus = (typeof LOG_STATUSES)[number];

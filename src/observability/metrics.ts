@@ -25,9 +25,24 @@ export class Metrics {
   });
 
   constructor(
-    opts: { fleetsByStatus?: () => Promise<Record<string, number>>; queueDepth?: () => Promise<number>; defaultMetrics?: boolean } = {},
+    opts: {
+      fleetsByStatus?: () => Promise<Record<string, number>>;
+      queueDepth?: () => Promise<number>;
+      orphanMachines?: () => Promise<number>;
+      defaultMetrics?: boolean;
+    } = {},
   ) {
-    const { fleetsByStatus, queueDepth } = opts;
+    const { fleetsByStatus, queueDepth, orphanMachines } = opts;
+    if (orphanMachines) {
+      new Gauge({
+        name: 'fleet_orphan_machines',
+        help: 'Machines labelled as ours that no fleet owns, as the reconciler last found them',
+        registers: [this.registry],
+        async collect() {
+          this.set(await orphanMachines());
+        },
+      });
+    }
     if (queueDepth) {
       new Gauge({
         name: 'fleet_queue_depth',

@@ -211,6 +211,7 @@ export async function executeRun(
         message: await shown(result.message),
         durationMs,
         machine: result.fleetUpdate?.machine,
+        dashboardUrl: result.fleetUpdate?.dashboardUrl,
       };
       if (last) {
         // The last step also ends the run and the fleet the way its kind says: all in one commit.

@@ -26,7 +26,7 @@ describe('fleet --help', () => {
     const paths = commands.map((c) => c.path);
     for (const p of ['login', 'status', 'provision', 'retry', 'events', 'templates', 'tenants list', 'tenants show', 'tenants provision'])
       expect(paths).toContain(p);
-    for (const p of ['serve', 'worker', 'migrate', 'dev token']) expect(paths).toContain(p);
+    for (const p of ['serve', 'worker', 'migrate', 'dev token', 'gateways stop']) expect(paths).toContain(p);
   });
 
   it('shows an example on every command, one that runs the command itself', () => {

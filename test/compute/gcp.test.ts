@@ -4,7 +4,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseGcpError } from '../../src/compute/gcp-errors.ts';
-import { vmNameFor } from '../../src/compute/gcp-driver.ts';
+import { GcpDriver, vmNameFor } from '../../src/compute/gcp-driver.ts';
 import { type CreateOrAdoptRequest, GcpCompute, type GcpComputeSettings } from '../../src/compute/gcp.ts';
 import { StepFailure, TerminalError, TransientError } from '../../src/domain/step-errors.ts';
 import { type GceStandin, startGceStandin } from '../standins/gce-server.ts';
@@ -538,5 +538,31 @@ describe('vmNameFor', () => {
     expect(a).not.toBe(b);
     expect(vmNameFor('user_abc')).not.toBe(vmNameFor('user-abc'));
     expect(vmNameFor(`${'x'.repeat(70)}-one`)).toBe(a); // stable
+  });
+});
+
+describe('orphans', () => {
+  it("are our VMs whose fleet label is no fleet's id; others' VMs and owned ones are not", async () => {
+    gce.addInstance({ zone: 'europe-west2-b', name: 'fleet-owned', labels: { ...OURS, fleet: 'flt_owned' } });
+    gce.addInstance({ zone: 'europe-west2-c', name: 'fleet-left-behind', labels: { ...OURS, fleet: 'flt_gone' } });
+    gce.addInstance({ zone: 'europe-west2-b', name: 'bastion', labels: { role: 'bastion', fleet: 'flt_gone' } });
+    const driver = new GcpDriver(compute, { sshUser: 'fleet', sshPort: 22, gatewayPort: 18789 });
+
+    // Fleet ids are matched as GCE label values (lowercased): flt_Owned is the owner of flt_owned.
+    const orphans = await driver.listOrphans({ tenantSlugs: new Set(), fleetIds: new Set(['flt_Owned']) });
+
+    expect(orphans).toEqual([
+      {
+        machine: expect.objectContaining({ driver: 'gcp', vmName: 'fleet-left-behind', zone: 'europe-west2-c' }),
+        where: 'zone europe-west2-c',
+      },
+    ]);
+    await driver.delete(orphans[0]!.machine);
+    expect(
+      gce
+        .instances()
+        .map((i) => i.name)
+        .sort(),
+    ).toEqual(['bastion', 'fleet-owned']);
   });
 });

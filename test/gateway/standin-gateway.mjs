@@ -66,7 +66,12 @@ async function health() {
     const res = await fetch(`http://127.0.0.1:${port}/readyz`);
     const ready = await res.json();
     const agents = Object.keys(config?.agents?.entries ?? {}).map((agentId) => ({ agentId }));
-    process.stdout.write(`${JSON.stringify({ ok: ready.ready === true, plugins: { loaded: [], errors: [] }, channels: {}, agents })}\n`);
+    // Every configured Discord account is reported connected (the stand-in talks to no Discord).
+    const accounts = Object.fromEntries(
+      Object.keys(config?.channels?.discord?.accounts ?? {}).map((id) => [id, { running: true, connected: true, lastError: null }]),
+    );
+    const channels = Object.keys(accounts).length > 0 ? { discord: { accounts } } : {};
+    process.stdout.write(`${JSON.stringify({ ok: ready.ready === true, plugins: { loaded: [], errors: [] }, channels, agents })}\n`);
   } catch (error) {
     process.stderr.write(`gateway not reachable on port ${port}: ${/** @type {Error} */ (error).message}\n`);
     process.exitCode = 1;

@@ -10,6 +10,7 @@ import { ClerkVerifier } from '../../src/auth/clerk.ts';
 import { DEV_PUBLISHABLE_KEY, ensureDevKeys, mintSessionToken, type MintOptions } from '../../src/auth/dev-issuer.ts';
 import { loadConfig } from '../../src/config.ts';
 import { countFleetsByStatus } from '../../src/db/tenants.ts';
+import { countOrphans } from '../../src/db/orphan-machines.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { Metrics } from '../../src/observability/metrics.ts';
 import { TemplateRegistry } from '../../src/templates/registry.ts';
@@ -101,7 +102,7 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
   if (config.pipeline.sampleRepo) await ensureSampleRepo(dataDir); // as startCore does
   const queue = await RunQueue.start(database.url, logger, config.pipeline.hostId);
   const events = await EventHub.start(database.url, logger);
-  const metrics = new Metrics({ fleetsByStatus: () => countFleetsByStatus(database.db) });
+  const metrics = new Metrics({ fleetsByStatus: () => countFleetsByStatus(database.db), orphanMachines: () => countOrphans(database.db) });
   const worker = opts.workers
     ? await startWorker({
         db: database.db,

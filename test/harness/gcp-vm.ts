@@ -30,9 +30,15 @@ export interface GcpWorld {
   close(): Promise<void>;
 }
 
-export async function startGcpWorld(): Promise<GcpWorld> {
+/**
+ * `changingIps`: each start of a VM gives it a new external IP (as GCE's ephemeral IPs do across a
+ * stop); SSH then dials the loopback sshd whatever the VM's IP says.
+ */
+export async function startGcpWorld(opts: { changingIps?: boolean } = {}): Promise<GcpWorld> {
   const sshd = await startSshd();
-  const gce = await startGceStandin({ project: GCP_PROJECT, natIpFor: () => '127.0.0.1' });
+  let nextIp = 10;
+  const natIpFor = opts.changingIps ? () => `203.0.113.${nextIp++}` : () => '127.0.0.1';
+  const gce = await startGceStandin({ project: GCP_PROJECT, natIpFor });
   gce.onInsert((vm) => {
     const keys = vm.metadata.find((m) => m.key === 'ssh-keys')?.value ?? '';
     sshd.addAuthorizedKey(keys.slice(keys.indexOf(':') + 1));
@@ -49,7 +55,12 @@ export async function startGcpWorld(): Promise<GcpWorld> {
     pollIntervalMs: 10,
   });
   const gatewayPort = await freePort();
-  const driver = new GcpDriver(compute, { sshUser: sshd.user.name, sshPort: sshd.port, gatewayPort });
+  const driver = new GcpDriver(compute, {
+    sshUser: sshd.user.name,
+    sshPort: sshd.port,
+    gatewayPort,
+    ...(opts.changingIps ? { sshAddress: '127.0.0.1' } : {}),
+  });
   return {
     gce,
     sshd,

@@ -18,7 +18,7 @@ let slug: string | undefined;
 
 beforeAll(async () => {
   process.env.FLEET_GATEWAY_COMMAND = STANDIN_GATEWAY;
-  world = await startGcpWorld();
+  world = await startGcpWorld({ changingIps: true });
   t = await createTestApp({ workers: { concurrency: 1 }, drivers: { gcp: world.driver }, computeDriver: 'gcp' });
 }, 120_000);
 
@@ -50,6 +50,10 @@ describe('the lifecycle of a fleet on the GCP driver', () => {
     const resumed = await waitForFleet(t, token, ['active', 'error'], 60_000);
     expect(resumed.status, JSON.stringify(resumed.provisionLog, null, 1)).toBe('active');
     expect(vm()?.status).toBe('RUNNING');
+    // The VM came back with another ephemeral IP: the machine and the Control UI's URL follow it.
+    expect(resumed.gcpResources!.ip).not.toBe(fleet.gcpResources!.ip);
+    expect(resumed.gcpResources!.ip).toBe(vm()?.natIP);
+    expect(resumed.dashboardUrl).toBe(`http://${resumed.gcpResources!.ip}:${new URL(fleet.dashboardUrl!).port}/`);
 
     const root = path.join(world.sshd.user.home, 'fleets', slug);
     expect(fs.existsSync(root)).toBe(true);

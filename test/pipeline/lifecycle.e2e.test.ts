@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { isHealthy } from '../../src/gateway/process.ts';
 import { LocalHost } from '../../src/hosts/local-host.ts';
 import { createLogger } from '../../src/observability/logger.ts';
-import { restartActiveGateways } from '../../src/pipeline/restart-gateways.ts';
+import { reconcileOnce } from '../../src/pipeline/reconciler.ts';
 import { gatewayPortOf, localMachine, portOpen, provisionToActive, slugOfUser, waitForNoFleet } from '../harness/lifecycle.ts';
 import { useStandinApp } from '../harness/standin-app.ts';
 import { type FleetBody, waitFor, waitForFleet } from '../harness/wait.ts';
@@ -110,7 +110,7 @@ describe('a platform suspension', () => {
 });
 
 describe('stopped means stopped', () => {
-  it('the start-up gateway restart leaves alone an active fleet whose desired state is suspended', async () => {
+  it('the reconciler (which restarts dead gateways, also at serve start) leaves alone an active fleet whose desired state is suspended', async () => {
     const t = app();
     const token = t.token({ userId: 'user_stopped' });
     const fleet = await provisionToActive(t, token);
@@ -128,7 +128,9 @@ describe('stopped means stopped', () => {
       });
       expect(stopped.provisionLog.some((e) => e.step === 'gateway_stop' && e.status === 'complete')).toBe(true);
       expect(await isHealthy(host, port)).toBe(false);
-      expect(await restartActiveGateways(t.database.db, t.settings, createLogger('silent'))).toBe(0);
+      const config = { intervalSeconds: 30, unhealthyChecks: 1, deleteOrphans: false };
+      const pass = await reconcileOnce({ db: t.database.db, settings: t.settings, log: createLogger('silent'), config });
+      expect(pass).toMatchObject({ restarted: 0, failed: 0 });
       expect(await isHealthy(host, port)).toBe(false);
     } finally {
       t.settings.faults.clear();

@@ -1,5 +1,5 @@
 import type { StepDefinition } from '../step.ts';
-import { machineOf } from './machine.ts';
+import { dashboardUrlOf, machineOf } from './machine.ts';
 
 /** The fleet is live: the executor marks it active with this dashboard URL in the same commit. */
 export const complete: StepDefinition = {
@@ -7,8 +7,7 @@ export const complete: StepDefinition = {
   timeoutMs: 30_000,
   async run(ctx) {
     const machine = machineOf(ctx);
-    // The gateway's Control UI, where the machine is reachable (loopback locally, the VM's external IP).
-    const dashboardUrl = `http://${machine.ip}:${machine.gatewayPort}/`;
+    const dashboardUrl = dashboardUrlOf(machine);
     const n = ctx.fleet.agents.length;
     return {
       message: `Fleet ready: ${n} agent${n > 1 ? 's' : ''} running; Control UI at ${dashboardUrl}`,

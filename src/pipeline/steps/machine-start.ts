@@ -4,6 +4,7 @@ import { cleanOutsideText } from '../../db/outside-text.ts';
 import { TerminalError } from '../../domain/step-errors.ts';
 import type { StepDefinition } from '../step.ts';
 import { machineLabel, requiredMachine } from './lifecycle-machine.ts';
+import { dashboardUrlOf } from './machine.ts';
 
 /**
  * Starts the suspended machine through its driver (GCP: instances.start) and reads its address
@@ -32,7 +33,8 @@ export const machineStart: StepDefinition = {
     return {
       message: `${machineLabel(now)} started${moved ? ` (its address is now ${moved})` : ''}`,
       output: { ip: now.ip },
-      fleetUpdate: moved ? { machine: machineRecord(now) } : undefined,
+      // The Control UI moved with the address.
+      fleetUpdate: moved ? { machine: machineRecord(now), dashboardUrl: dashboardUrlOf(now) } : undefined,
     };
   },
 };

@@ -29,6 +29,9 @@ export const GATEWAY_LOG_REL = 'openclaw/gateway.log';
 export const openclawHome = (machine: Machine, host: Host): string =>
   machine.driver === 'local' && !machine.osUser ? os.homedir() : host.resolve('openclaw/home');
 
+/** The gateway's Control UI, where the machine is reachable (loopback locally, the VM's external IP). */
+export const dashboardUrlOf = (machine: Machine): string => `http://${machine.ip}:${machine.gatewayPort}/`;
+
 /** The gateway of a machine, as ensureGatewayRunning wants it (used by gateway_start and restarts). */
 export function gatewaySpec(machine: Machine, host: Host, runtime: OpenclawRuntime, token: string): GatewaySpec {
   return {
