@@ -77,7 +77,11 @@ export interface paths {
         delete: operations["deprovisionFleet"];
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Change the caller's fleet's settings; only the affected steps run again
+         * @description Checks the settings sent as provision does, stores them (what is left out is kept; `discord: null` or `missionControl: null` removes that integration and destroys its secrets) and starts a provision run that re-does only the steps the change affects: a new template, repos or git token from workspace_bootstrap, Discord from agent_config, Mission Control from connectivity_check. From `active`, or `error` after a failed provision. While any run is at work the answer is a 409 naming it; a request that changes nothing is a 400. In an organisation, only org:admin may reconfigure.
+         */
+        patch: operations["reconfigureFleet"];
         trace?: never;
     };
     "/api/fleet/provision": {
@@ -129,7 +133,7 @@ export interface paths {
         };
         /**
          * Server-Sent Events: the caller's fleet status changes and provision-log entries, live
-         * @description First a `snapshot` event with the whole fleet (as GET /api/fleet), then `status` and `log` events as any worker writes them. Each event has an id; reconnect with `Last-Event-ID` to receive what was missed instead of a snapshot. The stream ends when the session token expires, after a `session-expired` event: reconnect with a fresh token and `Last-Event-ID`. A user holds at most FLEET_MAX_STREAMS_PER_USER streams at once (429 past it).
+         * @description First a `snapshot` event with the whole fleet (as GET /api/fleet), then `status` and `log` events as any worker writes them. Each event has an id; reconnect with `Last-Event-ID` to receive what was missed instead of a snapshot. The stream ends when the session token expires, after a `session-expired` event: reconnect with a fresh token and `Last-Event-ID`. A stopping server ends it after a `shutdown` event whose `retry:` field says when to reconnect. A user holds at most FLEET_MAX_STREAMS_PER_USER streams at once (429 past it).
          */
         get: operations["streamFleetEvents"];
         put?: never;
@@ -415,6 +419,86 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/tenants/{tenantId}/fleet": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Change a tenant's fleet's settings; only the affected steps run again
+         * @description Checks the settings sent as provision does, stores them (what is left out is kept; `discord: null` or `missionControl: null` removes that integration and destroys its secrets) and starts a provision run that re-does only the steps the change affects: a new template, repos or git token from workspace_bootstrap, Discord from agent_config, Mission Control from connectivity_check. From `active`, or `error` after a failed provision. While any run is at work the answer is a 409 naming it; a request that changes nothing is a 400.
+         */
+        patch: operations["reconfigureTenant"];
+        trace?: never;
+    };
+    "/api/webhooks/clerk": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Clerk webhook: a deleted organisation or user deprovisions its tenant
+         * @description Verified with `svix-id`, `svix-timestamp` and `svix-signature` against CLERK_WEBHOOK_SIGNING_SECRET (a timestamp more than 5 minutes off is refused). `organization.deleted` and `user.deleted` deprovision the tenant and remove it, as DELETE /api/tenants/{id} does (audited as `webhook`; the audit log is kept); other events need nothing. A delivery whose svix-id was handled before is acknowledged and ignored. 503 while the server has no signing secret.
+         */
+        post: operations["receiveClerkWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/fleet/reprovision": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Delete the caller's fleet's machine and build it again from the stored settings
+         * @description One run of kind `reprovision`: the machine is torn down as a deprovision does it (what will be deleted recorded first, its absence proven in the log), then built again with the provision steps from the stored settings; the fleet, its settings, secrets, log and audit are kept, and it ends `active`. From `active` or `error`. `confirm` must be the fleet's tenantId (the platform's id for the tenant, or its tnt_… id); a wrong or missing one is a 400 whose message names it. In an organisation, only org:admin may reprovision.
+         */
+        post: operations["reprovisionFleet"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/tenants/{tenantId}/reprovision": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Delete a tenant's fleet's machine and build it again from the stored settings
+         * @description One run of kind `reprovision`: the machine is torn down as a deprovision does it (what will be deleted recorded first, its absence proven in the log), then built again with the provision steps from the stored settings; the fleet, its settings, secrets, log and audit are kept, and it ends `active`. From `active` or `error`. `confirm` must be the fleet's tenantId (the platform's id for the tenant, or its tnt_… id); a wrong or missing one is a 400 whose message names it.
+         */
+        post: operations["reprovisionTenant"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/fleet/health": {
         parameters: {
             query?: never;
@@ -513,6 +597,7 @@ export interface components {
                 ip: string | null;
             } | null;
             provisionLog: components["schemas"]["ProvisionLogEntry"][];
+            provisionLogSummary: components["schemas"]["ProvisionLogSummary"] | null;
             createdAt: string;
             updatedAt: string;
         };
@@ -530,6 +615,13 @@ export interface components {
              * @example run_8d2k1x
              */
             runId: string | null;
+        };
+        /** @description Added to the seed: what provisionLog leaves out of a long history. null when it shows everything. */
+        ProvisionLogSummary: {
+            /** @description Runs older than the newest ones shown whole (FLEET_LOG_WHOLE_RUNS) */
+            olderRuns: number;
+            /** @description Their entries left out; each step's latest entry is always shown */
+            omittedEntries: number;
         };
         ProvisionAccepted: {
             /** @enum {boolean} */
@@ -612,7 +704,7 @@ export interface components {
             /** @example run_8d2k4m */
             runId: string;
             /** @enum {string} */
-            kind: "provision" | "suspend" | "resume" | "deprovision";
+            kind: "provision" | "suspend" | "resume" | "deprovision" | "reprovision";
             /** @description false when a run of this kind was already at work and this is it */
             started: boolean;
             /** @description null once a deprovision has removed it */
@@ -676,6 +768,39 @@ export interface components {
              */
             mode: "dev" | "clerk";
             clerkPublishableKey: string | null;
+        };
+        ReconfigureRequest: {
+            templateId?: string;
+            repos?: string[];
+            discord?: {
+                guildId: string;
+                channelIds: string[];
+                bots: {
+                    agent: string;
+                    token: string;
+                    applicationId?: string;
+                }[];
+            } | null;
+            missionControl?: {
+                /** Format: uri */
+                url: string;
+                token: string;
+            } | null;
+            gitToken?: string;
+        };
+        ClerkWebhookHandled: {
+            /** @enum {boolean} */
+            ok: true;
+            /**
+             * @description `deprovisioning`: the tenant’s fleet is being deprovisioned (runId); `tenant-removed`: it had no fleet and is gone; `ignored`: the event needs nothing (reason); `replayed`: this svix-id was handled before
+             * @enum {string}
+             */
+            outcome: "deprovisioning" | "tenant-removed" | "ignored" | "replayed";
+            runId: string | null;
+            reason: string | null;
+        };
+        ReprovisionRequest: {
+            confirm?: string;
         };
         FleetHealth: {
             /** @enum {boolean} */
@@ -752,6 +877,35 @@ export interface operations {
                     };
                 };
             };
+            /** @description This path does not take the request's method; the `Allow` header lists the methods it does */
+            405: {
+                headers: {
+                    /** @description The methods this path takes, e.g. `GET, HEAD` */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The client sent its headers or its request too slowly (FLEET_HTTP_HEADERS_TIMEOUT_MS, FLEET_HTTP_REQUEST_TIMEOUT_MS) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     getReadiness: {
@@ -773,6 +927,35 @@ export interface operations {
                         /** @enum {boolean} */
                         ok: true;
                     };
+                };
+            };
+            /** @description This path does not take the request's method; the `Allow` header lists the methods it does */
+            405: {
+                headers: {
+                    /** @description The methods this path takes, e.g. `GET, HEAD` */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The client sent its headers or its request too slowly (FLEET_HTTP_HEADERS_TIMEOUT_MS, FLEET_HTTP_REQUEST_TIMEOUT_MS) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
             /** @description The database does not answer */
@@ -813,6 +996,35 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description This path does not take the request's method; the `Allow` header lists the methods it does */
+            405: {
+                headers: {
+                    /** @description The methods this path takes, e.g. `GET, HEAD` */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The client sent its headers or its request too slowly (FLEET_HTTP_HEADERS_TIMEOUT_MS, FLEET_HTTP_REQUEST_TIMEOUT_MS) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     getFleet: {
@@ -835,6 +1047,35 @@ export interface operations {
             };
             /** @description Not signed in, or the credentials were rejected */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description This path does not take the request's method; the `Allow` header lists the methods it does */
+            405: {
+                headers: {
+                    /** @description The methods this path takes, e.g. `GET, HEAD` */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The client sent its headers or its request too slowly (FLEET_HTTP_HEADERS_TIMEOUT_MS, FLEET_HTTP_REQUEST_TIMEOUT_MS) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -898,8 +1139,189 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description This path does not take the request's method; the `Allow` header lists the methods it does */
+            405: {
+                headers: {
+                    /** @description The methods this path takes, e.g. `GET, HEAD` */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The client sent its headers or its request too slowly (FLEET_HTTP_HEADERS_TIMEOUT_MS, FLEET_HTTP_REQUEST_TIMEOUT_MS) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Conflicts with the current state; the message says what is allowed */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too large: a body over the server's limit (FLEET_MAX_BODY_BYTES), or, when provisioning, more than the plan allows; the message says which */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not JSON: send it with `Content-Type: application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error; quote the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    reconfigureFleet: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReconfigureRequest"];
+            };
+        };
+        responses: {
+            /** @description Accepted: the provision run that applies the change */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProvisionAccepted"];
+                };
+            };
+            /** @description Invalid input; `error.details.field` names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in, or the credentials were rejected */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Signed in but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (also answered for another tenant's resource) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description This path does not take the request's method; the `Allow` header lists the methods it does */
+            405: {
+                headers: {
+                    /** @description The methods this path takes, e.g. `GET, HEAD` */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The client sent its headers or its request too slowly (FLEET_HTTP_HEADERS_TIMEOUT_MS, FLEET_HTTP_REQUEST_TIMEOUT_MS) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with the current state; the message says what is allowed */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too large: a body over the server's limit (FLEET_MAX_BODY_BYTES), or, when provisioning, more than the plan allows; the message says which */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not JSON: send it with `Content-Type: application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -967,8 +1389,55 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description This path does not take the request's method; the `Allow` header lists the methods it does */
+            405: {
+                headers: {
+                    /** @description The methods this path takes, e.g. `GET, HEAD` */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The client sent its headers or its request too slowly (FLEET_HTTP_HEADERS_TIMEOUT_MS, FLEET_HTTP_REQUEST_TIMEOUT_MS) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Conflicts with the current state; the message says what is allowed */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too large: a body over the server's limit (FLEET_MAX_BODY_BYTES), or, when provisioning, more than the plan allows; the message says which */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not JSON: send it with `Content-Type: application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1032,8 +1501,55 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description This path does not take the request's method; the `Allow` header lists the methods it does */
+            405: {
+                headers: {
+                    /** @description The methods this path takes, e.g. `GET, HEAD` */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The client sent its headers or its request too slowly (FLEET_HTTP_HEADERS_TIMEOUT_MS, FLEET_HTTP_REQUEST_TIMEOUT_MS) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Conflicts with the current state; the message says what is allowed */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too large: a body over the server's limit (FLEET_MAX_BODY_BYTES), or, when provisioning, more than the plan allows; the message says which */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not JSON: send it with `Content-Type: application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1090,8 +1606,37 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description This path does not take the request's method; the `Allow` header lists the methods it does */
+            405: {
+                headers: {
+                    /** @description The methods this path takes, e.g. `GET, HEAD` */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The client sent its headers or its request too slowly (FLEET_HTTP_HEADERS_TIMEOUT_MS, FLEET_HTTP_REQUEST_TIMEOUT_MS) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Rate limited */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1129,11 +1674,42 @@ export interface operations {
                         /** @enum {boolean} */
                         ok: true;
                         templates: components["schemas"]["Template"][];
+                        /** @description A repository this server keeps locally (dev machines only): a first fleet that uses it needs no internet. */
+                        sampleRepo?: string;
                     };
                 };
             };
             /** @description Not signed in, or the credentials were rejected */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description This path does not take the request's method; the `Allow` header lists the methods it does */
+            405: {
+                headers: {
+                    /** @description The methods this path takes, e.g. `GET, HEAD` */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The client sent its headers or its request too slowly (FLEET_HTTP_HEADERS_TIMEOUT_MS, FLEET_HTTP_REQUEST_TIMEOUT_MS) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1158,6 +1734,8 @@ export interface operations {
                 status?: "pending" | "provisioning" | "active" | "error" | "suspended";
                 plan?: "free" | "pro" | "team" | "enterprise";
                 clerkOrgId?: string;
+                /** @description The template of the tenant's fleet */
+                templateId?: string;
                 limit?: number;
                 /** @description The `nextCursor` of the previous page */
                 cursor?: string;
@@ -1193,6 +1771,35 @@ export interface operations {
             };
             /** @description Not signed in, or the credentials were rejected */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description This path does not take the request's method; the `Allow` header lists the methods it does */
+            405: {
+                headers: {
+                    /** @description The methods this path takes, e.g. `GET, HEAD` */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The client sent its headers or its request too slowly (FLEET_HTTP_HEADERS_TIMEOUT_MS, FLEET_HTTP_REQUEST_TIMEOUT_MS) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1260,8 +1867,55 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description This path does not take the request's method; the `Allow` header lists the methods it does */
+            405: {
+                headers: {
+                    /** @description The methods this path takes, e.g. `GET, HEAD` */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The client sent its headers or its request too slowly (FLEET_HTTP_HEADERS_TIMEOUT_MS, FLEET_HTTP_REQUEST_TIMEOUT_MS) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Conflicts with the current state; the message says what is allowed */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too large: a body over the server's limit (FLEET_MAX_BODY_BYTES), or, when provisioning, more than the plan allows; the message says which */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not JSON: send it with `Content-Type: application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1317,6 +1971,35 @@ export interface operations {
             };
             /** @description Not found (also answered for another tenant's resource) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description This path does not take the request's method; the `Allow` header lists the methods it does */
+            405: {
+                headers: {
+                    /** @description The methods this path takes, e.g. `GET, HEAD` */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The client sent its headers or its request too slowly (FLEET_HTTP_HEADERS_TIMEOUT_MS, FLEET_HTTP_REQUEST_TIMEOUT_MS) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1388,8 +2071,55 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description This path does not take the request's method; the `Allow` header lists the methods it does */
+            405: {
+                headers: {
+                    /** @description The methods this path takes, e.g. `GET, HEAD` */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The client sent its headers or its request too slowly (FLEET_HTTP_HEADERS_TIMEOUT_MS, FLEET_HTTP_REQUEST_TIMEOUT_MS) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Conflicts with the current state; the message says what is allowed */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too large: a body over the server's limit (FLEET_MAX_BODY_BYTES), or, when provisioning, more than the plan allows; the message says which */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not JSON: send it with `Content-Type: application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1460,8 +2190,55 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description This path does not take the request's method; the `Allow` header lists the methods it does */
+            405: {
+                headers: {
+                    /** @description The methods this path takes, e.g. `GET, HEAD` */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The client sent its headers or its request too slowly (FLEET_HTTP_HEADERS_TIMEOUT_MS, FLEET_HTTP_REQUEST_TIMEOUT_MS) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Conflicts with the current state; the message says what is allowed */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too large: a body over the server's limit (FLEET_MAX_BODY_BYTES), or, when provisioning, more than the plan allows; the message says which */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not JSON: send it with `Content-Type: application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1519,8 +2296,55 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description This path does not take the request's method; the `Allow` header lists the methods it does */
+            405: {
+                headers: {
+                    /** @description The methods this path takes, e.g. `GET, HEAD` */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The client sent its headers or its request too slowly (FLEET_HTTP_HEADERS_TIMEOUT_MS, FLEET_HTTP_REQUEST_TIMEOUT_MS) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Conflicts with the current state; the message says what is allowed */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too large: a body over the server's limit (FLEET_MAX_BODY_BYTES), or, when provisioning, more than the plan allows; the message says which */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not JSON: send it with `Content-Type: application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1597,6 +2421,26 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description This path does not take the request's method; the `Allow` header lists the methods it does */
+            405: {
+                headers: {
+                    /** @description The methods this path takes, e.g. `GET, HEAD` */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The client sent its headers or its request too slowly (FLEET_HTTP_HEADERS_TIMEOUT_MS, FLEET_HTTP_REQUEST_TIMEOUT_MS) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Conflicts with the current state; the message says what is allowed */
             409: {
                 headers: {
@@ -1606,8 +2450,35 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Too large: a body over the server's limit (FLEET_MAX_BODY_BYTES), or, when provisioning, more than the plan allows; the message says which */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not JSON: send it with `Content-Type: application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Rate limited */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1671,6 +2542,26 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description This path does not take the request's method; the `Allow` header lists the methods it does */
+            405: {
+                headers: {
+                    /** @description The methods this path takes, e.g. `GET, HEAD` */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The client sent its headers or its request too slowly (FLEET_HTTP_HEADERS_TIMEOUT_MS, FLEET_HTTP_REQUEST_TIMEOUT_MS) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Conflicts with the current state; the message says what is allowed */
             409: {
                 headers: {
@@ -1680,8 +2571,35 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Too large: a body over the server's limit (FLEET_MAX_BODY_BYTES), or, when provisioning, more than the plan allows; the message says which */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not JSON: send it with `Content-Type: application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Rate limited */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1745,8 +2663,55 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description This path does not take the request's method; the `Allow` header lists the methods it does */
+            405: {
+                headers: {
+                    /** @description The methods this path takes, e.g. `GET, HEAD` */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The client sent its headers or its request too slowly (FLEET_HTTP_HEADERS_TIMEOUT_MS, FLEET_HTTP_REQUEST_TIMEOUT_MS) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Conflicts with the current state; the message says what is allowed */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too large: a body over the server's limit (FLEET_MAX_BODY_BYTES), or, when provisioning, more than the plan allows; the message says which */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not JSON: send it with `Content-Type: application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1824,6 +2789,35 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description This path does not take the request's method; the `Allow` header lists the methods it does */
+            405: {
+                headers: {
+                    /** @description The methods this path takes, e.g. `GET, HEAD` */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The client sent its headers or its request too slowly (FLEET_HTTP_HEADERS_TIMEOUT_MS, FLEET_HTTP_REQUEST_TIMEOUT_MS) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Internal error; quote the request id */
             500: {
                 headers: {
@@ -1887,8 +2881,55 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description This path does not take the request's method; the `Allow` header lists the methods it does */
+            405: {
+                headers: {
+                    /** @description The methods this path takes, e.g. `GET, HEAD` */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The client sent its headers or its request too slowly (FLEET_HTTP_HEADERS_TIMEOUT_MS, FLEET_HTTP_REQUEST_TIMEOUT_MS) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Conflicts with the current state; the message says what is allowed */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too large: a body over the server's limit (FLEET_MAX_BODY_BYTES), or, when provisioning, more than the plan allows; the message says which */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not JSON: send it with `Content-Type: application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1946,8 +2987,55 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description This path does not take the request's method; the `Allow` header lists the methods it does */
+            405: {
+                headers: {
+                    /** @description The methods this path takes, e.g. `GET, HEAD` */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The client sent its headers or its request too slowly (FLEET_HTTP_HEADERS_TIMEOUT_MS, FLEET_HTTP_REQUEST_TIMEOUT_MS) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Conflicts with the current state; the message says what is allowed */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too large: a body over the server's limit (FLEET_MAX_BODY_BYTES), or, when provisioning, more than the plan allows; the message says which */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not JSON: send it with `Content-Type: application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2005,8 +3093,55 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description This path does not take the request's method; the `Allow` header lists the methods it does */
+            405: {
+                headers: {
+                    /** @description The methods this path takes, e.g. `GET, HEAD` */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The client sent its headers or its request too slowly (FLEET_HTTP_HEADERS_TIMEOUT_MS, FLEET_HTTP_REQUEST_TIMEOUT_MS) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Conflicts with the current state; the message says what is allowed */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too large: a body over the server's limit (FLEET_MAX_BODY_BYTES), or, when provisioning, more than the plan allows; the message says which */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not JSON: send it with `Content-Type: application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2078,6 +3213,35 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description This path does not take the request's method; the `Allow` header lists the methods it does */
+            405: {
+                headers: {
+                    /** @description The methods this path takes, e.g. `GET, HEAD` */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The client sent its headers or its request too slowly (FLEET_HTTP_HEADERS_TIMEOUT_MS, FLEET_HTTP_REQUEST_TIMEOUT_MS) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Internal error; quote the request id */
             500: {
                 headers: {
@@ -2134,8 +3298,55 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description This path does not take the request's method; the `Allow` header lists the methods it does */
+            405: {
+                headers: {
+                    /** @description The methods this path takes, e.g. `GET, HEAD` */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The client sent its headers or its request too slowly (FLEET_HTTP_HEADERS_TIMEOUT_MS, FLEET_HTTP_REQUEST_TIMEOUT_MS) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Conflicts with the current state; the message says what is allowed */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too large: a body over the server's limit (FLEET_MAX_BODY_BYTES), or, when provisioning, more than the plan allows; the message says which */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not JSON: send it with `Content-Type: application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2172,6 +3383,537 @@ export interface operations {
                     "application/json": components["schemas"]["SignInOptions"];
                 };
             };
+            /** @description This path does not take the request's method; the `Allow` header lists the methods it does */
+            405: {
+                headers: {
+                    /** @description The methods this path takes, e.g. `GET, HEAD` */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The client sent its headers or its request too slowly (FLEET_HTTP_HEADERS_TIMEOUT_MS, FLEET_HTTP_REQUEST_TIMEOUT_MS) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error; quote the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    reconfigureTenant: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description tenantId (slug) or tnt_… id */
+                tenantId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReconfigureRequest"];
+            };
+        };
+        responses: {
+            /** @description Accepted: the provision run that applies the change */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProvisionAccepted"];
+                };
+            };
+            /** @description Invalid input; `error.details.field` names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in, or the credentials were rejected */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (also answered for another tenant's resource) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description This path does not take the request's method; the `Allow` header lists the methods it does */
+            405: {
+                headers: {
+                    /** @description The methods this path takes, e.g. `GET, HEAD` */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The client sent its headers or its request too slowly (FLEET_HTTP_HEADERS_TIMEOUT_MS, FLEET_HTTP_REQUEST_TIMEOUT_MS) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with the current state; the message says what is allowed */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too large: a body over the server's limit (FLEET_MAX_BODY_BYTES), or, when provisioning, more than the plan allows; the message says which */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not JSON: send it with `Content-Type: application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error; quote the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    receiveClerkWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Handled (or needs nothing) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ClerkWebhookHandled"];
+                };
+            };
+            /** @description Invalid input; `error.details.field` names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description This path does not take the request's method; the `Allow` header lists the methods it does */
+            405: {
+                headers: {
+                    /** @description The methods this path takes, e.g. `GET, HEAD` */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The client sent its headers or its request too slowly (FLEET_HTTP_HEADERS_TIMEOUT_MS, FLEET_HTTP_REQUEST_TIMEOUT_MS) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with the current state; the message says what is allowed */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too large: a body over the server's limit (FLEET_MAX_BODY_BYTES), or, when provisioning, more than the plan allows; the message says which */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not JSON: send it with `Content-Type: application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error; quote the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Clerk webhooks are not configured on this server */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    reprovisionFleet: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ReprovisionRequest"];
+            };
+        };
+        responses: {
+            /** @description Accepted: the reprovision run */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunAccepted"];
+                };
+            };
+            /** @description Invalid input; `error.details.field` names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in, or the credentials were rejected */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Signed in but not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (also answered for another tenant's resource) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description This path does not take the request's method; the `Allow` header lists the methods it does */
+            405: {
+                headers: {
+                    /** @description The methods this path takes, e.g. `GET, HEAD` */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The client sent its headers or its request too slowly (FLEET_HTTP_HEADERS_TIMEOUT_MS, FLEET_HTTP_REQUEST_TIMEOUT_MS) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with the current state; the message says what is allowed */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too large: a body over the server's limit (FLEET_MAX_BODY_BYTES), or, when provisioning, more than the plan allows; the message says which */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not JSON: send it with `Content-Type: application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal error; quote the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    reprovisionTenant: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description tenantId (slug) or tnt_… id */
+                tenantId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ReprovisionRequest"];
+            };
+        };
+        responses: {
+            /** @description Accepted: the reprovision run */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunAccepted"];
+                };
+            };
+            /** @description Invalid input; `error.details.field` names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in, or the credentials were rejected */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found (also answered for another tenant's resource) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description This path does not take the request's method; the `Allow` header lists the methods it does */
+            405: {
+                headers: {
+                    /** @description The methods this path takes, e.g. `GET, HEAD` */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The client sent its headers or its request too slowly (FLEET_HTTP_HEADERS_TIMEOUT_MS, FLEET_HTTP_REQUEST_TIMEOUT_MS) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with the current state; the message says what is allowed */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too large: a body over the server's limit (FLEET_MAX_BODY_BYTES), or, when provisioning, more than the plan allows; the message says which */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not JSON: send it with `Content-Type: application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Internal error; quote the request id */
             500: {
                 headers: {
@@ -2203,6 +3945,35 @@ export interface operations {
             };
             /** @description Not signed in, or the credentials were rejected */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description This path does not take the request's method; the `Allow` header lists the methods it does */
+            405: {
+                headers: {
+                    /** @description The methods this path takes, e.g. `GET, HEAD` */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The client sent its headers or its request too slowly (FLEET_HTTP_HEADERS_TIMEOUT_MS, FLEET_HTTP_REQUEST_TIMEOUT_MS) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2269,6 +4040,35 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description This path does not take the request's method; the `Allow` header lists the methods it does */
+            405: {
+                headers: {
+                    /** @description The methods this path takes, e.g. `GET, HEAD` */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The client sent its headers or its request too slowly (FLEET_HTTP_HEADERS_TIMEOUT_MS, FLEET_HTTP_REQUEST_TIMEOUT_MS) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Internal error; quote the request id */
             500: {
                 headers: {
@@ -2313,6 +4113,53 @@ export interface operations {
             };
             /** @description Signed in but not allowed */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description This path does not take the request's method; the `Allow` header lists the methods it does */
+            405: {
+                headers: {
+                    /** @description The methods this path takes, e.g. `GET, HEAD` */
+                    Allow?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The client sent its headers or its request too slowly (FLEET_HTTP_HEADERS_TIMEOUT_MS, FLEET_HTTP_REQUEST_TIMEOUT_MS) */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too large: a body over the server's limit (FLEET_MAX_BODY_BYTES), or, when provisioning, more than the plan allows; the message says which */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not JSON: send it with `Content-Type: application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request headers are too large */
+            431: {
                 headers: {
                     [name: string]: unknown;
                 };

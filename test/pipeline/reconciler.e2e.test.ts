@@ -82,6 +82,24 @@ describe('a machine gone behind our back', () => {
     expect((await waitForFleet(t, token, ['active', 'error'])).status).toBe('active');
     expect(machine.exists()).toBe(true);
   });
+  it('is rebuilt by a retry even when the last run was a resume (the retry provisions, it does not resume again)', async () => {
+    const { t, token, machine } = await activeFleet('user_gone_after_resume');
+    expect((await t.request('/api/fleet/suspend', { method: 'POST', token, json: {} })).status).toBe(202);
+    expect((await waitForFleet(t, token, ['suspended', 'error'])).status).toBe('suspended');
+    expect((await t.request('/api/fleet/resume', { method: 'POST', token })).status).toBe(202);
+    expect((await waitForFleet(t, token, ['active', 'error'])).status).toBe('active');
+    fs.rmSync(machine.root, { recursive: true, force: true });
+    await once({ unhealthyChecks: 1 });
+    expect((await waitForFleet(t, token, ['error'])).status).toBe('error');
+
+    const retry = await t.request('/api/fleet/retry', { method: 'POST', token });
+    expect(retry.status).toBe(202);
+    const runId = ((await retry.json()) as { runId: string }).runId;
+    const run = await t.database.db.selectFrom('provision_runs').select('kind').where('id', '=', runId).executeTakeFirstOrThrow();
+    expect(run.kind).toBe('provision');
+    expect((await waitForFleet(t, token, ['active', 'error'])).status).toBe('active');
+    expect(machine.exists()).toBe(true);
+  });
 });
 
 describe('stopped means stopped', () => {

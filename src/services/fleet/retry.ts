@@ -9,7 +9,8 @@ const NO_FLEET = 'There is no fleet to retry: provision one first.';
 
 /**
  * Retries the run that left the fleet in `error` (a provision, suspend, resume or deprovision, or
- * a cancelled provision), at its failed step: completed steps keep their checkpoints.
+ * a cancelled provision), at its failed step: completed steps keep their checkpoints. A fleet the
+ * reconciler moved to `error` is provisioned again from the step it found broken.
  */
 export async function retryFleet(ctx: ServiceContext, caller: Caller): Promise<RunOutcome> {
   if ('principal' in caller) assertMayChangeFleet(caller.principal);
@@ -18,7 +19,11 @@ export async function retryFleet(ctx: ServiceContext, caller: Caller): Promise<R
     const { fleet, running } = await lockedFleetFor(trx, tenantId, 'retry', { noFleet: NO_FLEET, sameKindRun: 'provision' });
     if (running) return { kind: 'already-running' as const, fleetId: fleet.id, tenantId, run: running };
     await assertRunRate(trx, await planOf(ctx, trx, tenantId), fleet.id);
-    const failed = await lastEndedRun(trx, fleet.id);
+    // A fleet in `error` after a run that completed was failed from outside (the reconciler found its
+    // machine or gateway broken and dropped the provision checkpoints of what is gone): retrying that
+    // run's kind (a resume, say) could not rebuild it; a provision redoes exactly what was dropped.
+    const last = await lastEndedRun(trx, fleet.id);
+    const failed = last?.status === 'complete' ? undefined : last;
     // The retried run's options (a suspension's reason, a tenant's removal) hold for its retry too.
     const { actor: _first, ...options } = failed?.options ?? {};
     return startRun(trx, ctx, {
