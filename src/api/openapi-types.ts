@@ -450,7 +450,7 @@ export interface paths {
         put?: never;
         /**
          * Clerk webhook: a deleted organisation or user deprovisions its tenant
-         * @description Verified with `svix-id`, `svix-timestamp` and `svix-signature` against CLERK_WEBHOOK_SIGNING_SECRET (a timestamp more than 5 minutes off is refused). `organization.deleted` and `user.deleted` deprovision the tenant and remove it, as DELETE /api/tenants/{id} does (audited as `webhook`; the audit log is kept); other events need nothing. A delivery whose svix-id was handled before is acknowledged and ignored. 503 while the server has no signing secret.
+         * @description Verified with `svix-id`, `svix-timestamp` and `svix-signature` against CLERK_WEBHOOK_SIGNING_SECRET (a timestamp more than 5 minutes off is refused). `organization.deleted` and `user.deleted` deprovision the tenant and remove it, as DELETE /api/tenants/{id} does (audited as `webhook`; the audit log is kept); other events need nothing. A delivery whose svix-id was handled before is acknowledged and ignored. 404 (saying what to set) while the server has no signing secret.
          */
         post: operations["receiveClerkWebhook"];
         delete?: never;
@@ -470,7 +470,7 @@ export interface paths {
         put?: never;
         /**
          * Delete the caller's fleet's machine and build it again from the stored settings
-         * @description One run of kind `reprovision`: the machine is torn down as a deprovision does it (what will be deleted recorded first, its absence proven in the log), then built again with the provision steps from the stored settings; the fleet, its settings, secrets, log and audit are kept, and it ends `active`. From `active` or `error`. `confirm` must be the fleet's tenantId (as GET /api/fleet shows it); wrong or missing is a 400. In an organisation, only org:admin may reprovision.
+         * @description One run of kind `reprovision`: the machine is torn down as a deprovision does it (what will be deleted recorded first, its absence proven in the log), then built again with the provision steps from the stored settings; the fleet, its settings, secrets, log and audit are kept, and it ends `active`. From `active` or `error`. `confirm` must be the fleet's tenantId (the platform's id for the tenant, or its tnt_… id); a wrong or missing one is a 400 whose message names it. In an organisation, only org:admin may reprovision.
          */
         post: operations["reprovisionFleet"];
         delete?: never;
@@ -490,7 +490,7 @@ export interface paths {
         put?: never;
         /**
          * Delete a tenant's fleet's machine and build it again from the stored settings
-         * @description One run of kind `reprovision`: the machine is torn down as a deprovision does it (what will be deleted recorded first, its absence proven in the log), then built again with the provision steps from the stored settings; the fleet, its settings, secrets, log and audit are kept, and it ends `active`. From `active` or `error`. `confirm` must be the fleet's tenantId (as GET /api/fleet shows it); wrong or missing is a 400.
+         * @description One run of kind `reprovision`: the machine is torn down as a deprovision does it (what will be deleted recorded first, its absence proven in the log), then built again with the provision steps from the stored settings; the fleet, its settings, secrets, log and audit are kept, and it ends `active`. From `active` or `error`. `confirm` must be the fleet's tenantId (the platform's id for the tenant, or its tnt_… id); a wrong or missing one is a 400 whose message names it.
          */
         post: operations["reprovisionTenant"];
         delete?: never;
@@ -2425,6 +2425,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Not found (also answered for another tenant's resource) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Conflicts with the current state; the message says what is allowed */
             409: {
                 headers: {
@@ -2445,15 +2454,6 @@ export interface operations {
             };
             /** @description Internal error; quote the request id */
             500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Clerk webhooks are not configured on this server */
-            503: {
                 headers: {
                     [name: string]: unknown;
                 };
