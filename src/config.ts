@@ -62,7 +62,7 @@ export const envSchema = z.object({
   ),
   CLERK_SECRET_KEY: optionalNonEmpty,
   CLERK_AUTHORIZED_PARTIES: optionalNonEmpty.pipe(csv.optional()),
-  // The signing secret of the Clerk webhook endpoint (Clerk dashboard → Webhooks); unset: POST /api/webhooks/clerk is a 503.
+  // The signing secret of the Clerk webhook endpoint (Clerk dashboard → Webhooks); unset: POST /api/webhooks/clerk is a 404 saying so.
   CLERK_WEBHOOK_SIGNING_SECRET: optionalNonEmpty.pipe(
     z
       .string()
@@ -359,7 +359,7 @@ export interface Config {
   outbound: OutboundPolicy;
   /** GET /metrics requires it as a bearer token when set; public otherwise. */
   metricsToken: string | undefined;
-  /** Verifies Clerk's webhook deliveries (CLERK_WEBHOOK_SIGNING_SECRET); unset: the webhook answers 503. */
+  /** Verifies Clerk's webhook deliveries (CLERK_WEBHOOK_SIGNING_SECRET); unset: the webhook answers 404 saying so. */
   clerkWebhookSecret: string | undefined;
   /** Where `fleet worker` serves its /metrics (FLEET_METRICS_PORT); no listener when unset. */
   metricsPort: number | undefined;

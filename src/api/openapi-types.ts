@@ -450,7 +450,7 @@ export interface paths {
         put?: never;
         /**
          * Clerk webhook: a deleted organisation or user deprovisions its tenant
-         * @description Verified with `svix-id`, `svix-timestamp` and `svix-signature` against CLERK_WEBHOOK_SIGNING_SECRET (a timestamp more than 5 minutes off is refused). `organization.deleted` and `user.deleted` deprovision the tenant and remove it, as DELETE /api/tenants/{id} does (audited as `webhook`; the audit log is kept); other events need nothing. A delivery whose svix-id was handled before is acknowledged and ignored. 503 while the server has no signing secret.
+         * @description Verified with `svix-id`, `svix-timestamp` and `svix-signature` against CLERK_WEBHOOK_SIGNING_SECRET (a timestamp more than 5 minutes off is refused). `organization.deleted` and `user.deleted` deprovision the tenant and remove it, as DELETE /api/tenants/{id} does (audited as `webhook`; the audit log is kept); other events need nothing. A delivery whose svix-id was handled before is acknowledged and ignored. 404 (saying what to set) while the server has no signing secret.
          */
         post: operations["receiveClerkWebhook"];
         delete?: never;
@@ -3578,6 +3578,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Not found (also answered for another tenant's resource) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description This path does not take the request's method; the `Allow` header lists the methods it does */
             405: {
                 headers: {
@@ -3645,15 +3654,6 @@ export interface operations {
             };
             /** @description Internal error; quote the request id */
             500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Clerk webhooks are not configured on this server */
-            503: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -141,15 +141,15 @@ describe('POST /api/webhooks/clerk', () => {
 });
 
 describe('POST /api/webhooks/clerk without CLERK_WEBHOOK_SIGNING_SECRET', () => {
-  it('503 saying what to set; past FLEET_WEBHOOK_RATE_LIMIT_PER_MINUTE a 429', async () => {
+  it('404 saying what to set; past FLEET_WEBHOOK_RATE_LIMIT_PER_MINUTE a 429', async () => {
     const t = unconfigured();
     const res = await send(t, delivery(orgDeleted('org_any')));
-    expect(res.status).toBe(503);
+    expect(res.status).toBe(404);
     expect(((await res.json()) as ErrorBody).error).toMatchObject({
-      code: 'unavailable',
+      code: 'not_found',
       message: expect.stringContaining('set CLERK_WEBHOOK_SIGNING_SECRET'),
     });
-    expect((await send(t, delivery(orgDeleted('org_any')))).status).toBe(503);
+    expect((await send(t, delivery(orgDeleted('org_any')))).status).toBe(404);
     const limited = await send(t, delivery(orgDeleted('org_any')));
     expect(limited.status).toBe(429);
     expect(((await limited.json()) as ErrorBody).error.message).toMatch(/The Clerk webhook may send at most 2 requests a minute/);

@@ -3,7 +3,7 @@ import { verifyClerkDelivery, WebhookRefused } from '../../auth/clerk-webhook.ts
 import { handleClerkEvent } from '../../services/tenants/clerk-event.ts';
 import type { AppDeps, AppEnv } from '../context.ts';
 import { ApiError } from '../errors.ts';
-import { ErrorSchema, errorResponses } from '../schemas.ts';
+import { errorResponses } from '../schemas.ts';
 
 const ClerkWebhookHandled = z
   .object({
@@ -28,15 +28,11 @@ const route = createRoute({
     'Verified with `svix-id`, `svix-timestamp` and `svix-signature` against CLERK_WEBHOOK_SIGNING_SECRET (a timestamp more ' +
     'than 5 minutes off is refused). `organization.deleted` and `user.deleted` deprovision the tenant and remove it, as ' +
     'DELETE /api/tenants/{id} does (audited as `webhook`; the audit log is kept); other events need nothing. A delivery whose ' +
-    'svix-id was handled before is acknowledged and ignored. 503 while the server has no signing secret.',
+    'svix-id was handled before is acknowledged and ignored. 404 (saying what to set) while the server has no signing secret.',
   security: [],
   responses: {
     200: { description: 'Handled (or needs nothing)', content: { 'application/json': { schema: ClerkWebhookHandled } } },
-    ...errorResponses(400, 409, 429),
-    503: {
-      description: 'Clerk webhooks are not configured on this server',
-      content: { 'application/json': { schema: ErrorSchema } },
-    },
+    ...errorResponses(400, 404, 409, 429),
   },
 });
 
@@ -44,8 +40,9 @@ export function registerClerkWebhook(app: OpenAPIHono<AppEnv>, deps: AppDeps): v
   app.openapi(route, async (c) => {
     const secret = deps.config.clerkWebhookSecret;
     if (!secret) {
+      // A 404, not a 503: nothing is broken, the endpoint is simply not switched on here.
       throw new ApiError(
-        'unavailable',
+        'not_found',
         'Clerk webhooks are not configured on this server: set CLERK_WEBHOOK_SIGNING_SECRET to the endpoint’s signing secret (Clerk dashboard → Webhooks).',
       );
     }
