@@ -44,6 +44,10 @@ export async function claimRunFairly(
        WHERE r.id = ${runId}`.execute(trx);
     const found = rows[0];
     if (found?.local && found.machine_host !== null && found.machine_host !== hostId) return 'other-host';
+    // This claim binds the fleet to this host below: lock the fleet's row before the run's, the order
+    // the services lock them in (a cancel racing this claim would otherwise deadlock with it).
+    const binds = found?.local === true && found.machine_host === null;
+    if (binds) await sql`SELECT 1 FROM fleets WHERE id = ${found.fleet_id} FOR UPDATE`.execute(trx);
     const queued = found?.queued ? found : undefined;
     if (queued?.requested_by) {
       await sql`SELECT pg_advisory_xact_lock(hashtextextended(${`fair-claim:${queued.requested_by}`}, 0))`.execute(trx);
@@ -63,7 +67,7 @@ export async function claimRunFairly(
     }
     // Not queued (running with a silent owner, or finished): the plain claim decides.
     const claimed = await claimRun(trx, runId, worker, staleAfterSeconds);
-    if (claimed && found?.local && found.machine_host === null) {
+    if (claimed && binds) {
       await trx
         .updateTable('fleets')
         .set({ machine_host: hostId })
