@@ -16,6 +16,14 @@ export async function getFleet(db: Db, fleetId: string): Promise<FleetRow> {
 }
 
 /**
+ * Locks one fleet's row until the caller's transaction ends. Writers that touch a fleet and one of
+ * its runs lock the fleet first (the verbs do, through lockFleetOfTenant), so they never deadlock.
+ */
+export async function lockFleetRow(trx: Db, fleetId: string): Promise<void> {
+  await trx.selectFrom('fleets').select('id').where('id', '=', fleetId).forUpdate().execute();
+}
+
+/**
  * The tenant's fleet, locked until the caller's transaction ends: concurrent requests for one
  * fleet queue here, so the second sees what the first did (its run, its settings).
  */

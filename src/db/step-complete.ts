@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from './connection.ts';
+import { lockFleetRow } from './fleets.ts';
 import { cleanOutsideJson, cleanOutsideText } from './outside-text.ts';
 import { logEntryCtes, namedLogEntryCtes, notifyFromEv } from './provision-log.ts';
 import type { MachineRecord } from '../domain/fleet.ts';
@@ -40,7 +41,7 @@ export async function recordStepComplete(
   const output = JSON.stringify(cleanOutsideJson(s.output));
   const dashboardUrl = s.dashboardUrl === undefined ? null : cleanOutsideText(s.dashboardUrl, 2000);
   const owned = sql`EXISTS (SELECT 1 FROM o)`;
-  const { rows } = await sql<{ owned: boolean }>`
+  const statement = sql<{ owned: boolean }>`
     WITH o AS (
       SELECT 1 FROM provision_runs WHERE id = ${s.runId} AND worker = ${s.worker} AND status = 'running' FOR UPDATE
     ), c AS (
@@ -62,6 +63,13 @@ export async function recordStepComplete(
     }
     SELECT ${owned} AS owned, ${notifyFromEv(s.tenantId)} AS notified${
       s.next ? sql`, ${notifyFromEv(s.tenantId, 'next_ev')} AS next_notified` : sql``
-    }`.execute(db);
-  return rows[0]?.owned === true;
+    }`;
+  // A completion that changes the fleet's row locks it before the run's (the statement's `o`), the
+  // order every verb takes them in: a cancel racing a finishing vm_create would otherwise deadlock.
+  const changesFleet = machine !== null || dashboardUrl !== null;
+  const write = async (q: Db) => {
+    if (changesFleet) await lockFleetRow(q, s.fleetId);
+    return (await statement.execute(q)).rows[0]?.owned === true;
+  };
+  return changesFleet && !db.isTransaction ? db.transaction().execute(write) : write(db);
 }

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { listCheckpoints } from '../db/checkpoints.ts';
 import type { Db } from '../db/connection.ts';
 import { applyTransition } from '../db/fleet-transition.ts';
-import { getFleet } from '../db/fleets.ts';
+import { getFleet, lockFleetRow } from '../db/fleets.ts';
 import { appendLog, appendLogAsOwner } from '../db/provision-log.ts';
 import { claimRunFairly } from '../db/fair-claim.ts';
 import { finishRun, heartbeatRun, LostRunError, recordCrash } from '../db/runs.ts';
@@ -120,6 +120,7 @@ export async function executeRun(
     const endInError = (step: StepName, message: string, durationMs: number | null, status: 'error' | 'cancelled' = 'error') =>
       ifStillOwner(() =>
         db.transaction().execute(async (trx) => {
+          await lockFleetRow(trx, fleet.id); // fleet before run, as every verb locks them
           await finishRun(trx, runId, worker, { status, error: message, failedStep: step });
           await appendLog(trx, { fleetId: fleet.id, tenantId: tenant.id, runId, step, status: 'error', message, durationMs });
           await applyTransition(trx, fleet.id, 'fail');
@@ -217,6 +218,7 @@ export async function executeRun(
         // The last step also ends the run and the fleet the way its kind says: all in one commit.
         const ended = await ifStillOwner(() =>
           db.transaction().execute(async (trx) => {
+            await lockFleetRow(trx, fleet.id); // fleet before run, as every verb locks them
             if (!(await recordStepComplete(trx, completion))) throw new LostRunError(runId);
             await finishRun(trx, runId, worker, { status: 'complete' });
             await endRun(trx, { run, fleet, tenant, result });
@@ -234,6 +236,7 @@ export async function executeRun(
     // Every step had a checkpoint already (nothing left to do): the run still ends as its kind says.
     const ended = await ifStillOwner(() =>
       db.transaction().execute(async (trx) => {
+        await lockFleetRow(trx, fleet.id); // fleet before run, as every verb locks them
         await finishRun(trx, runId, worker, { status: 'complete' });
         await endRun(trx, { run, fleet, tenant, result: undefined });
       }),

@@ -113,3 +113,51 @@ describe('commits between steps', () => {
     expect(await durability((trx) => recordStepComplete(trx, done))).toBe('on');
   });
 });
+
+describe('lock order', () => {
+  // Every verb (cancel, suspend, a claim that binds a fleet to its host) locks the fleet's row, then
+  // the run's. A completion that also changes the fleet must take them in that order too, or a cancel
+  // racing a finishing vm_create deadlocks with it and one side fails (a 500, or a run left to the watchdog).
+  it("takes the fleet's lock before the run's when a completion changes the fleet", async () => {
+    const { fleetId, tenantId, runId } = await fleetWithRun();
+    expect(await claimRun(database.db, runId, 'worker-a', 10)).toBeTruthy();
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    let locked!: () => void;
+    const fleetLocked = new Promise<void>((r) => (locked = r));
+    const holder = database.db.transaction().execute(async (trx) => {
+      await sql`SELECT 1 FROM fleets WHERE id = ${fleetId} FOR UPDATE`.execute(trx);
+      locked();
+      await released;
+    });
+    await fleetLocked;
+    const completion = recordStepComplete(database.db, {
+      fleetId,
+      tenantId,
+      runId,
+      kind: 'provision',
+      step: 'vm_create',
+      position: 0,
+      worker: 'worker-a',
+      output: {},
+      message: 'machine ready',
+      durationMs: 1,
+      machine: { driver: 'local', name: 'm', zone: null, ip: null },
+      next: 'workspace_bootstrap',
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    // While the completion waits for the fleet, it must not be holding the run.
+    const free = await database.db
+      .transaction()
+      .execute(async (trx) => {
+        await sql`SET LOCAL lock_timeout = '200ms'`.execute(trx);
+        await sql`SELECT 1 FROM provision_runs WHERE id = ${runId} FOR UPDATE`.execute(trx);
+        return true;
+      })
+      .catch(() => false);
+    expect(free).toBe(true);
+    release();
+    await holder;
+    expect(await completion).toBe(true);
+  });
+});
