@@ -42,9 +42,9 @@ describe('protocol answers in the OpenAPI document', () => {
 
 describe('what the document says is what the server answers', () => {
   it('405 with Allow on a method the path does not take', async () => {
-    const res = await t.request('/api/fleet', { method: 'PATCH', token: t.token({ userId: 'user_p' }) });
+    const res = await t.request('/api/fleet', { method: 'PUT', token: t.token({ userId: 'user_p' }) });
     expect(res.status).toBe(405);
-    expect(res.headers.get('allow')).toBe('DELETE, GET, HEAD');
+    expect(res.headers.get('allow')).toBe('DELETE, GET, HEAD, PATCH');
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('method_not_allowed');
   });
 
