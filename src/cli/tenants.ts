@@ -52,6 +52,7 @@ export function registerTenants(program: Command): void {
       .addOption(new Option('--status <status>', 'only fleets in this status').choices(FLEET_STATUSES))
       .addOption(new Option('--plan <plan>', 'only tenants on this plan').choices(PLANS))
       .option('--clerk-org <orgId>', 'only the tenant of this Clerk organisation')
+      .option('--template <id>', 'only tenants whose fleet uses this template (see `fleet templates`)')
       .option('--limit <n>', 'tenants per page (1-200)', parseLimit, 50)
       .option('--cursor <cursor>', 'the next page, as the previous page printed it'),
   );
@@ -63,6 +64,7 @@ export function registerTenants(program: Command): void {
         status?: Tenant['status'];
         plan?: (typeof PLANS)[number];
         clerkOrg?: string;
+        template?: string;
         limit: number;
         cursor?: string;
       },
@@ -72,6 +74,7 @@ export function registerTenants(program: Command): void {
         status: opts.status ?? undefined,
         plan: opts.plan,
         clerkOrgId: opts.clerkOrg,
+        templateId: opts.template,
         limit: opts.limit,
         cursor: opts.cursor,
       };

@@ -310,6 +310,10 @@ describe('operator commands over HTTP', () => {
     const show = JSON.parse((await op.fleet('tenants', 'show', 'globex', ...withToken, '--json')).stdout);
     expect(show.tenant.tenantId).toBe('globex');
     expect(show.fleet.templateId).toBe('solo-engineer');
+    const solo = JSON.parse((await op.fleet('tenants', 'list', '--template', 'solo-engineer', ...withToken, '--json')).stdout);
+    expect(solo.tenants.map((t: { tenantId: string }) => t.tenantId)).toContain('globex');
+    const seven = JSON.parse((await op.fleet('tenants', 'list', '--template', 'standard-7-agent', ...withToken, '--json')).stdout);
+    expect(seven.tenants.map((t: { tenantId: string }) => t.tenantId)).not.toContain('globex');
 
     const missing = await op.fleet('tenants', 'show', 'nobody_here', ...withToken);
     expect(missing.code).toBe(1);
