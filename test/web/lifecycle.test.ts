@@ -59,7 +59,8 @@ describe('lifecycle actions in the dashboard', () => {
     const running = page.getByTestId('step-workspace_bootstrap').and(page.locator('[data-state="running"]'));
     await running.waitFor({ timeout: 30_000 });
     const message = page.getByTestId('step-message-workspace_bootstrap');
-    await message.getByText('cloning repo 1 of 1 (acme/app for cantona)').waitFor({ timeout: 30_000 });
+    // Polled, so a failure names the message the page did show (one loaded CI run saw none in 30 s).
+    await expect.poll(() => message.innerText(), { timeout: 30_000, interval: 250 }).toBe('cloning repo 1 of 1 (acme/app for cantona)');
     const icon = running.locator('.step-icon');
     expect(await icon.evaluate((el) => getComputedStyle(el).animationName)).toBe('spin');
     expect(await buttonTexts(page)).toEqual(['Sign out', 'Cancel provisioning']);
