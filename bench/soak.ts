@@ -11,7 +11,6 @@
  * Not part of CI or `npm test`: it runs for minutes and measures rather than asserts (it exits 1
  * when the goal is missed, so a person can script it).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,6 +19,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { ensureDevKeys, mintSessionToken } from '../src/auth/dev-issuer.ts';
 import { answerProblems } from '../test/fuzz/answer-checks.ts';
 import { BAD_REQUESTS, type SoakRequest } from './soak-requests.ts';
+import { startSoakServer } from './soak-server-process.ts';
 
 const { values: args } = parseArgs({
   options: { seconds: { type: 'string' }, rps: { type: 'string' }, streams: { type: 'string' }, seed: { type: 'string' } },
@@ -52,33 +52,17 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fleet-soak-'));
 // The embedded PostgreSQL runs as an unprivileged user when we are root: it must reach its dir.
 fs.chmodSync(dir, 0o755);
 const dataDir = path.join(dir, 'data');
-const logFile = path.join(dir, 'server.log');
-const child: ChildProcess = spawn(process.execPath, ['--expose-gc', 'bin/run-ts.js', 'bench/soak-server.ts'], {
+const { child, url, logFile } = await startSoakServer({
+  dir,
+  dataDir,
+  nodeArgs: ['--expose-gc'],
   env: {
-    PATH: process.env.PATH,
-    HOME: process.env.HOME,
-    NODE_ENV: 'development',
-    HOST: '127.0.0.1',
-    PORT: '0',
-    LOG_LEVEL: 'warn',
-    FLEET_DATA_DIR: dataDir,
     FLEET_WORKERS: '2',
     FLEET_PLATFORM_TOKEN: PLATFORM_TOKEN,
     // The soak is many users on one machine: the per-user limits are tested elsewhere.
     FLEET_RATE_LIMIT_PER_MINUTE: '1000000',
     FLEET_PLATFORM_RATE_LIMIT_PER_MINUTE: '1000000',
   },
-  stdio: ['ignore', 'pipe', fs.openSync(logFile, 'a')],
-});
-const url = await new Promise<string>((resolve, reject) => {
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => {
-    out += d.toString();
-    const m = /listening (\S+)/.exec(out);
-    if (m) resolve(m[1]!);
-  });
-  child.once('exit', (code) => reject(new Error(`the soak server exited (${code}) before listening; see ${logFile}`)));
-  setTimeout(() => reject(new Error(`the soak server did not listen within 60 s; see ${logFile}`)), 60_000).unref();
 });
 /** The server's memory after a full garbage collection (it answers SIGUSR2 with a `mem {…}` line). */
 let memLines = '';

@@ -7,7 +7,6 @@
  * sent to the client reading the event, so the commit is included), the server's peak RSS, and
  * CPU per delivered event for the API process and for PostgreSQL. Goals: p99 ≤ 50 ms, RSS ≤ 250 MB.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,6 +17,7 @@ import { appendLog } from '../src/db/provision-log.ts';
 import { insertRun } from '../src/db/runs.ts';
 import { insertTenantWithFleet } from '../src/db/tenants.ts';
 import { TemplateRegistry } from '../src/templates/registry.ts';
+import { startSoakServer } from './soak-server-process.ts';
 
 const CLIENTS = Number(process.env.BENCH_SSE_CLIENTS ?? 1000);
 const SECONDS = Number(process.env.BENCH_SSE_SECONDS ?? 20);
@@ -31,30 +31,10 @@ const pct = (xs: number[], p: number) => {
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fleet-bench-sse-'));
 fs.chmodSync(dir, 0o755); // the embedded PostgreSQL's user must reach its dir when we are root
 const dataDir = path.join(dir, 'data');
-const logFile = path.join(dir, 'server.log');
-const child: ChildProcess = spawn(process.execPath, ['bin/run-ts.js', 'bench/soak-server.ts'], {
-  env: {
-    PATH: process.env.PATH,
-    HOME: process.env.HOME,
-    NODE_ENV: 'development',
-    HOST: '127.0.0.1',
-    PORT: '0',
-    LOG_LEVEL: 'warn',
-    FLEET_DATA_DIR: dataDir,
-    FLEET_WORKERS: '0',
-    FLEET_RATE_LIMIT_PER_MINUTE: '1000000',
-  },
-  stdio: ['ignore', 'pipe', fs.openSync(logFile, 'a')],
-});
-const url = await new Promise<string>((resolve, reject) => {
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => {
-    out += d.toString();
-    const m = /listening (\S+)/.exec(out);
-    if (m) resolve(m[1]!);
-  });
-  child.once('exit', (code) => reject(new Error(`the server exited (${code}) before listening; see ${logFile}`)));
-  setTimeout(() => reject(new Error(`the server did not listen within 60 s; see ${logFile}`)), 60_000).unref();
+const { child, url, logFile } = await startSoakServer({
+  dir,
+  dataDir,
+  env: { FLEET_WORKERS: '0', FLEET_RATE_LIMIT_PER_MINUTE: '1000000' },
 });
 
 /** CPU seconds of a process (user + system), from /proc. */
