@@ -1,16 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
-import { insertRun } from '../../src/db/runs.ts';
-import { insertTenantWithFleet } from '../../src/db/tenants.ts';
 import type { ProvisionStep } from '../../src/domain/steps.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { executeRun, MAX_RUN_ATTEMPTS } from '../../src/pipeline/executor.ts';
 import { pipelineSettings } from '../../src/pipeline/settings.ts';
 import type { StepContext, StepDefinition } from '../../src/pipeline/step.ts';
 import { SecretBox } from '../../src/secrets/secret-box.ts';
-import { TemplateRegistry } from '../../src/templates/registry.ts';
 import { createTestDatabase, type TestDatabase } from '../harness/db.ts';
+import { fleetWithQueuedRun } from '../harness/queued-run.ts';
 
 /**
  * Replay from checkpoints: a step with a checkpoint is not run again and later steps see its
@@ -20,33 +18,13 @@ import { createTestDatabase, type TestDatabase } from '../harness/db.ts';
 let database: TestDatabase;
 const settings = pipelineSettings(loadConfig({ NODE_ENV: 'test' }), new SecretBox(randomBytes(32)));
 const log = createLogger('silent');
-let n = 0;
 
 beforeAll(async () => {
   database = await createTestDatabase();
 });
 afterAll(() => database.drop());
 
-/** A fleet with a queued run and the given checkpoints already stored. */
-async function fleetWithRun(checkpoints: Array<{ step: ProvisionStep; position: number; output: Record<string, unknown> }>) {
-  n++;
-  const tenant = await insertTenantWithFleet(
-    database.db,
-    { slug: `cp_${n}`, name: 'cp', plan: 'free', clerkOrgId: `org_cp${n}`, clerkUserId: null },
-    TemplateRegistry.load().get('solo-engineer')!,
-    { actor: 't', detail: {} },
-  );
-  const fleet = await database.db.selectFrom('fleets').select('id').where('tenant_id', '=', tenant.id).executeTakeFirstOrThrow();
-  await database.db.updateTable('fleets').set({ status: 'provisioning' }).where('id', '=', fleet.id).execute();
-  const run = await insertRun(database.db, fleet.id, 'provision');
-  for (const c of checkpoints) {
-    await database.db
-      .insertInto('step_checkpoints')
-      .values({ fleet_id: fleet.id, step: c.step, position: c.position, run_id: run.id, output: JSON.stringify(c.output) })
-      .execute();
-  }
-  return { fleetId: fleet.id, runId: run.id };
-}
+const fleetWithRun = (checkpoints?: Parameters<typeof fleetWithQueuedRun>[1]) => fleetWithQueuedRun(database.db, checkpoints);
 
 /** Steps that record that they ran and what they saw of the earlier steps' outputs. */
 function recordingSteps(names: ProvisionStep[]) {

@@ -4,18 +4,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { claimRunFairly } from '../../src/db/fair-claim.ts';
 import { appendLogAsOwner } from '../../src/db/provision-log.ts';
-import { claimRun, insertRun } from '../../src/db/runs.ts';
+import { claimRun } from '../../src/db/runs.ts';
 import { DEFAULT_PLAN_LIMITS } from '../../src/domain/plans.ts';
 import { recordStepComplete } from '../../src/db/step-complete.ts';
-import { insertTenantWithFleet } from '../../src/db/tenants.ts';
 import type { ProvisionStep } from '../../src/domain/steps.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { executeRun } from '../../src/pipeline/executor.ts';
 import { pipelineSettings } from '../../src/pipeline/settings.ts';
 import type { StepDefinition } from '../../src/pipeline/step.ts';
 import { SecretBox } from '../../src/secrets/secret-box.ts';
-import { TemplateRegistry } from '../../src/templates/registry.ts';
 import { createTestDatabase, type TestDatabase } from '../harness/db.ts';
+import { fleetWithQueuedRun } from '../harness/queued-run.ts';
 
 /**
  * Between two steps the executor commits once: the finished step's checkpoint and `complete`
@@ -24,32 +23,13 @@ import { createTestDatabase, type TestDatabase } from '../harness/db.ts';
 let database: TestDatabase;
 const settings = pipelineSettings(loadConfig({ NODE_ENV: 'test' }), new SecretBox(randomBytes(32)));
 const log = createLogger('silent');
-let n = 0;
 
 beforeAll(async () => {
   database = await createTestDatabase();
 });
 afterAll(() => database.drop());
 
-async function fleetWithRun(checkpoints: Array<{ step: ProvisionStep; position: number }> = []) {
-  n++;
-  const tenant = await insertTenantWithFleet(
-    database.db,
-    { slug: `sc_${n}`, name: 'sc', plan: 'free', clerkOrgId: `org_sc${n}`, clerkUserId: null },
-    TemplateRegistry.load().get('solo-engineer')!,
-    { actor: 't', detail: {} },
-  );
-  const fleet = await database.db.selectFrom('fleets').select('id').where('tenant_id', '=', tenant.id).executeTakeFirstOrThrow();
-  await database.db.updateTable('fleets').set({ status: 'provisioning' }).where('id', '=', fleet.id).execute();
-  const run = await insertRun(database.db, fleet.id, 'provision');
-  for (const c of checkpoints) {
-    await database.db
-      .insertInto('step_checkpoints')
-      .values({ fleet_id: fleet.id, step: c.step, position: c.position, run_id: run.id, output: '{}' })
-      .execute();
-  }
-  return { fleetId: fleet.id, tenantId: tenant.id, runId: run.id };
-}
+const fleetWithRun = (checkpoints?: Parameters<typeof fleetWithQueuedRun>[1]) => fleetWithQueuedRun(database.db, checkpoints);
 
 const quickSteps = (names: ProvisionStep[]): StepDefinition[] =>
   names.map((name) => ({ name, timeoutMs: 5000, run: async () => ({ message: `${name} ok`, output: {} }) }));
