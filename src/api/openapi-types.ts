@@ -285,7 +285,7 @@ export interface paths {
         put?: never;
         /**
          * Cancel the caller's queued or running provisioning
-         * @description Only while `provisioning`. A queued run is cancelled at once; a running one at its next safe point (the running step is aborted). The fleet ends in `error` with "Cancelled by …" in its log; retry resumes at that step.
+         * @description Only while `provisioning` (a provision or a reprovision run). A queued run is cancelled at once; a running one at its next safe point (the running step is aborted). The fleet ends in `error` with "Cancelled by …" in its log; retry resumes that run at that step.
          */
         post: operations["cancelFleet"];
         delete?: never;

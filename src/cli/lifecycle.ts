@@ -41,7 +41,7 @@ export function registerLifecycle(program: Command): void {
 
   const cancel = program
     .command('cancel')
-    .description('stop the provisioning at work at its next safe point (the fleet ends in error; `fleet retry` resumes it)');
+    .description('stop the provision or reprovision at work at its next safe point (the fleet ends in error; `fleet retry` resumes it)');
   withJson(withUrl(cancel), 'print the API answer as JSON');
   withExample(cancel, 'fleet cancel');
   cancel.action(async (opts: ReadOptions) => {

@@ -33,6 +33,29 @@ describe('POST /api/fleet/cancel', () => {
     expect(await retry.json()).toMatchObject({ fleet: { status: 'provisioning' } });
   });
 
+  it('cancels a queued reprovision the same way (the fleet shows provisioning); retry starts the reprovision again', async () => {
+    const t = app();
+    const { admin } = await orgTenantWithFleet(t, 'can_reprov', 'active');
+    const started = await t.request('/api/fleet/reprovision', { method: 'POST', token: admin, json: { confirm: 'can_reprov' } });
+    expect(started.status).toBe(202);
+    const { runId } = (await started.json()) as { runId: string };
+    const res = await t.request('/api/fleet/cancel', { method: 'POST', token: admin });
+    expect(res.status).toBe(202);
+    const body = (await res.json()) as { runId: string; stopped: string; fleet: FleetBody };
+    expect(body).toMatchObject({ runId, stopped: 'at-once', fleet: { status: 'error' } });
+    // Its first step, a teardown one: the log says where nothing ran.
+    expect(body.fleet.provisionLog.at(-1)).toMatchObject({
+      step: 'deprovision_plan',
+      status: 'error',
+      message: expect.stringMatching(/^Cancelled by /),
+    });
+    const retry = await t.request('/api/fleet/retry', { method: 'POST', token: admin });
+    expect(retry.status).toBe(202);
+    const again = (await retry.json()) as { runId: string };
+    const run = await t.database.db.selectFrom('provision_runs').select('kind').where('id', '=', again.runId).executeTakeFirstOrThrow();
+    expect(run.kind).toBe('reprovision');
+  });
+
   it('409 when nothing is provisioning, naming the status and what it allows', async () => {
     const t = app();
     const { admin } = await orgTenantWithFleet(t, 'can_active', 'active');

@@ -11,8 +11,8 @@ const route = createRoute({
   tags: ['Fleet'],
   summary: "Cancel the caller's queued or running provisioning",
   description:
-    'Only while `provisioning`. A queued run is cancelled at once; a running one at its next safe point (the running step is ' +
-    'aborted). The fleet ends in `error` with "Cancelled by …" in its log; retry resumes at that step.',
+    'Only while `provisioning` (a provision or a reprovision run). A queued run is cancelled at once; a running one at its next safe point (the running step is ' +
+    'aborted). The fleet ends in `error` with "Cancelled by …" in its log; retry resumes that run at that step.',
   security: SECURITY_SESSION,
   responses: {
     202: { description: 'Accepted: the run that is stopped', content: { 'application/json': { schema: CancelAccepted } } },
