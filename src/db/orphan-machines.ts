@@ -11,6 +11,12 @@ export async function machineOwners(db: Db): Promise<{ tenantSlugs: Set<string>;
   return { tenantSlugs: new Set(rows.map((r) => r.slug)), fleetIds: new Set(rows.map((r) => r.id)) };
 }
 
+/** The orphans the last pass found (none before any pass). */
+export async function storedOrphans(db: Db): Promise<OrphanMachineRecord[]> {
+  const row = await db.selectFrom('orphan_machines').select('machines').executeTakeFirst();
+  return row?.machines ?? [];
+}
+
 /** The orphans the last pass found (replacing the previous list). */
 export async function storeOrphans(db: Db, machines: OrphanMachineRecord[]): Promise<void> {
   await db
@@ -22,6 +28,5 @@ export async function storeOrphans(db: Db, machines: OrphanMachineRecord[]): Pro
 
 /** How many orphans the last pass found (0 before any pass): read at /metrics scrape time. */
 export async function countOrphans(db: Db): Promise<number> {
-  const row = await db.selectFrom('orphan_machines').select('machines').executeTakeFirst();
-  return row?.machines.length ?? 0;
+  return (await storedOrphans(db)).length;
 }

@@ -1,7 +1,7 @@
 import type { ComputeDriver, OrphanMachine } from '../compute/driver.ts';
 import type { ReconcileConfig } from '../config.ts';
 import type { Db } from '../db/connection.ts';
-import { machineOwners, storeOrphans } from '../db/orphan-machines.ts';
+import { machineOwners, storedOrphans, storeOrphans } from '../db/orphan-machines.ts';
 import type { OrphanMachineRecord } from '../db/schema.ts';
 import { stopGateway } from '../gateway/process.ts';
 import type { Logger } from '../observability/logger.ts';
@@ -11,6 +11,9 @@ import type { PipelineSettings } from './settings.ts';
  * Machines labelled as ours that no fleet owns (a crash between making a machine and recording it,
  * a fleet row removed by hand): reported in the log and, through the stored list, in /metrics;
  * deleted only with FLEET_DELETE_ORPHANS=true. Resolves with the orphans left.
+ *
+ * An orphan is warned about in the pass that first finds it, not in every pass (every 30 s by
+ * default): the log would otherwise fill with one line per orphan, and the gauge says how many are left.
  */
 export async function reconcileOrphans(deps: {
   db: Db;
@@ -20,6 +23,8 @@ export async function reconcileOrphans(deps: {
 }): Promise<OrphanMachineRecord[]> {
   const { db, settings, log } = deps;
   const left: OrphanMachineRecord[] = [];
+  const before = await storedOrphans(db);
+  const known = (r: OrphanMachineRecord) => before.some((b) => b.driver === r.driver && b.name === r.name && b.where === r.where);
   for (const driver of Object.values(settings.drivers)) {
     const found = await driver.listOrphans(await machineOwners(db));
     if (found.length === 0) continue;
@@ -36,7 +41,7 @@ export async function reconcileOrphans(deps: {
         } catch (err) {
           log.error({ err, ...record }, 'could not delete an orphan machine');
         }
-      } else {
+      } else if (!known(record)) {
         log.warn(record, 'found a machine of ours that no fleet owns; set FLEET_DELETE_ORPHANS=true to delete such machines');
       }
       left.push(record);

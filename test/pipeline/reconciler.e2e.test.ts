@@ -150,7 +150,15 @@ describe('orphan machines', () => {
       return Number(/^fleet_orphan_machines (\d+)$/m.exec(text)?.[1]);
     };
 
-    expect(await once()).toMatchObject({ orphans: 1 });
+    // Warned about once, in the pass that finds it, not in every pass.
+    const warnings: string[] = [];
+    const captured = createLogger('warn', { write: (line: string) => void warnings.push(line) });
+    const watched = () => reconcileOnce({ db: t.database.db, settings: t.settings, log: captured, config: config() });
+    expect(await watched()).toMatchObject({ orphans: 1 });
+    expect(await watched()).toMatchObject({ orphans: 1 });
+    expect(warnings.map((l) => JSON.parse(l) as { msg: string; name: string })).toEqual([
+      expect.objectContaining({ where: 'fleets/ghost_tenant', msg: expect.stringContaining('no fleet owns') }),
+    ]);
     expect(await gauge()).toBe(1);
     expect(fs.existsSync(root)).toBe(true);
     expect((await ghost.serviceStatus(GATEWAY_SERVICE)).running).toBe(true);
