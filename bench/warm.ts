@@ -85,7 +85,7 @@ async function startStack(name: 'cold' | 'warm') {
       const { tenant } = await createTenant(service, {
         tenantId: `${name}_${i}`,
         name: `${name} ${i}`,
-        clerkOrgId: `org_${name}_${i}`,
+        clerkOrgId: `org_${name}${i}`,
         templateId: TEMPLATE,
       });
       const t0 = performance.now();

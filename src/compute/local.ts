@@ -79,6 +79,14 @@ export class LocalDriver implements ComputeDriver {
    * isolation. The fleet that claims it gets this machine, user and all, so no two tenants ever
    * share a user. `id` is [a-z0-9_]: it names the directory and the user.
    */
+  /**
+   * Whether pooled machines may be made: not in production without OS users, where this driver
+   * holds one tenant only (a pooled machine would be a second tenant's way around that).
+   */
+  get poolsMachines(): boolean {
+    return !(this.opts.isolation === 'shared' && this.opts.production);
+  }
+
   async createWarmMachine(id: string): Promise<LocalMachine> {
     if (!/^[a-z0-9_]{1,40}$/.test(id)) throw new Error(`bad warm machine id: ${id}`);
     const warmDir = path.join(this.fleetsDir, '.warm');

@@ -56,6 +56,10 @@ export function startWarmPool(deps: { db: Db; settings: PipelineSettings; log: L
   const driver = warmDriverOf(settings);
   if (settings.warmPool <= 0 || !driver) return undefined;
   const log = deps.log.child({ component: 'warm-pool' });
+  if (!driver.poolsMachines) {
+    log.warn('FLEET_WARM_POOL is ignored: without OS users per fleet the local driver serves one tenant only in production');
+    return undefined;
+  }
   const stopping = new AbortController();
   /** Rows this process is starting right now (not stuck, whatever their age). */
   const starting = new Set<string>();
