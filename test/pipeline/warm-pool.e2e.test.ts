@@ -169,6 +169,25 @@ describe('the warm pool', () => {
     );
     const won = claims.filter((c) => c !== undefined);
     expect(won).toHaveLength(1);
+    // A claim whose transaction is still open holds its row: another claim passes over it at
+    // once (nothing else is ready) instead of waiting for it and taking the same gateway after.
+    await waitReady(1);
+    let release = () => {};
+    const held = new Promise<void>((r) => (release = r));
+    let first: Awaited<ReturnType<typeof claimReady>>;
+    const open = t.database.db.transaction().execute(async (trx) => {
+      first = await claimReady(trx, t.box, { hostId: hostId(), fleetId: 'flt_held', runId: 'run_held' });
+      await held;
+    });
+    await waitFor(() => first !== undefined, 5000, 'the held claim');
+    const meanwhile = await Promise.race([
+      claimReady(t.database.db, t.box, { hostId: hostId(), fleetId: 'flt_other', runId: 'run_other' }),
+      new Promise<'blocked'>((r) => setTimeout(() => r('blocked'), 3000)),
+    ]);
+    release();
+    await open;
+    expect(meanwhile).toBeUndefined();
+    expect((await pool()).filter((r) => r.id === first!.gateway.id)).toMatchObject([{ state: 'claimed', fleetId: 'flt_held' }]);
     // The refill gives the next claim its own gateway, never the one already taken.
     await waitReady(1);
     const second = await claimReady(t.database.db, t.box, { hostId: hostId(), fleetId: 'flt_race_next', runId: 'run_race_next' });

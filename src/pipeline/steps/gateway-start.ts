@@ -17,7 +17,8 @@ const STARTED_WITH_REL = 'openclaw/gateway.config.sha256';
 /**
  * Makes sure the pinned OpenClaw runtime is installed (once per machine, shared by all fleets —
  * the wait of a first provision, said so in the log), then starts the gateway unless it is
- * already healthy.
+ * already healthy. A machine that came from the warm pool has its gateway running already: the
+ * step waits for it to reload with the tenant's config instead, and starts it cold if it does not.
  */
 export const gatewayStart: StepDefinition = {
   name: 'gateway_start',
