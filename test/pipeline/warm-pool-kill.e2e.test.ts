@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalMachine } from '../../src/compute/driver.ts';
 import { listOfHost } from '../../src/db/warm-gateways.ts';
@@ -43,6 +44,8 @@ describe('a worker killed mid-claim', () => {
           FLEET_TEST_FAULTS: 'warm_claim:kill',
           FLEET_HOST_ID: app.settings.hostId,
           ...env,
+          // Two: one for the claim, one left ready when it dies (the rescuer must reap that one).
+          FLEET_WARM_POOL: '2',
           LOG_LEVEL: 'warn',
         },
         stdio: ['ignore', 'ignore', 'pipe'],
@@ -55,9 +58,9 @@ describe('a worker killed mid-claim', () => {
       };
       const hostId = app.settings.hostId;
       await waitFor(
-        async () => (await listOfHost(app.database.db, hostId)).some((r) => r.state === 'ready'),
+        async () => (await listOfHost(app.database.db, hostId)).filter((r) => r.state === 'ready').length === 2,
         30_000,
-        'a ready pooled gateway',
+        'two ready pooled gateways',
       );
 
       const token = app.token({ userId: 'user_warm_kill' });
@@ -68,6 +71,8 @@ describe('a worker killed mid-claim', () => {
       const claimed = (await listOfHost(app.database.db, hostId)).filter((r) => r.state === 'claimed');
       expect(claimed).toHaveLength(1);
       const [gateway] = claimed;
+      const [orphaned] = (await listOfHost(app.database.db, hostId)).filter((r) => r.state === 'ready');
+      expect(alive(orphaned!.pid!)).toBe(true);
       // Killed after the claim and before vm_create's checkpoint: the claim is all there is.
       const checkpoints = await app.database.db.selectFrom('step_checkpoints').select('step').execute();
       expect(checkpoints).toEqual([]);
@@ -89,6 +94,8 @@ describe('a worker killed mid-claim', () => {
           30_000,
           "the dead worker's pool rows reaped",
         );
+        expect(alive(orphaned!.pid!)).toBe(false);
+        expect(fs.existsSync(orphaned!.root)).toBe(false);
       } finally {
         await rescuer.stop();
       }
