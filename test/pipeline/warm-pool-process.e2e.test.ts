@@ -8,9 +8,10 @@ import { STANDIN_GATEWAY } from '../harness/standin-app.ts';
 import { waitFor, waitForFleet } from '../harness/wait.ts';
 
 /**
- * A `fleet worker` SIGKILLed right after its claim on a pooled gateway committed (fault point
- * `warm_claim`): nothing leaks. The run's next worker finds the gateway claimed for the fleet
- * and takes that very gateway over; what the dead process had started for its pool is reaped.
+ * The warm pool across `fleet worker` processes. One SIGKILLed right after its claim on a pooled
+ * gateway committed (fault point `warm_claim`) leaks nothing: the run's next worker finds the
+ * gateway claimed for the fleet and takes that very gateway over, and what the dead process had
+ * started for its pool is reaped. One stopped with SIGTERM stops the pooled gateways it started.
  */
 beforeAll(() => {
   process.env.FLEET_GATEWAY_COMMAND = STANDIN_GATEWAY;
@@ -101,6 +102,42 @@ describe('a worker killed mid-claim', () => {
       }
     } finally {
       stopChild();
+      await app.close();
+    }
+  });
+});
+
+describe('a worker process stopped with SIGTERM', () => {
+  it('stops the unclaimed pooled gateways it started and leaves no pool rows', { timeout: 60_000 }, async () => {
+    const app: TestApp = await createTestApp({});
+    try {
+      const child = spawn(process.execPath, ['bin/fleet.js', 'worker', '--concurrency', '1'], {
+        env: {
+          ...process.env,
+          DATABASE_URL: app.database.url,
+          FLEET_DATA_DIR: app.dataDir,
+          FLEET_SECRETS_KEY: app.box.keyHex(),
+          FLEET_HOST_ID: app.settings.hostId,
+          FLEET_WARM_POOL: '1',
+          LOG_LEVEL: 'warn',
+        },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+      const hostId = app.settings.hostId;
+      await waitFor(
+        async () => (await listOfHost(app.database.db, hostId)).some((r) => r.state === 'ready'),
+        30_000,
+        'a ready pooled gateway',
+      );
+      const [pooled] = await listOfHost(app.database.db, hostId);
+      expect(alive(pooled!.pid!)).toBe(true);
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      expect(alive(pooled!.pid!)).toBe(false);
+      expect(fs.existsSync(pooled!.root)).toBe(false);
+      expect(await listOfHost(app.database.db, hostId)).toEqual([]);
+    } finally {
       await app.close();
     }
   });
