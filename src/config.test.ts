@@ -316,4 +316,16 @@ describe('settings for several processes on one database', () => {
       /FLEET_TEST_STANDIN_STEP_MS: stand-in steps are for tests and are refused in production/,
     );
   });
+
+  it('keeps no warm pool unless asked, and refuses a pool size or reload timeout out of range by name', () => {
+    expect(loadConfig({}).pipeline).toMatchObject({ warmPool: 0, warmReloadTimeoutMs: 20_000 });
+    expect(loadConfig({ FLEET_WARM_POOL: '3', FLEET_WARM_RELOAD_TIMEOUT_MS: '5000' }).pipeline).toMatchObject({
+      warmPool: 3,
+      warmReloadTimeoutMs: 5000,
+    });
+    expect(() => loadConfig({ FLEET_WARM_POOL: '-1' })).toThrow(/FLEET_WARM_POOL/);
+    expect(() => loadConfig({ FLEET_WARM_POOL: 'many' })).toThrow(/FLEET_WARM_POOL/);
+    expect(() => loadConfig({ FLEET_WARM_RELOAD_TIMEOUT_MS: '10' })).toThrow(/FLEET_WARM_RELOAD_TIMEOUT_MS/);
+    expect(loadConfig({ FLEET_TEST_FAULTS: 'warm_claim:kill' }).pipeline.faults).toBe('warm_claim:kill');
+  });
 });

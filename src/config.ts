@@ -100,7 +100,9 @@ export const envSchema = z.object({
       .regex(/^(\w+:\w+)(,\w+:\w+)*$/, 'must look like step:kind,step:kind')
       .superRefine((s, ctx) => {
         for (const [step, kind] of s.split(',').map((p) => p.split(':'))) {
-          if (!isStep(step!)) ctx.addIssue({ code: 'custom', message: `unknown step '${step}'; steps: ${RUN_STEPS.join(', ')}` });
+          // `warm_claim`: the moment right after vm_create's claim on a pooled gateway committed.
+          if (!isStep(step!) && step !== 'warm_claim')
+            ctx.addIssue({ code: 'custom', message: `unknown step '${step}'; steps: ${RUN_STEPS.join(', ')}, warm_claim` });
           if (!FAULT_KINDS.includes(kind!))
             ctx.addIssue({ code: 'custom', message: `unknown fault '${kind}'; faults: ${FAULT_KINDS.join(', ')}` });
         }
@@ -123,6 +125,10 @@ export const envSchema = z.object({
   // Where the OpenClaw runtime is installed, default below (runtimeCacheDir).
   XDG_CACHE_HOME: optionalNonEmpty,
   FLEET_GATEWAY_OFFLINE: z.enum(['0', '1']).default('0'),
+  // Started, empty gateways each worker process keeps ready on its host (the warm pool); 0: none.
+  FLEET_WARM_POOL: z.coerce.number().int().min(0).max(32).default(0),
+  // How long a claimed pooled gateway gets to show the tenant's agents before the cold start.
+  FLEET_WARM_RELOAD_TIMEOUT_MS: z.coerce.number().int().min(500).max(600_000).default(20_000),
   // Larger request bodies are refused with 413 before anything reads them.
   // A client that sends its headers or its request this slowly is cut off (408), so a few slow
   // connections cannot hold the server's sockets.
@@ -341,6 +347,10 @@ export interface Config {
     hostId: string;
     /** `agent-fleet/sample` comes from the local sample forge (FLEET_SAMPLE_REPO; never in production). */
     sampleRepo: boolean;
+    /** Pooled gateways kept ready per host by the processes that run workers (FLEET_WARM_POOL). */
+    warmPool: number;
+    /** How long a claimed pooled gateway gets to reload with the tenant's agents (FLEET_WARM_RELOAD_TIMEOUT_MS). */
+    warmReloadTimeoutMs: number;
   };
   http: {
     maxBodyBytes: number;
@@ -451,6 +461,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       standinStepMs: env.FLEET_TEST_STANDIN_STEP_MS,
       hostId: env.FLEET_HOST_ID ?? os.hostname(),
       sampleRepo: env.NODE_ENV !== 'production' && env.FLEET_SAMPLE_REPO !== '0',
+      warmPool: env.FLEET_WARM_POOL,
+      warmReloadTimeoutMs: env.FLEET_WARM_RELOAD_TIMEOUT_MS,
     },
     http: {
       maxBodyBytes: env.FLEET_MAX_BODY_BYTES,

@@ -15,6 +15,7 @@ import { type RunningReconciler, startReconciler } from './pipeline/reconciler.t
 import type { StepDefinition } from './pipeline/step.ts';
 import { provisionStepsFor } from './pipeline/steps/index.ts';
 import { type RunningWorker, startWorker } from './pipeline/worker.ts';
+import { countReady } from './db/warm-gateways.ts';
 import { setUpAuth } from './runtime/auth-setup.ts';
 import { startCore } from './runtime/core.ts';
 
@@ -38,6 +39,7 @@ export async function startServer(
     fleetsByStatus: () => countFleetsByStatus(db),
     queueDepth: () => countQueuedRuns(db),
     orphanMachines: () => countOrphans(db),
+    warmPoolReady: () => countReady(db, config.pipeline.hostId),
     defaultMetrics: true,
   });
 

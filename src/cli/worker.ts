@@ -37,6 +37,7 @@ export function registerWorker(program: Command): void {
       const { startCore } = await import('../runtime/core.ts');
       const { countQueuedRuns } = await import('../db/runs.ts');
       const { countOrphans } = await import('../db/orphan-machines.ts');
+      const { countReady } = await import('../db/warm-gateways.ts');
       const { startReconciler } = await import('../pipeline/reconciler.ts');
       const { startMetricsListener } = await import('../runtime/metrics-listener.ts');
       const config = loadCliConfig();
@@ -46,6 +47,7 @@ export function registerWorker(program: Command): void {
       const metrics = new Metrics({
         queueDepth: () => countQueuedRuns(core.database.db),
         orphanMachines: () => countOrphans(core.database.db),
+        warmPoolReady: () => countReady(core.database.db, config.pipeline.hostId),
         defaultMetrics: true,
       });
       const worker = await startWorker({

@@ -4,7 +4,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { TerminalError } from '../domain/step-errors.ts';
 import { LocalHost } from '../hosts/local-host.ts';
-import { ensureUser, fleetUserName, lookupUser, type OsUser, removeUser } from '../hosts/os-users.ts';
+import { ensureUser, fleetUserName, lookupUser, type OsUser, removeUser, warmUserName } from '../hosts/os-users.ts';
 import { freeLoopbackPort } from '../util/free-port.ts';
 import {
   type AbsenceCheck,
@@ -69,6 +69,47 @@ export class LocalDriver implements ComputeDriver {
       ip: '127.0.0.1',
       root,
       gatewayPort,
+      ...(osUser ? { osUser: osUser.name } : {}),
+    };
+  }
+
+  /**
+   * A machine for the warm pool, before any tenant: `fleets/.warm/<id>/` (a dot directory, so
+   * orphan listing never takes it for a tenant's) with a fresh OS user of its own under `users`
+   * isolation. The fleet that claims it gets this machine, user and all, so no two tenants ever
+   * share a user. `id` is [a-z0-9_]: it names the directory and the user.
+   */
+  /**
+   * Whether pooled machines may be made: not in production without OS users, where this driver
+   * holds one tenant only (a pooled machine would be a second tenant's way around that).
+   */
+  get poolsMachines(): boolean {
+    return !(this.opts.isolation === 'shared' && this.opts.production);
+  }
+
+  async createWarmMachine(id: string): Promise<LocalMachine> {
+    if (!/^[a-z0-9_]{1,40}$/.test(id)) throw new Error(`bad warm machine id: ${id}`);
+    const warmDir = path.join(this.fleetsDir, '.warm');
+    const root = path.join(warmDir, id);
+    let osUser: OsUser | undefined;
+    if (this.opts.isolation === 'users') {
+      osUser = ensureUser(warmUserName(id));
+      this.makeTraversable();
+      fs.mkdirSync(warmDir, { recursive: true, mode: 0o711 });
+      fs.chmodSync(warmDir, 0o711);
+      fs.mkdirSync(root, { recursive: true, mode: 0o700 });
+      fs.chownSync(root, osUser.uid, osUser.gid);
+      fs.chmodSync(root, 0o700);
+      this.checkReachable(root, osUser);
+    } else {
+      fs.mkdirSync(root, { recursive: true, mode: 0o750 });
+    }
+    return {
+      driver: 'local',
+      vmName: `warm-${id.replace(/_/g, '-')}`,
+      ip: '127.0.0.1',
+      root,
+      gatewayPort: await freeLoopbackPort(),
       ...(osUser ? { osUser: osUser.name } : {}),
     };
   }

@@ -151,6 +151,7 @@ export interface Database {
   clerk_webhook_deliveries: ClerkWebhookDeliveriesTable;
   fleet_health: FleetHealthTable;
   orphan_machines: OrphanMachinesTable;
+  warm_gateways: WarmGatewaysTable;
 }
 
 export interface FleetHealthTable {
@@ -172,4 +173,22 @@ export interface OrphanMachinesTable {
   one: Generated<boolean>;
   machines: JSONColumnType<OrphanMachineRecord[], string, string>;
   checked_at: Timestamp;
+}
+
+export type WarmGatewayState = 'starting' | 'ready' | 'claimed';
+
+export interface WarmGatewaysTable {
+  id: string;
+  host_id: string;
+  state: WarmGatewayState;
+  root: string;
+  port: number;
+  os_user: string | null;
+  pid: number | null;
+  token_ciphertext: Buffer;
+  owner_pid: number;
+  fleet_id: string | null;
+  run_id: string | null;
+  created_at: Generated<Timestamp>;
+  updated_at: Generated<Timestamp>;
 }

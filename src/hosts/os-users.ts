@@ -28,6 +28,14 @@ export function fleetUserName(tenantSlug: string): string {
   return `fleet-${createHash('sha256').update(tenantSlug).digest('hex').slice(0, 16)}`;
 }
 
+/**
+ * The OS user of a pooled gateway's machine (the warm pool): fresh per pooled gateway, and the
+ * claiming fleet's from then on. Its own prefix, so it never collides with a fleet-derived name.
+ */
+export function warmUserName(warmId: string): string {
+  return `fleetw-${createHash('sha256').update(warmId).digest('hex').slice(0, 16)}`;
+}
+
 export function lookupUser(name: string): OsUser | undefined {
   const line = fs
     .readFileSync('/etc/passwd', 'utf8')

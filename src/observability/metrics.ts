@@ -29,10 +29,21 @@ export class Metrics {
       fleetsByStatus?: () => Promise<Record<string, number>>;
       queueDepth?: () => Promise<number>;
       orphanMachines?: () => Promise<number>;
+      warmPoolReady?: () => Promise<number>;
       defaultMetrics?: boolean;
     } = {},
   ) {
-    const { fleetsByStatus, queueDepth, orphanMachines } = opts;
+    const { fleetsByStatus, queueDepth, orphanMachines, warmPoolReady } = opts;
+    if (warmPoolReady) {
+      new Gauge({
+        name: 'fleet_warm_pool_ready',
+        help: 'Pooled gateways started and ready to be claimed on this host (FLEET_WARM_POOL)',
+        registers: [this.registry],
+        async collect() {
+          this.set(await warmPoolReady());
+        },
+      });
+    }
     if (orphanMachines) {
       new Gauge({
         name: 'fleet_orphan_machines',

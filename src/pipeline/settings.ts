@@ -33,6 +33,10 @@ export interface PipelineSettings {
   planLimits: Record<Plan, PlanLimits>;
   /** This host (FLEET_HOST_ID): a local-driver fleet's runs are worked on only by the host that made its machine. */
   hostId: string;
+  /** Pooled gateways this process keeps ready on its host (FLEET_WARM_POOL; local driver). */
+  warmPool: number;
+  /** How long a claimed pooled gateway gets to reload with the tenant's agents before a cold start. */
+  warmReloadTimeoutMs: number;
   /** The compute drivers this process can work with; a fleet uses the one it was created with. */
   drivers: Partial<Record<ComputeDriverName, ComputeDriver>>;
 }
@@ -69,6 +73,8 @@ export function pipelineSettings(
     box,
     planLimits: config.limits.plans,
     hostId: config.pipeline.hostId,
+    warmPool: config.pipeline.warmPool,
+    warmReloadTimeoutMs: config.pipeline.warmReloadTimeoutMs,
     drivers: {
       local: new LocalDriver(fleetsDir, { isolation: config.pipeline.localIsolation, production: config.env === 'production' }),
       ...drivers,

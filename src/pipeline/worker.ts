@@ -3,6 +3,7 @@ import { releaseRunsOf, takeOrphanedRuns } from '../db/runs.ts';
 import type { Logger } from '../observability/logger.ts';
 import { defaultWorkerId, type ExecutorDeps, executeRun } from './executor.ts';
 import type { RunQueue } from './queue.ts';
+import { startWarmPool, type WarmPool } from './warm-pool.ts';
 
 /**
  * A worker process's loop: pg-boss hands out run jobs; the executor claims and runs them. A
@@ -11,6 +12,8 @@ import type { RunQueue } from './queue.ts';
  */
 export interface RunningWorker {
   id: string;
+  /** This process's warm pool (FLEET_WARM_POOL > 0 and a local driver), stopped with the worker. */
+  warmPool: WarmPool | undefined;
   /**
    * Fast path for a run just committed in this process: start it now if a slot is free, instead
    * of waiting for pg-boss to hand its job out (≈ 15 ms). The job stays queued for durability;
@@ -80,10 +83,12 @@ export async function startWorker(
   }, deps.watchdogMs ?? 3000);
   watchdog.unref();
   void sweep(deps.db, deps.queue, deps.settings.staleAfterSeconds, log);
+  const warmPool = startWarmPool({ db: deps.db, settings: deps.settings, log });
   log.info({ concurrency: deps.concurrency }, 'worker started');
 
   return {
     id,
+    warmPool,
     offer: (runId) => {
       if (busy < deps.concurrency) {
         busy++;
@@ -106,6 +111,8 @@ export async function startWorker(
         // The database is gone: the runs wait for the stale timeout instead, as after a crash.
         log.warn({ err }, 'handing runs back failed; another worker resumes them after the stale timeout');
       }
+      // After the runs: a step that was taking a pooled gateway over has let go of it by now.
+      await warmPool?.stop().catch((err: unknown) => log.warn({ err }, 'stopping the warm pool failed'));
     },
   };
 }

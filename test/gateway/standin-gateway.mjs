@@ -13,8 +13,11 @@
 // FLEET_STANDIN_READY_DELAY_MS (live → ready, default 300), FLEET_STANDIN_NEVER_READY=1,
 // FLEET_STANDIN_EXIT_CODE=n (exit at once with code n, like a gateway that cannot start),
 // FLEET_STANDIN_IGNORE_SIGTERM=1 (a gateway stuck in shutdown).
+// Like the real gateway (gateway.reload.mode hybrid), it watches its openclaw.json and logs
+// `config hot reload applied (<changed paths>)` when agents, channels, bindings… change; a change
+// under `gateway` needs a restart, which it only logs.
 // Used through FLEET_GATEWAY_COMMAND=<this file> (see src/gateway/runtime.ts).
-import { readFileSync } from 'node:fs';
+import { readFileSync, watchFile } from 'node:fs';
 import { createServer } from 'node:http';
 
 const argv = process.argv.slice(2);
@@ -137,6 +140,7 @@ function runGateway() {
     server.close(() => process.exit(0));
     setTimeout(() => process.exit(0), 1000).unref();
   };
+  watchConfig(config);
   process.on('SIGTERM', () => (process.env.FLEET_STANDIN_IGNORE_SIGTERM === '1' ? log('ignoring SIGTERM') : stop('SIGTERM')));
   process.on('SIGINT', () => stop('SIGINT'));
 }
@@ -163,4 +167,40 @@ function toolsInvoke(req, res, json) {
     if (!tool) return json(res, 400, { ok: false, error: { type: 'invalid_request', message: 'tools.invoke requires body.tool' } });
     return json(res, 404, { ok: false, error: { type: 'not_found', message: `Tool not available: ${tool}` } });
   });
+}
+
+/**
+ * Polls the config file (a rename-on-write replaces the inode, so fs.watch would lose it) and logs
+ * each change the way the real gateway's reloader does.
+ * @param {any} initial
+ */
+function watchConfig(initial) {
+  const path = process.env.OPENCLAW_CONFIG_PATH;
+  if (!path) return;
+  let current = initial ?? {};
+  watchFile(path, { interval: 100 }, () => {
+    const { config, error } = readConfig();
+    if (error) return log(`config reload skipped (invalid config): ${error}`);
+    const changed = changedPaths(current, config);
+    if (changed.length === 0) return;
+    current = config;
+    const restart = changed.filter((p) => p === 'gateway' || p.startsWith('gateway.'));
+    if (restart.length > 0) return log(`config change requires gateway restart (${restart.join(', ')})`);
+    log(`config hot reload applied (${changed.join(', ')})`);
+  }).unref();
+}
+
+/** Changed paths, two levels deep (`agents.entries`, `channels.discord`), as the reload plan names them. @param {any} a @param {any} b */
+function changedPaths(a, b, prefix = '', depth = 0) {
+  /** @type {string[]} */
+  const out = [];
+  for (const key of new Set([...Object.keys(a ?? {}), ...Object.keys(b ?? {})])) {
+    const [x, y] = [a?.[key], b?.[key]];
+    if (JSON.stringify(x) === JSON.stringify(y)) continue;
+    const here = prefix ? `${prefix}.${key}` : key;
+    const objects = x && y && typeof x === 'object' && typeof y === 'object' && !Array.isArray(x);
+    if (objects && depth < 1) out.push(...changedPaths(x, y, here, depth + 1));
+    else out.push(here);
+  }
+  return out;
 }

@@ -9,6 +9,7 @@ import { fleetViewBounds } from '../../src/api/serialize.ts';
 import { ClerkVerifier } from '../../src/auth/clerk.ts';
 import { DEV_PUBLISHABLE_KEY, ensureDevKeys, mintSessionToken, type MintOptions } from '../../src/auth/dev-issuer.ts';
 import { loadConfig } from '../../src/config.ts';
+import { countReady } from '../../src/db/warm-gateways.ts';
 import { countFleetsByStatus } from '../../src/db/tenants.ts';
 import { countOrphans } from '../../src/db/orphan-machines.ts';
 import { createLogger } from '../../src/observability/logger.ts';
@@ -60,6 +61,12 @@ export async function stopFleetGateways(dataDir: string): Promise<void> {
   for (const slug of fs.readdirSync(fleets).filter((n) => !n.startsWith('.'))) {
     await stopGateway(new LocalHost(path.join(fleets, slug))).catch(() => undefined);
   }
+  // Machines that came from the warm pool live under fleets/.warm/ (src/compute/local.ts).
+  const warm = path.join(fleets, '.warm');
+  if (!fs.existsSync(warm)) return;
+  for (const id of fs.readdirSync(warm).filter((n) => !n.startsWith('.'))) {
+    await stopGateway(new LocalHost(path.join(warm, id))).catch(() => undefined);
+  }
 }
 
 export interface TestAppOptions {
@@ -102,7 +109,11 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
   if (config.pipeline.sampleRepo) await ensureSampleRepo(dataDir); // as startCore does
   const queue = await RunQueue.start(database.url, logger, config.pipeline.hostId);
   const events = await EventHub.start(database.url, logger);
-  const metrics = new Metrics({ fleetsByStatus: () => countFleetsByStatus(database.db), orphanMachines: () => countOrphans(database.db) });
+  const metrics = new Metrics({
+    fleetsByStatus: () => countFleetsByStatus(database.db),
+    orphanMachines: () => countOrphans(database.db),
+    warmPoolReady: () => countReady(database.db, config.pipeline.hostId),
+  });
   const worker = opts.workers
     ? await startWorker({
         db: database.db,

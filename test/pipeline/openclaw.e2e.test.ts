@@ -10,7 +10,8 @@ import { VM_RUNTIME_REL } from '../../src/gateway/runtime-on-vm.ts';
 import { createTestApp, type TestApp } from '../harness/app.ts';
 import { type GcpWorld, startGcpWorld } from '../harness/gcp-vm.ts';
 import { makeBareRepos } from '../harness/git-repos.ts';
-import { completeCounts, waitForFleet } from '../harness/wait.ts';
+import { completeCounts, waitFor, waitForFleet } from '../harness/wait.ts';
+import { countReady, listOfHost } from '../../src/db/warm-gateways.ts';
 import { type MissionControlStandin, startMissionControlStandin } from '../standins/mission-control-server.ts';
 import { configuredRuntimeCacheDir } from '../gateway/helpers.ts';
 
@@ -131,5 +132,34 @@ describe.skipIf(!enabled)('provisioning on the GCP driver with the real OpenClaw
     expect(JSON.parse(fs.readFileSync(path.join(runtimeDir, '.fleet-runtime.json'), 'utf8'))).toMatchObject({ openclaw: '2026.9.6' });
     const ready = await fetch(`${fleet.dashboardUrl}readyz`);
     expect(ready.status).toBe(200);
+  });
+});
+
+describe.skipIf(!enabled)('a provision on a pooled real OpenClaw gateway (FLEET_WARM_POOL=1)', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    delete process.env.FLEET_GATEWAY_COMMAND;
+    t = await createTestApp({ workers: { concurrency: 1 }, env: { FLEET_GATEWAY_OFFLINE: '1', FLEET_WARM_POOL: '1' } });
+    // The pooled gateway's cold start happens here, before the provision's clock starts.
+    await waitFor(async () => (await countReady(t.database.db, t.settings.hostId)) === 1, 5 * 60_000, 'a ready pooled gateway');
+  }, 6 * 60_000);
+
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it("reloads the pooled gateway with the tenant's agents instead of starting one", { timeout: 5 * 60_000 }, async () => {
+    const [pooled] = await listOfHost(t.database.db, t.settings.hostId);
+    const token = t.token({ userId: 'user_real_warm' });
+    const res = await t.request('/api/fleet/provision', { method: 'POST', token, json: { templateId: 'solo-engineer', repos: [] } });
+    expect(res.status).toBe(202);
+    const fleet = await waitForFleet(t, token, ['active', 'error'], 4 * 60_000);
+    expect(fleet.status, JSON.stringify(fleet.provisionLog, null, 1)).toBe('active');
+    const gateway = fleet.provisionLog.find((e) => e.step === 'gateway_start' && e.status === 'complete')!;
+    console.log(`gateway_start on a pooled gateway: ${gateway.message} (${gateway.durationMs} ms)`);
+    expect(gateway.message).toMatch(/OpenClaw 2026\.9\.6 gateway from the warm pool took the fleet's configuration/);
+    expect(new URL(fleet.dashboardUrl!).port).toBe(String(pooled!.port));
+    expect((await fetch(`${fleet.dashboardUrl}readyz`)).status).toBe(200);
   });
 });

@@ -1,0 +1,190 @@
+import { randomBytes } from 'node:crypto';
+import type { Db } from '../db/connection.ts';
+import {
+  deleteWarmGateway,
+  existingFleets,
+  insertStarting,
+  listOfHost,
+  markReady,
+  reserveFill,
+  type WarmGateway,
+} from '../db/warm-gateways.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { PipelineSettings } from './settings.ts';
+import { destroyWarmMachine, machineOfWarmGateway, startWarmGateway, warmDriverOf } from './warm-machine.ts';
+
+/**
+ * The warm pool of one process that runs workers: keeps `settings.warmPool` empty gateways
+ * started on this host (counted across every process of the host), refills after each claim,
+ * reaps what a dead process or a lost claim left, and stops the unclaimed gateways it started
+ * when the process stops. One pass at a time; a pass starts gateways one after another (a real
+ * gateway's start is CPU-heavy).
+ */
+export interface WarmPool {
+  /** Asks for a pass soon (a claim just took a gateway). */
+  refill(): void;
+  /** The pass under way, if any, and the next one it triggers: tests wait on it. */
+  settled(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** How often a pass runs when nothing asks for one. */
+const PASS_MS = 5000;
+/** A gateway `starting` longer than this is taken for stuck and reaped (its real start takes ~20 s). */
+const STUCK_STARTING_SECONDS = 600;
+
+const alive = (pid: number | null) => {
+  if (!pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+/** The pools of this process: a claim made here asks them to refill at once, not at their next pass. */
+const livePools = new Set<WarmPool>();
+
+/** Asks this process's pools to top up now (a claim just took a gateway). */
+export function refillWarmPools(): void {
+  for (const pool of livePools) pool.refill();
+}
+
+export function startWarmPool(deps: { db: Db; settings: PipelineSettings; log: Logger }): WarmPool | undefined {
+  const { db, settings } = deps;
+  const driver = warmDriverOf(settings);
+  if (settings.warmPool <= 0 || !driver) return undefined;
+  const log = deps.log.child({ component: 'warm-pool' });
+  if (!driver.poolsMachines) {
+    log.warn('FLEET_WARM_POOL is ignored: without OS users per fleet the local driver serves one tenant only in production');
+    return undefined;
+  }
+  const stopping = new AbortController();
+  /** Rows this process is starting right now (not stuck, whatever their age). */
+  const starting = new Set<string>();
+  let pass: Promise<void> = Promise.resolve();
+  let again = false;
+  let running = false;
+
+  const destroy = async (row: WarmGateway, why: string) => {
+    // The row first, and only in the state we saw: a claim that took it meanwhile keeps it.
+    if (!(await deleteWarmGateway(db, row.id, row.state))) return;
+    log.info({ warmGateway: row.id, state: row.state, why }, 'pooled gateway removed');
+    await destroyWarmMachine(driver, machineOfWarmGateway(row)).catch((err: unknown) =>
+      log.warn({ err, warmGateway: row.id }, 'removing a pooled gateway machine failed; the orphan check will find it'),
+    );
+  };
+
+  const reap = async () => {
+    const rows = await listOfHost(db, settings.hostId);
+    const fleets = await existingFleets(
+      db,
+      rows.flatMap((r) => (r.fleetId ? [r.fleetId] : [])),
+    );
+    for (const row of rows) {
+      if (row.state === 'claimed') {
+        // Its claim's fleet is gone (deprovisioned or deleted before it took the gateway over).
+        if (row.fleetId && !fleets.has(row.fleetId)) await destroy(row, 'its fleet is gone');
+        continue;
+      }
+      if (row.ownerPid === process.pid && starting.has(row.id)) continue;
+      if (!alive(row.ownerPid)) await destroy(row, `the process that started it (pid ${row.ownerPid}) is gone`);
+      else if (row.state === 'ready' && !alive(row.pid)) await destroy(row, 'its gateway process exited');
+      else if (row.state === 'starting' && row.ageSeconds > STUCK_STARTING_SECONDS) await destroy(row, 'stuck starting');
+    }
+  };
+
+  const startOne = async () => {
+    const id = `wgw_${randomBytes(8).toString('hex')}`;
+    const machine = await driver.createWarmMachine(id);
+    const token = randomBytes(24).toString('base64url');
+    starting.add(id);
+    try {
+      const recorded = await insertStarting(db, settings.box, {
+        id,
+        hostId: settings.hostId,
+        root: machine.root,
+        port: machine.gatewayPort,
+        osUser: machine.osUser,
+        token,
+        want: settings.warmPool,
+      });
+      if (!recorded) {
+        await destroyWarmMachine(driver, machine);
+        return false;
+      }
+      const host = await driver.openHost(machine);
+      try {
+        const { pid } = await startWarmGateway(host, machine, token, settings, stopping.signal);
+        if (!(await markReady(db, id, pid))) {
+          await destroyWarmMachine(driver, machine);
+          return false;
+        }
+        log.info({ warmGateway: id, port: machine.gatewayPort, pid }, 'pooled gateway ready');
+        return true;
+      } finally {
+        await host.close();
+      }
+    } catch (err) {
+      if (!stopping.signal.aborted) log.warn({ err, warmGateway: id }, 'starting a pooled gateway failed');
+      await deleteWarmGateway(db, id, 'starting').catch(() => undefined);
+      await destroyWarmMachine(driver, machine).catch(() => undefined);
+      return false;
+    } finally {
+      starting.delete(id);
+    }
+  };
+
+  const onePass = async () => {
+    await reap();
+    let missing = await reserveFill(db, settings.hostId, settings.warmPool);
+    while (missing-- > 0 && !stopping.signal.aborted) {
+      if (!(await startOne())) break;
+    }
+  };
+
+  const schedule = () => {
+    if (stopping.signal.aborted) return;
+    if (running) {
+      again = true;
+      return;
+    }
+    running = true;
+    pass = (async () => {
+      do {
+        again = false;
+        await onePass().catch((err: unknown) => log.warn({ err }, 'warm pool pass failed'));
+      } while (again && !stopping.signal.aborted);
+      running = false;
+    })();
+  };
+
+  const timer = setInterval(schedule, PASS_MS);
+  timer.unref();
+  schedule();
+  log.info({ size: settings.warmPool, host: settings.hostId }, 'warm pool started');
+
+  const pool: WarmPool = {
+    refill: schedule,
+    settled: async () => {
+      while (running) await pass;
+    },
+    stop: async () => {
+      clearInterval(timer);
+      stopping.abort(new Error('the process is stopping'));
+      await pass;
+      // Ours and unclaimed: nobody else will use them, and nothing of a tenant is in them.
+      const ours = (await listOfHost(db, settings.hostId)).filter((r) => r.ownerPid === process.pid && r.state !== 'claimed');
+      await Promise.all(ours.map((r) => destroy(r, 'the process that started it stopped')));
+      if (ours.length > 0) log.info({ stopped: ours.length }, 'pooled gateways stopped');
+    },
+  };
+  livePools.add(pool);
+  const stop = pool.stop;
+  pool.stop = () => {
+    livePools.delete(pool);
+    return stop();
+  };
+  return pool;
+}
