@@ -14,7 +14,7 @@ import * as clerkWebhookDeliveries from './migrations/0011_clerk_webhook_deliver
 import * as runKindReprovision from './migrations/0012_run_kind_reprovision.ts';
 import * as fleetViewIndexes from './migrations/0013_fleet_view_indexes.ts';
 import * as fleetHealth from './migrations/0014_fleet_health.ts';
-import * as warmGateways from './migrations/0600_warm_gateways.ts';
+import * as warmGateways from './migrations/0015_warm_gateways.ts';
 import type { Database } from './schema.ts';
 
 export type Db = Kysely<Database>;
@@ -38,7 +38,7 @@ const migrations: Record<string, Migration> = {
   '0012_run_kind_reprovision': runKindReprovision,
   '0013_fleet_view_indexes': fleetViewIndexes,
   '0014_fleet_health': fleetHealth,
-  '0600_warm_gateways': warmGateways,
+  '0015_warm_gateways': warmGateways,
 };
 
 export function createDb(url: string, options: { max?: number } = {}): { db: Db; pool: pg.Pool } {

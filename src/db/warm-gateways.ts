@@ -4,7 +4,7 @@ import type { Db } from './connection.ts';
 import type { WarmGatewayState } from './schema.ts';
 
 /**
- * The warm pool's rows (table warm_gateways, migration 0600): one per pooled gateway of a host.
+ * The warm pool's rows (table warm_gateways, migration 0015): one per pooled gateway of a host.
  * The token is sealed with the secrets box, bound to the row's id, and opened only by a claim.
  */
 export interface WarmGateway {
