@@ -59,7 +59,9 @@ try {
     mintSessionToken(keys.privateKeyPem, { userId: `user_b${i + 1}`, orgId: `org_bench${i + 1}`, orgRole: 'admin', ttlSeconds: 3600 }),
   );
 
-  const server = spawn(process.execPath, ['bin/fleet.js', 'serve'], {
+  // BENCH_SERVER_NODE_ARGS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) profiles the server under this load.
+  const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const server = spawn(process.execPath, [...nodeArgs, 'bin/fleet.js', 'serve'], {
     env: {
       ...process.env,
       DATABASE_URL: pg.url,
@@ -94,44 +96,55 @@ try {
 
   // The baseline: the same bytes from a bare node:http server in its own process.
   const bareScript = `require('node:http').createServer((q,s)=>{s.writeHead(200,{'content-type':'application/json'});s.end(Buffer.from(${JSON.stringify(bytes.toString('base64'))},'base64'))}).listen(0,'127.0.0.1',function(){console.log('PORT '+this.address().port)})`;
-  const bare = spawn(process.execPath, ['-e', bareScript], { stdio: ['ignore', 'pipe', 'inherit'] });
-  children.push(bare);
-  const barePort = await new Promise<number>((resolve) =>
-    bare.stdout!.on('data', (d: Buffer) => resolve(Number(/PORT (\d+)/.exec(d.toString())?.[1]))),
-  );
+  const startBare = async (script: string) => {
+    const bare = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    children.push(bare);
+    return new Promise<number>((resolve) => bare.stdout!.on('data', (d: Buffer) => resolve(Number(/PORT (\d+)/.exec(d.toString())?.[1]))));
+  };
+  const barePort = await startBare(bareScript);
+  // Not a target, an explanation: a bare server answering with our headers too (security headers,
+  // request id, rate-limit state), loaded with our requests (each with its session token), shows what
+  // the bigger request and answer cost by themselves, on both sides of the loopback.
+  const ourHeaders = Object.fromEntries([...sample.headers].filter(([k]) => !['date', 'connection', 'keep-alive'].includes(k)));
+  const headersScript = bareScript.replace("{'content-type':'application/json'}", JSON.stringify(ourHeaders));
+  const sameHeadersPort = await startBare(headersScript);
 
-  const load = async (target: string, withTokens: boolean) => {
-    let next = 0;
+  // Every request built once, before the clock starts, for both servers: autocannon shares the two
+  // cores with them, and rebuilding ours per request (a setupRequest hook) took CPU from our server
+  // that the baseline's load never took from it.
+  const withTokens = tokens.map((token) => ({ method: 'GET' as const, path: '/api/fleet', headers: { authorization: `Bearer ${token}` } }));
+  const load = async (target: string, authorised: boolean) => {
     const result = await autocannon({
       url: target,
       connections: CONNECTIONS,
       duration: DURATION,
-      requests: [
-        {
-          method: 'GET',
-          path: '/api/fleet',
-          setupRequest: ((req: Record<string, unknown>) => {
-            if (!withTokens) return req;
-            const token = tokens[next++ % tokens.length];
-            return { ...req, headers: { authorization: `Bearer ${token}` } };
-          }) as never,
-        },
-      ],
+      requests: authorised ? withTokens : [{ method: 'GET', path: '/api/fleet' }],
     });
     if (result.non2xx > 0 || result.errors > 0) throw new Error(`${target}: ${result.non2xx} non-2xx, ${result.errors} errors`);
     return result;
   };
 
-  // Warm both (JIT, pool, session cache for every token), then measure.
+  // Warm both (JIT, pool), every token once (its session and its fleet view cached, as a dashboard
+  // that polls has them), then measure.
+  for (let i = 0; i < tokens.length; i += CONNECTIONS) {
+    await Promise.all(
+      tokens.slice(i, i + CONNECTIONS).map(async (token) => {
+        const res = await fetch(`${url}/api/fleet`, { headers: { authorization: `Bearer ${token}` } });
+        await res.arrayBuffer();
+      }),
+    );
+  }
   await load(url, true).catch(() => undefined);
   const ours = await load(url, true);
   const baseline = await load(`http://127.0.0.1:${barePort}`, false);
+  const sameHeaders = await load(`http://127.0.0.1:${sameHeadersPort}`, true);
 
   const row = (name: string, r: autocannon.Result) =>
     `${name.padEnd(22)} ${r.requests.average.toFixed(0).padStart(8)} req/s   p50 ${String(r.latency.p50).padStart(3)} ms   p99 ${String(r.latency.p99).padStart(3)} ms   (${r.requests.total} requests)`;
   console.log(`\nGET /api/fleet, ${TENANTS} tenants, ${CONNECTIONS} connections, ${DURATION} s, response ${bytes.length} bytes`);
   console.log(row('agent-fleet serve', ours));
   console.log(row('bare node:http', baseline));
+  console.log(`${row('bare, our headers', sameHeaders)}   (not a target: what our request and answer size cost alone)`);
   const ratio = ours.requests.average / baseline.requests.average;
   // Issue 11's targets, both relative to the bare server measured in this run.
   const p99Ratio = ours.latency.p99 / Math.max(1, baseline.latency.p99);

@@ -82,6 +82,7 @@ export const envSchema = z.object({
   FLEET_WORKERS: z.coerce.number().int().min(0).max(MAX_WORKERS).default(4),
   FLEET_HEARTBEAT_SECONDS: z.coerce.number().min(0.2).max(60).default(2),
   FLEET_STALE_AFTER_SECONDS: z.coerce.number().min(1).max(600).default(10),
+  FLEET_CHECKPOINT_FLUSH_AFTER_MS: z.coerce.number().int().min(0).max(3_600_000).default(100),
   FLEET_STEP_TIMEOUTS: optionalNonEmpty.pipe(
     z
       .string()
@@ -336,6 +337,8 @@ export interface Config {
     workers: number;
     heartbeatSeconds: number;
     staleAfterSeconds: number;
+    /** A step that ran at least this long has its checkpoint's commit wait for the WAL flush (FLEET_CHECKPOINT_FLUSH_AFTER_MS). */
+    checkpointFlushAfterMs: number;
     stepTimeouts: Record<string, number>;
     /** `step:kind,…` (kind: throw | hang | kill | transient), tests only. */
     faults: string | undefined;
@@ -455,6 +458,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       workers: env.FLEET_WORKERS,
       heartbeatSeconds: env.FLEET_HEARTBEAT_SECONDS,
       staleAfterSeconds: env.FLEET_STALE_AFTER_SECONDS,
+      checkpointFlushAfterMs: env.FLEET_CHECKPOINT_FLUSH_AFTER_MS,
       stepTimeouts: env.FLEET_STEP_TIMEOUTS ?? {},
       faults: env.FLEET_TEST_FAULTS,
       gatewayOffline: env.FLEET_GATEWAY_OFFLINE === '1',

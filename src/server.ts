@@ -1,5 +1,9 @@
 import { serve, type ServerType } from '@hono/node-server';
+import { createServer, type RequestListener, type ServerOptions } from 'node:http';
+import { MemoryStore } from 'hono-rate-limiter';
 import { createApp } from './api/app.ts';
+import type { AppDeps, AppEnv } from './api/context.ts';
+import { withFleetFastPath } from './api/fleet-fast-path.ts';
 import { answerClientError, refuseConnect } from './api/client-errors.ts';
 import { FleetViewCache } from './api/fleet-view-cache.ts';
 import { fleetViewBounds } from './api/serialize.ts';
@@ -61,7 +65,8 @@ export async function startServer(
   const fleetCache = new FleetViewCache(db, core.events, fleetViewBounds(config));
   const shutdown = new AbortController();
   const pruning = pruneEventsEvery(db, config.http.eventsRetentionHours, logger);
-  const app = createApp({
+  const userRateStore = new MemoryStore<AppEnv>();
+  const appDeps: AppDeps = {
     config,
     db,
     verifier,
@@ -85,7 +90,9 @@ export async function startServer(
     devSignIn,
     clerkPublishableKey: config.clerk?.publishableKey,
     shutdown: shutdown.signal,
-  });
+    userRateStore,
+  };
+  const app = createApp(appDeps);
 
   let server: ServerType | undefined;
   const port = await new Promise<number>((resolve, reject) => {
@@ -97,6 +104,9 @@ export async function startServer(
         hostname: config.host,
         // Receiving a request is bounded (SSE answers are not: these limits are for the request).
         // Node checks them every connectionsCheckingInterval, so that follows the shorter limit.
+        // GET /api/fleet from memory when it can be; everything else through the app (fleet-fast-path.ts).
+        createServer: ((options: ServerOptions, listener: RequestListener) =>
+          createServer(options, withFleetFastPath({ ...appDeps, userRateStore }, listener) as RequestListener)) as never,
         serverOptions: {
           headersTimeout: headersTimeoutMs,
           requestTimeout: Math.max(requestTimeoutMs, headersTimeoutMs),

@@ -61,7 +61,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   const sameOrigin = requireSameOriginForCookieSessions(deps.verifier.authorizedParties);
   for (const path of SESSION_PATHS) app.use(path, sameOrigin);
   app.use('*', ...bodyGuards(deps.config.http.maxBodyBytes));
-  const session = [requireSession(deps), userRateLimit(deps.config.http.rateLimitPerMinute)];
+  const session = [requireSession(deps), userRateLimit(deps.config.http.rateLimitPerMinute, deps.userRateStore)];
   const platform = [requirePlatformToken(deps), platformRateLimit(deps.config.http.platformRateLimitPerMinute)];
   for (const path of SESSION_PATHS) app.use(path, ...session);
   app.use('/api/tenants/*', ...platform);

@@ -1,3 +1,4 @@
+import type { MemoryStore } from 'hono-rate-limiter';
 import type { Principal } from '../auth/principal.ts';
 import type { ClerkVerifier } from '../auth/clerk.ts';
 import type { Config } from '../config.ts';
@@ -28,6 +29,8 @@ export interface AppDeps {
   clerkPublishableKey?: string;
   /** Aborted when the server stops: event streams tell their clients when to come back, and end. */
   shutdown?: AbortSignal;
+  /** The per-user rate limit's counts, when GET /api/fleet's fast path shares them (fleet-fast-path.ts). */
+  userRateStore?: MemoryStore<AppEnv>;
 }
 
 /** Dev sign-in's token minter: a Clerk-shaped session token for whoever is named. */

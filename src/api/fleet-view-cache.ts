@@ -45,6 +45,16 @@ export class FleetViewCache {
     return body;
   }
 
+  /**
+   * The stored body for `lookup`, or undefined when a read is needed (not stored, expired, or the
+   * LISTEN connection down): what responseBody would answer without going to the database.
+   */
+  cachedBody(lookup: TenantLookup): string | undefined {
+    if (!this.hub.isConnected) return undefined;
+    const hit = this.entries.get(keyOf(lookup));
+    return hit && hit.expiresAt > Date.now() ? hit.body : undefined;
+  }
+
   invalidate(tenantId: string): void {
     this.generation++;
     for (const key of this.keysByTenant.get(tenantId) ?? []) this.entries.delete(key);

@@ -70,6 +70,16 @@ export class ClerkVerifier {
     return { ok: true, principal, expiresAtMs: exp };
   }
 
+  /**
+   * The session of an `Authorization` header this verifier accepted before, while its token has
+   * not expired; undefined otherwise (then only authenticate() can say). No SDK call, no await:
+   * for GET /api/fleet's fast path (api/fleet-fast-path.ts).
+   */
+  cachedSession(authorization: string): { principal: Principal; expiresAtMs: number } | undefined {
+    const hit = this.cache.get(`h:${authorization}`);
+    return hit && hit.expiresAtMs > Date.now() ? hit : undefined;
+  }
+
   private remember(key: string, principal: Principal, expiresAtMs: number): void {
     if (this.cache.size >= CACHE_LIMIT) {
       // Drop the oldest entry (Map keeps insertion order): bounded memory whatever the traffic.

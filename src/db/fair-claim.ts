@@ -41,13 +41,14 @@ export async function claimRunFairly(
       SELECT r.requested_by, t.plan, r.status = 'queued' AS queued, f.id AS fleet_id,
              f.compute_driver = 'local' AS local, f.machine_host, ${relaxedCommit} AS relaxed
         FROM provision_runs r JOIN fleets f ON f.id = r.fleet_id JOIN tenants t ON t.id = f.tenant_id
-       WHERE r.id = ${runId}`.execute(trx);
+       WHERE r.id = ${runId}
+         FOR UPDATE OF f`.execute(trx);
+    // The fleet's row is locked first, in the same round trip, before the requester's advisory lock
+    // and the run's row: the order the services lock them in (a cancel racing a claim that binds the
+    // fleet to this host would otherwise deadlock with it), and every claim takes them in this order.
     const found = rows[0];
     if (found?.local && found.machine_host !== null && found.machine_host !== hostId) return 'other-host';
-    // This claim binds the fleet to this host below: lock the fleet's row before the run's, the order
-    // the services lock them in (a cancel racing this claim would otherwise deadlock with it).
     const binds = found?.local === true && found.machine_host === null;
-    if (binds) await sql`SELECT 1 FROM fleets WHERE id = ${found.fleet_id} FOR UPDATE`.execute(trx);
     const queued = found?.queued ? found : undefined;
     if (queued?.requested_by) {
       await sql`SELECT pg_advisory_xact_lock(hashtextextended(${`fair-claim:${queued.requested_by}`}, 0))`.execute(trx);
@@ -66,15 +67,6 @@ export async function claimRunFairly(
       }
     }
     // Not queued (running with a silent owner, or finished): the plain claim decides.
-    const claimed = await claimRun(trx, runId, worker, staleAfterSeconds);
-    if (claimed && binds) {
-      await trx
-        .updateTable('fleets')
-        .set({ machine_host: hostId })
-        .where('id', '=', found.fleet_id)
-        .where('machine_host', 'is', null)
-        .execute();
-    }
-    return claimed;
+    return claimRun(trx, runId, worker, staleAfterSeconds, binds ? { fleetId: found.fleet_id, hostId } : undefined);
   });
 }

@@ -78,27 +78,49 @@ export async function cancelQueuedRun(db: Db, runId: string, error: string): Pro
 /**
  * Takes ownership of a run for `worker`: a queued run, or a running one whose owner stopped
  * heartbeating `staleAfterSeconds` ago (it died). Returns undefined when someone else holds it
- * or it has finished — the caller must then leave it alone.
+ * or it has finished — the caller must then leave it alone. With `bindTo`, the same statement
+ * records the host as the fleet's machine host if it has none yet, only when the claim succeeded.
  */
-export async function claimRun(db: Db, runId: string, worker: string, staleAfterSeconds: number): Promise<RunRow | undefined> {
+export async function claimRun(
+  db: Db,
+  runId: string,
+  worker: string,
+  staleAfterSeconds: number,
+  bindTo?: { fleetId: string; hostId: string },
+): Promise<RunRow | undefined> {
+  const claim = (q: Pick<Db, 'updateTable'>) =>
+    q
+      .updateTable('provision_runs')
+      .set({
+        status: 'running',
+        worker,
+        heartbeat_at: sql`now()`,
+        started_at: sql`COALESCE(started_at, now())`,
+        attempts: sql`attempts + 1`,
+      })
+      .where('id', '=', runId)
+      .where((eb) =>
+        eb.or([
+          eb('status', '=', 'queued'),
+          eb.and([eb('status', '=', 'running'), eb('heartbeat_at', '<', sql<Date>`now() - make_interval(secs => ${staleAfterSeconds})`)]),
+        ]),
+      )
+      .returningAll();
+  if (!bindTo) return claim(db).executeTakeFirst();
+  // One round trip: the bind sees the claim's result through the CTE (both in one snapshot).
   return db
-    .updateTable('provision_runs')
-    .set({
-      status: 'running',
-      worker,
-      heartbeat_at: sql`now()`,
-      started_at: sql`COALESCE(started_at, now())`,
-      attempts: sql`attempts + 1`,
-    })
-    .where('id', '=', runId)
-    .where((eb) =>
-      eb.or([
-        eb('status', '=', 'queued'),
-        eb.and([eb('status', '=', 'running'), eb('heartbeat_at', '<', sql<Date>`now() - make_interval(secs => ${staleAfterSeconds})`)]),
-      ]),
+    .with('claimed', (q) => claim(q))
+    .with('bound', (q) =>
+      q
+        .updateTable('fleets')
+        .set({ machine_host: bindTo.hostId })
+        .where('id', '=', bindTo.fleetId)
+        .where('machine_host', 'is', null)
+        .where(sql<boolean>`EXISTS (SELECT 1 FROM claimed)`),
     )
-    .returningAll()
-    .executeTakeFirst();
+    .selectFrom('claimed')
+    .selectAll()
+    .executeTakeFirst() as Promise<RunRow | undefined>;
 }
 
 /**

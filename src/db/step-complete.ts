@@ -3,6 +3,7 @@ import type { Db } from './connection.ts';
 import { lockFleetRow } from './fleets.ts';
 import { cleanOutsideJson, cleanOutsideText } from './outside-text.ts';
 import { logEntryCtes, namedLogEntryCtes, notifyFromEv } from './provision-log.ts';
+import { relaxedCommit } from './relaxed-commit.ts';
 import type { MachineRecord } from '../domain/fleet.ts';
 import type { RunKind } from '../domain/run-kinds.ts';
 import type { StepName } from '../domain/steps.ts';
@@ -14,6 +15,12 @@ import type { StepName } from '../domain/steps.ts';
  * With `next`, the same statement also writes the next step's `running` entry (after this one's in
  * the log): one commit between two steps instead of two. A crash after it leaves that step
  * `running` without a checkpoint, which is where a resumed run starts anyway.
+ *
+ * With `flush: false` the commit does not wait for the WAL flush (relaxed-commit.ts). Safe because
+ * steps are idempotent: a database crash can lose only the completions of its last ≈ 600 ms, and
+ * a lost one is a step run again. The executor relaxes only short steps' checkpoints (redoing one
+ * costs less than the flush saved) and never a run's last commit, which, the WAL being ordered,
+ * makes every earlier relaxed one durable too. A worker killed at any point loses nothing.
  * Returns false when it no longer owns the run.
  */
 export async function recordStepComplete(
@@ -34,6 +41,10 @@ export async function recordStepComplete(
     next?: StepName;
     /** The Control UI's new URL (a machine started again at another address). */
     dashboardUrl?: string;
+    /** false: commit without waiting for the WAL flush (see above); default true. */
+    flush?: boolean;
+    /** The caller's transaction holds the fleet's row lock already (saves a round trip). */
+    fleetLocked?: boolean;
   },
 ): Promise<boolean> {
   // Outputs and machine records carry what outside parties answered (bot ids, addresses).
@@ -63,12 +74,12 @@ export async function recordStepComplete(
     }
     SELECT ${owned} AS owned, ${notifyFromEv(s.tenantId)} AS notified${
       s.next ? sql`, ${notifyFromEv(s.tenantId, 'next_ev')} AS next_notified` : sql``
-    }`;
+    }${s.flush === false ? sql`, ${relaxedCommit} AS relaxed` : sql``}`;
   // A completion that changes the fleet's row locks it before the run's (the statement's `o`), the
   // order every verb takes them in: a cancel racing a finishing vm_create would otherwise deadlock.
   const changesFleet = machine !== null || dashboardUrl !== null;
   const write = async (q: Db) => {
-    if (changesFleet) await lockFleetRow(q, s.fleetId);
+    if (changesFleet && !s.fleetLocked) await lockFleetRow(q, s.fleetId);
     return (await statement.execute(q)).rows[0]?.owned === true;
   };
   return changesFleet && !db.isTransaction ? db.transaction().execute(write) : write(db);

@@ -219,7 +219,7 @@ export async function executeRun(
         const ended = await ifStillOwner(() =>
           db.transaction().execute(async (trx) => {
             await lockFleetRow(trx, fleet.id); // fleet before run, as every verb locks them
-            if (!(await recordStepComplete(trx, completion))) throw new LostRunError(runId);
+            if (!(await recordStepComplete(trx, { ...completion, fleetLocked: true }))) throw new LostRunError(runId);
             await finishRun(trx, runId, worker, { status: 'complete' });
             await endRun(trx, { run, fleet, tenant, result });
           }),
@@ -230,7 +230,10 @@ export async function executeRun(
       // the run is being cancelled (then the next step must not look started).
       const next = steps[position + 1];
       announced = next && !own.some((c) => c.step === next.name) && !stepSignal.aborted ? next.name : undefined;
-      if (!(await recordStepComplete(db, { ...completion, ...(announced ? { next: announced } : {}) }))) return 'lost';
+      // A short step's checkpoint need not wait for the WAL flush: losing it in a database crash
+      // costs less to redo than the flush (step-complete.ts); the run's last commit always flushes.
+      const flush = durationMs >= settings.checkpointFlushAfterMs;
+      if (!(await recordStepComplete(db, { ...completion, flush, ...(announced ? { next: announced } : {}) }))) return 'lost';
       outputs[step.name] = result.output;
     }
     // Every step had a checkpoint already (nothing left to do): the run still ends as its kind says.

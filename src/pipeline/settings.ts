@@ -23,6 +23,8 @@ export interface PipelineSettings {
   discordApiUrl: string;
   heartbeatMs: number;
   staleAfterSeconds: number;
+  /** Checkpoints of steps shorter than this commit without waiting for the WAL flush (db/step-complete.ts). */
+  checkpointFlushAfterMs: number;
   stepTimeouts: Record<string, number>;
   faults: FaultPlan;
   gatewayOffline: boolean;
@@ -66,6 +68,7 @@ export function pipelineSettings(
     discordApiUrl: config.pipeline.discordApiUrl,
     heartbeatMs: config.pipeline.heartbeatSeconds * 1000,
     staleAfterSeconds: config.pipeline.staleAfterSeconds,
+    checkpointFlushAfterMs: config.pipeline.checkpointFlushAfterMs,
     stepTimeouts: config.pipeline.stepTimeouts,
     faults,
     gatewayOffline: config.pipeline.gatewayOffline,

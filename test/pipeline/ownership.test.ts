@@ -24,6 +24,23 @@ beforeAll(async () => {
 afterAll(() => database.drop());
 
 describe('run ownership', () => {
+  it("binds the fleet to the claiming worker's host in the claim, and only when the claim succeeds", async () => {
+    const { db } = database;
+    const hostOf = async () =>
+      (await db.selectFrom('fleets').select('machine_host').where('id', '=', fleetId).executeTakeFirstOrThrow()).machine_host;
+    const run = await insertRun(db, fleetId, 'provision');
+    expect(await claimRun(db, run.id, 'worker-a', 10)).toBeDefined();
+    // Held by a live worker: this claim fails, and binds nothing.
+    expect(await claimRun(db, run.id, 'worker-b', 10, { fleetId, hostId: 'host-b' })).toBeUndefined();
+    expect(await hostOf()).toBeNull();
+    await finishRun(db, run.id, 'worker-a', { status: 'complete' });
+    const next = await insertRun(db, fleetId, 'provision');
+    expect((await claimRun(db, next.id, 'worker-b', 10, { fleetId, hostId: 'host-b' }))?.worker).toBe('worker-b');
+    expect(await hostOf()).toBe('host-b');
+    await finishRun(db, next.id, 'worker-b', { status: 'complete' });
+    await db.updateTable('fleets').set({ machine_host: null }).where('id', '=', fleetId).execute();
+  });
+
   it('refuses the writes of a worker that lost its run to the watchdog, and lets the new owner write', async () => {
     const { db } = database;
     const run = await insertRun(db, fleetId, 'provision');

@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { sql } from 'kysely';
+import { Kysely, PostgresDialect, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { claimRunFairly } from '../../src/db/fair-claim.ts';
 import { appendLogAsOwner } from '../../src/db/provision-log.ts';
 import { claimRun } from '../../src/db/runs.ts';
+import type { Database } from '../../src/db/schema.ts';
 import { DEFAULT_PLAN_LIMITS } from '../../src/domain/plans.ts';
 import { recordStepComplete } from '../../src/db/step-complete.ts';
 import type { ProvisionStep } from '../../src/domain/steps.ts';
@@ -75,7 +76,7 @@ describe('commits between steps', () => {
     expect((await logOf(runId)).map((e) => `${e.step}:${e.status}`)).toEqual(['vm_create:complete', 'workspace_bootstrap:running']);
   });
 
-  it('lets a claim and a running line commit without waiting for the WAL flush, never a completion', async () => {
+  it('lets a claim, a running line and a relaxed completion commit without waiting for the WAL flush', async () => {
     const { fleetId, tenantId, runId } = await fleetWithRun();
     const durability = async (write: (trx: typeof database.db) => Promise<unknown>) =>
       database.db.transaction().execute(async (trx) => {
@@ -91,6 +92,33 @@ describe('commits between steps', () => {
     const completion = { fleetId, tenantId, runId, kind: 'provision' as const, step: 'vm_create' as const, position: 0 };
     const done = { ...completion, worker: 'worker-a', output: {}, message: 'done', durationMs: 1, next: 'workspace_bootstrap' as const };
     expect(await durability((trx) => recordStepComplete(trx, done))).toBe('on');
+    expect(await durability((trx) => recordStepComplete(trx, { ...done, step: 'workspace_bootstrap', position: 1, flush: false }))).toBe(
+      'off',
+    );
+  });
+
+  it("flushes a long step's checkpoint and the run's end, not a short step's", async () => {
+    const { runId } = await fleetWithRun();
+    const names: ProvisionStep[] = ['vm_create', 'workspace_bootstrap', 'agent_config'];
+    const slow = new Set<string>(['workspace_bootstrap']);
+    const steps: StepDefinition[] = names.map((name) => ({
+      name,
+      timeoutMs: 5000,
+      run: async () => {
+        if (slow.has(name)) await new Promise((r) => setTimeout(r, 60));
+        return { message: `${name} ok`, output: {} };
+      },
+    }));
+    // Every statement the run sends, as compiled: a relaxed commit names synchronous_commit in it.
+    const sent: string[] = [];
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: database.pool }), log: (e) => void sent.push(e.query.sql) });
+    const watched = { ...settings, checkpointFlushAfterMs: 50 };
+    expect(await executeRun({ db, steps, settings: watched, log }, runId)).toBe('done');
+    const completions = sent
+      .filter((q) => q.includes('INSERT INTO step_checkpoints'))
+      .map((q) => (q.includes("set_config('synchronous_commit', 'off', true)") ? 'off' : 'on'));
+    // vm_create (quick): relaxed; workspace_bootstrap (60 ms ≥ 50): flushed; agent_config ends the run: flushed.
+    expect(completions).toEqual(['off', 'on', 'on']);
   });
 });
 

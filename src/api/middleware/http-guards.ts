@@ -62,7 +62,7 @@ export const closeAfterUnreadBodies = (): MiddlewareHandler<AppEnv> => async (c,
 };
 
 /** nosniff, no framing, no referrer; a CSP that allows nothing but what the reference page inlines. */
-const SECURITY_HEADERS: ReadonlyArray<[string, string]> = [
+export const SECURITY_HEADERS: ReadonlyArray<[string, string]> = [
   ['Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'"],
   ['X-Content-Type-Options', 'nosniff'],
   ['X-Frame-Options', 'DENY'],

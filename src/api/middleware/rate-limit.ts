@@ -1,5 +1,5 @@
 import type { Context, MiddlewareHandler } from 'hono';
-import { rateLimiter } from 'hono-rate-limiter';
+import { MemoryStore, rateLimiter } from 'hono-rate-limiter';
 import type { AppEnv } from '../context.ts';
 import { ApiError } from '../errors.ts';
 
@@ -12,10 +12,16 @@ import { ApiError } from '../errors.ts';
  */
 const WINDOW_MS = 60_000;
 
-function limiter(limit: number, key: (c: Context<AppEnv>) => string, who: string): MiddlewareHandler<AppEnv> {
+function limiter(
+  limit: number,
+  key: (c: Context<AppEnv>) => string,
+  who: string,
+  store: MemoryStore<AppEnv> = new MemoryStore<AppEnv>(),
+): MiddlewareHandler<AppEnv> {
   return rateLimiter<AppEnv>({
     windowMs: WINDOW_MS,
     limit,
+    store,
     standardHeaders: 'draft-7',
     keyGenerator: key,
     handler: (c) => {
@@ -32,8 +38,37 @@ function limiter(limit: number, key: (c: Context<AppEnv>) => string, who: string
   });
 }
 
-/** Per signed-in user (all their sessions and organisations together). */
-export const userRateLimit = (limitPerMinute: number) => limiter(limitPerMinute, (c) => `user:${c.get('principal').userId}`, 'One user');
+const userKey = (userId: string) => `user:${userId}`;
+
+/**
+ * Per signed-in user (all their sessions and organisations together). `store`: the counts, shared
+ * with GET /api/fleet's fast path (countUserRequest) so both count against one limit.
+ */
+export const userRateLimit = (limitPerMinute: number, store?: MemoryStore<AppEnv>) =>
+  limiter(limitPerMinute, (c) => userKey(c.get('principal').userId), 'One user', store);
+
+/**
+ * Counts a request of `userId` in the user limit's `store` outside Hono, with the headers the
+ * middleware would set (draft 7). Over the limit it takes the count back and answers undefined:
+ * the caller hands the request to the middleware, which counts it again and answers the 429.
+ */
+export async function countUserRequest(
+  store: MemoryStore<AppEnv>,
+  limitPerMinute: number,
+  userId: string,
+): Promise<{ policy: string; state: string } | undefined> {
+  const key = userKey(userId);
+  const { totalHits, resetTime } = await store.increment(key);
+  if (totalHits > limitPerMinute) {
+    await store.decrement(key);
+    return undefined;
+  }
+  const resetSeconds = resetTime ? Math.max(0, Math.ceil((resetTime.getTime() - Date.now()) / 1000)) : WINDOW_MS / 1000;
+  return {
+    policy: `${limitPerMinute};w=${WINDOW_MS / 1000}`,
+    state: `limit=${limitPerMinute}, remaining=${Math.max(limitPerMinute - totalHits, 0)}, reset=${resetSeconds}`,
+  };
+}
 
 /** For the one platform token. */
 export const platformRateLimit = (limitPerMinute: number) => limiter(limitPerMinute, () => 'platform', 'The platform token');
