@@ -1,10 +1,10 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
-import { type SSEStreamingApi, streamSSE } from 'hono/streaming';
 import { clerkOwnerOf } from '../../auth/principal.ts';
 import type { AppDeps, AppEnv } from '../context.ts';
 import { ApiError } from '../errors.ts';
 import { errorResponses, SECURITY_SESSION } from '../schemas.ts';
 import { fleetViewBounds, readFleetJson } from '../serialize.ts';
+import { type SseStream, sseResponse } from '../sse-stream.ts';
 import { StreamSlots } from '../stream-slots.ts';
 import { latestEventId, ownerKey, prunedThrough } from '../../db/events.ts';
 import { findTenantForClerk } from '../../db/tenants.ts';
@@ -60,15 +60,20 @@ export function registerFleetEvents(app: OpenAPIHono<AppEnv>, deps: AppDeps): vo
     }
     const lastEventId = c.req.valid('header')['last-event-id'];
     const expiresAtMs = c.get('sessionExpiresAtMs');
-    return streamSSE(c, async (stream) => {
-      // A client that leaves frees its slot at once, even while the stream is still setting up.
-      stream.onAbort(release);
-      try {
-        await followFleet(deps, reader, stream, clerkOwnerOf(principal), lastEventId, expiresAtMs);
-      } finally {
-        release(); // whatever ended the stream: the count must never leak
-      }
-    });
+    const log = c.get('log');
+    return sseResponse(
+      c,
+      async (stream) => {
+        // A client that leaves frees its slot at once, even while the stream is still setting up.
+        stream.onAbort(release);
+        try {
+          await followFleet(deps, reader, stream, clerkOwnerOf(principal), lastEventId, expiresAtMs);
+        } finally {
+          release(); // whatever ended the stream: the count must never leak
+        }
+      },
+      (err) => log.error({ err }, 'event stream failed'),
+    );
   });
 }
 
@@ -76,7 +81,7 @@ export function registerFleetEvents(app: OpenAPIHono<AppEnv>, deps: AppDeps): vo
 async function followFleet(
   deps: AppDeps,
   reader: BatchedEventReader,
-  stream: SSEStreamingApi,
+  stream: SseStream,
   lookup: ReturnType<typeof clerkOwnerOf>,
   lastEventId: string | undefined,
   expiresAtMs: number,
