@@ -8,36 +8,34 @@ export function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
-/** CPU seconds of several processes; one that is gone counts nothing. */
-export function processesCpu(pids: number[]): number {
-  return pids.reduce((sum, pid) => {
-    try {
-      return sum + cpuSeconds(pid);
-    } catch {
-      return sum;
-    }
-  }, 0);
-}
-
 /** Resident memory of a process, in MB. */
 export function rssMb(pid: number): number {
   return Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
 }
 
-/** The PostgreSQL server of a data dir and its backends: the postmaster named in postmaster.pid, and its children. */
-export function postgresPids(dataDir: string): number[] {
+/** The postmaster of a data dir (from its postmaster.pid), if it runs. */
+export function postmasterPid(dataDir: string): number | undefined {
   const pidFile = fs.readdirSync(dataDir, { recursive: true, encoding: 'utf8' }).find((f) => f.endsWith('postmaster.pid'));
-  if (!pidFile) return [];
-  const postmaster = Number(fs.readFileSync(path.join(dataDir, pidFile), 'utf8').split('\n')[0]);
-  const pids = [postmaster];
+  return pidFile ? Number(fs.readFileSync(path.join(dataDir, pidFile), 'utf8').split('\n')[0]) : undefined;
+}
+
+/**
+ * CPU seconds of a PostgreSQL server: the postmaster, the backends that have exited (their time
+ * is added to the postmaster's children's time when it reaps them), and the backends alive now.
+ * Counting only the backends alive at the start missed the connections pools opened and closed later.
+ */
+export function postgresCpu(postmaster: number): number {
+  const fields = fs.readFileSync(`/proc/${postmaster}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  // utime, stime, cutime, cstime (fields 14-17 of proc(5), counted from the state field here).
+  let ticks = Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
   for (const entry of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      const ppid = Number(fs.readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
-      if (ppid === postmaster) pids.push(Number(entry));
+      const f = fs.readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      if (Number(f[1]) === postmaster) ticks += Number(f[11]) + Number(f[12]);
     } catch {
       // gone meanwhile
     }
   }
-  return pids;
+  return ticks / 100;
 }

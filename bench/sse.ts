@@ -21,14 +21,15 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { ensureDevKeys, mintSessionToken } from '../src/auth/dev-issuer.ts';
-import { createDb } from '../src/db/connection.ts';
+import { Kysely, PostgresDialect } from 'kysely';
+import type { Database } from '../src/db/schema.ts';
 import { attachEmbeddedPostgres } from '../src/db/embedded.ts';
 import { EVENTS_CHANNEL } from '../src/db/events.ts';
 import { appendLog, appendLogAsOwner, type LogEntry } from '../src/db/provision-log.ts';
 import { insertRun } from '../src/db/runs.ts';
 import { insertTenantWithFleet } from '../src/db/tenants.ts';
 import { TemplateRegistry } from '../src/templates/registry.ts';
-import { cpuSeconds, postgresPids, processesCpu, rssMb } from './proc-stats.ts';
+import { cpuSeconds, postgresCpu, postmasterPid, rssMb } from './proc-stats.ts';
 
 const CLIENTS = Number(process.env.BENCH_SSE_CLIENTS ?? 1000);
 const SECONDS = Number(process.env.BENCH_SSE_SECONDS ?? 20);
@@ -39,7 +40,7 @@ const SERVER_ROOT = path.resolve(process.env.BENCH_SSE_SERVER_ROOT ?? '.');
 const COMMIT = process.env.BENCH_SSE_COMMIT === 'sync' ? 'sync' : 'relaxed';
 const WRITER = 'bench-writer';
 // Enough connections that 1,000 synchronous commits a second do not queue behind each other.
-const WRITER_CONNECTIONS = 32;
+const WRITER_CONNECTIONS = 64;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const clock = () => performance.timeOrigin + performance.now();
 const pct = (xs: number[], p: number) => {
@@ -88,8 +89,28 @@ const bootRss = rssMb(serverPid);
 let clients: ChildProcess | undefined;
 const attached = attachEmbeddedPostgres(dataDir);
 if (!attached) throw new Error('could not attach to the server’s database');
-const { db } = createDb(attached.url, { max: WRITER_CONNECTIONS });
-const floor = new pg.Client({ connectionString: attached.url });
+// Named, and never closed while idle, so their backends' CPU can be told from the server's.
+const writerPool = new pg.Pool({
+  connectionString: attached.url,
+  max: WRITER_CONNECTIONS,
+  idleTimeoutMillis: 0,
+  application_name: 'bench-writer',
+});
+const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: writerPool }) });
+const floor = new pg.Client({ connectionString: attached.url, application_name: 'bench-floor' });
+/** CPU seconds of this benchmark's own backends (the writer's and the floor's), by pid. */
+const benchBackendsCpu = async (): Promise<Map<number, number>> => {
+  const { rows } = await floor.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE application_name LIKE 'bench-%'`);
+  const cpu = new Map<number, number>();
+  for (const { pid } of rows) {
+    try {
+      cpu.set(pid, cpuSeconds(pid));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return cpu;
+};
 try {
   // --- tenants, straight into the database ---------------------------------------------------
   const template = TemplateRegistry.load().get('solo-engineer')!;
@@ -150,8 +171,15 @@ try {
   await floor.query(`LISTEN ${EVENTS_CHANNEL}`);
 
   // --- the writes: each tenant once a second, spread evenly over the second --------------------
-  const pgPids = postgresPids(dataDir);
-  const cpu0 = { api: cpuSeconds(serverPid), pg: processesCpu(pgPids), clients: cpuSeconds(clients.pid!) };
+  const postmaster = postmasterPid(dataDir);
+  if (postmaster === undefined) throw new Error('the server’s PostgreSQL is not running');
+  const load0 = os.loadavg()[0]!;
+  const cpu0 = {
+    api: cpuSeconds(serverPid),
+    pg: postgresCpu(postmaster),
+    clients: cpuSeconds(clients.pid!),
+    bench: await benchBackendsCpu(),
+  };
   let peakRss = streamsRss;
   const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, rssMb(serverPid))), 100);
   const tickMs = 10;
@@ -212,10 +240,12 @@ try {
   await sleep(2000); // the last deliveries
   clearInterval(rssTimer);
   const writerCpu = process.cpuUsage(writerCpu0);
+  let benchPg = 0;
+  for (const [pid, seconds] of await benchBackendsCpu()) benchPg += seconds - (cpu0.bench.get(pid) ?? 0);
   const cpu = {
     writer: (writerCpu.user + writerCpu.system) / 1e6,
     api: cpuSeconds(serverPid) - cpu0.api,
-    pg: processesCpu(pgPids) - cpu0.pg,
+    pg: postgresCpu(postmaster) - cpu0.pg,
     clients: cpuSeconds(clients.pid!) - cpu0.clients,
   };
   const seconds = (performance.now() - started) / 1000;
@@ -235,6 +265,10 @@ try {
   const share = (s: number) => `${((s / seconds) * 100).toFixed(0)} %`;
   console.log(
     `\n${CLIENTS} SSE clients on ${CLIENTS} tenants, one API process (${SERVER_ROOT}, node dist/cli/main.js serve), ${SECONDS} s`,
+  );
+  // Other work on the machine shows in every figure below: say how busy it was.
+  console.log(
+    `  machine: ${os.cpus().length} cores, load average ${load0.toFixed(1)} at the start, ${os.loadavg()[0]!.toFixed(1)} at the end`,
   );
   console.log(
     `  writer (${COMMIT} commits): ${written} writes, ${rate.toFixed(0)}/s of ${CLIENTS}/s while the clock ran, ${failed} failed, ` +
@@ -256,8 +290,9 @@ try {
       `(${(((streamsRss - bootRss) * 1024) / CLIENTS).toFixed(0)} KB a stream), peak ${peakRss.toFixed(0)} MB   (goal ≤ 250 MB)`,
   );
   console.log(
-    `  CPU per delivered event: server ${perEvent(cpu.api)} (${share(cpu.api)} of a core), PostgreSQL ${perEvent(cpu.pg)} (${share(cpu.pg)}), ` +
-      `clients ${perEvent(cpu.clients)} (${share(cpu.clients)})\n`,
+    `  CPU per delivered event: server ${perEvent(cpu.api)} (${share(cpu.api)} of a core), clients ${perEvent(cpu.clients)} (${share(cpu.clients)}), ` +
+      `PostgreSQL ${perEvent(cpu.pg)} (${share(cpu.pg)}: the writer's and floor's backends ${perEvent(benchPg)}, ` +
+      `the rest — the server's reads, NOTIFY, background — ${perEvent(cpu.pg - benchPg)})\n`,
   );
 } finally {
   clients?.send({ type: 'close' });
