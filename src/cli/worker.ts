@@ -40,6 +40,7 @@ export function registerWorker(program: Command): void {
       const { countReady } = await import('../db/warm-gateways.ts');
       const { startReconciler } = await import('../pipeline/reconciler.ts');
       const { startMetricsListener } = await import('../runtime/metrics-listener.ts');
+      const { workerReadiness } = await import('../runtime/worker-readiness.ts');
       const config = loadCliConfig();
       const logger = cliLogger(config.logLevel);
       // Attach to the embedded database of a running `fleet serve` in the same data dir.
@@ -64,7 +65,14 @@ export function registerWorker(program: Command): void {
       const listener =
         config.metricsPort === undefined
           ? undefined
-          : await startMetricsListener({ port: config.metricsPort, host: config.host, metrics, token: config.metricsToken });
+          : await startMetricsListener({
+              port: config.metricsPort,
+              host: config.host,
+              metrics,
+              token: config.metricsToken,
+              log: logger,
+              readiness: workerReadiness(core.database.db, worker),
+            });
       if (listener) logger.info({ url: `http://${config.host}:${listener.port}/metrics` }, 'worker metrics listening');
       let stopping = false;
       stop = async (signal: string) => {

@@ -20,6 +20,8 @@ export interface RunningWorker {
    * whoever fetches it later fails to claim the run and drops it. Otherwise wakes the workers.
    */
   offer(runId: string): void;
+  /** True from start until stop() is called: a stopping worker takes no new runs (readiness). */
+  isRunning(): boolean;
   stop(): Promise<void>;
 }
 
@@ -95,6 +97,7 @@ export async function startWorker(
         void execute(runId).finally(release);
       } else deps.queue.wake(workerIds);
     },
+    isRunning: () => !stopping.signal.aborted,
     stop: async () => {
       clearInterval(watchdog);
       // Hand the runs back at once rather than let them wait out the stale timeout: abort their

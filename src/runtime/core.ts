@@ -1,4 +1,3 @@
-import { gcpDriverFromConfig } from './gcp-driver-from-config.ts';
 import type { Config } from '../config.ts';
 import { EventHub } from '../events/hub.ts';
 import type { Logger } from '../observability/logger.ts';
@@ -34,7 +33,9 @@ export async function startCore(config: Config, logger: Logger, opts: { attach: 
   // config.ts guarantees the key is set in production; in dev it lives in the data dir.
   const box = SecretBox.fromHex(config.secretsKey ?? ensureDataDirSecret(config.dataDir, 'secrets.key', makeSecretsKey));
   // Before the database: bad cloud credentials are a start-up error, not a fleet stuck later.
-  const gcp = config.compute.gcp ? await gcpDriverFromConfig(config.compute.gcp) : undefined;
+  // Imported only when configured: the Compute Engine client weighs ~100 MB of RSS (its API
+  // descriptions), more than an API process with 1,000 event streams needs for everything else.
+  const gcp = config.compute.gcp ? await (await import('./gcp-driver-from-config.ts')).gcpDriverFromConfig(config.compute.gcp) : undefined;
   const database = await openDatabase(config, logger, { attach: opts.attach, schema: 'check', poolSize: config.dbPoolSize });
   try {
     const queue = await RunQueue.start(database.url, logger.child({ component: 'queue' }), config.pipeline.hostId);

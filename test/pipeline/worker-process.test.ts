@@ -51,6 +51,15 @@ describe('fleet worker', () => {
     expect((await fetch(`http://127.0.0.1:${port}/other`)).status).toBe(404);
   });
 
+  it('answers the probes without credentials: /healthz live, /readyz ready (database answers, workers running)', async () => {
+    const live = await fetch(`http://127.0.0.1:${port}/healthz`);
+    expect(live.status).toBe(200);
+    expect(await live.json()).toEqual({ ok: true });
+    const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({ ok: true });
+  });
+
   it('stops on SIGTERM within 10 s, exit code 0, without an error in its log', async () => {
     const started = Date.now();
     worker.kill('SIGTERM');

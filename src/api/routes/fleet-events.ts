@@ -1,13 +1,14 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
-import { type SSEStreamingApi, streamSSE } from 'hono/streaming';
 import { clerkOwnerOf } from '../../auth/principal.ts';
 import type { AppDeps, AppEnv } from '../context.ts';
 import { ApiError } from '../errors.ts';
 import { errorResponses, SECURITY_SESSION } from '../schemas.ts';
 import { fleetViewBounds, readFleetJson } from '../serialize.ts';
+import { type SseStream, sseResponse } from '../sse-stream.ts';
 import { StreamSlots } from '../stream-slots.ts';
-import { eventsAfter, latestEventId, ownerKey, prunedThrough } from '../../db/events.ts';
+import { latestEventId, ownerKey, prunedThrough } from '../../db/events.ts';
 import { findTenantForClerk } from '../../db/tenants.ts';
+import { BatchedEventReader } from '../../events/batched-event-reader.ts';
 
 const route = createRoute({
   method: 'get',
@@ -44,6 +45,8 @@ const SHUTDOWN_RETRY_MS = 1000;
 
 export function registerFleetEvents(app: OpenAPIHono<AppEnv>, deps: AppDeps): void {
   const slots = new StreamSlots(deps.config.http.maxStreamsPerUser);
+  // One reader for every stream of this app: the reads a NOTIFY causes go out as one statement.
+  const reader = new BatchedEventReader(deps.db);
   app.openapi(route, (c) => {
     const principal = c.get('principal');
     const release = slots.tryAcquire(principal.userId);
@@ -57,22 +60,28 @@ export function registerFleetEvents(app: OpenAPIHono<AppEnv>, deps: AppDeps): vo
     }
     const lastEventId = c.req.valid('header')['last-event-id'];
     const expiresAtMs = c.get('sessionExpiresAtMs');
-    return streamSSE(c, async (stream) => {
-      // A client that leaves frees its slot at once, even while the stream is still setting up.
-      stream.onAbort(release);
-      try {
-        await followFleet(deps, stream, clerkOwnerOf(principal), lastEventId, expiresAtMs);
-      } finally {
-        release(); // whatever ended the stream: the count must never leak
-      }
-    });
+    const log = c.get('log');
+    return sseResponse(
+      c,
+      async (stream) => {
+        // A client that leaves frees its slot at once, even while the stream is still setting up.
+        stream.onAbort(release);
+        try {
+          await followFleet(deps, reader, stream, clerkOwnerOf(principal), lastEventId, expiresAtMs);
+        } finally {
+          release(); // whatever ended the stream: the count must never leak
+        }
+      },
+      (err) => log.error({ err }, 'event stream failed'),
+    );
   });
 }
 
 /** Streams the owner's fleet until the client leaves or the session expires. */
 async function followFleet(
   deps: AppDeps,
-  stream: SSEStreamingApi,
+  reader: BatchedEventReader,
+  stream: SseStream,
   lookup: ReturnType<typeof clerkOwnerOf>,
   lastEventId: string | undefined,
   expiresAtMs: number,
@@ -114,8 +123,8 @@ async function followFleet(
           if (!found) return;
           follow(found);
         }
-        for (const r of await eventsAfter(deps.db, tenantId!, cursor, 1000)) {
-          await stream.writeSSE({ event: r.type, id: String(r.id), data: JSON.stringify(r.data) });
+        for (const r of await reader.after(tenantId!, cursor)) {
+          await stream.writeSSE({ event: r.type, id: String(r.id), data: r.data });
           cursor = r.id;
         }
       })

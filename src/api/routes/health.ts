@@ -1,6 +1,6 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
-import { sql } from 'kysely';
 import { tokenMatches } from '../../auth/token-match.ts';
+import { databaseAnswers } from '../../db/ping.ts';
 import type { AppDeps, AppEnv } from '../context.ts';
 import { ApiError } from '../errors.ts';
 import { ErrorSchema } from '../schemas.ts';
@@ -47,10 +47,7 @@ export function registerHealth(app: OpenAPIHono<AppEnv>, deps: AppDeps): void {
   app.openapi(live, (c) => c.json({ ok: true as const }, 200));
   app.openapi(ready, async (c) => {
     try {
-      await Promise.race([
-        sql`SELECT 1`.execute(deps.db),
-        new Promise((_, reject) => setTimeout(() => reject(new Error('timeout after 2 s')), 2000).unref()),
-      ]);
+      await databaseAnswers(deps.db, 2000);
       return c.json({ ok: true as const }, 200);
     } catch (e) {
       c.get('log').warn({ err: e }, 'readiness check failed');
