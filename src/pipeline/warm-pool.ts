@@ -10,6 +10,7 @@ import {
   type WarmGateway,
 } from '../db/warm-gateways.ts';
 import type { Logger } from '../observability/logger.ts';
+import { processExists } from '../util/process-exists.ts';
 import type { PipelineSettings } from './settings.ts';
 import { destroyWarmMachine, machineOfWarmGateway, startWarmGateway, warmDriverOf } from './warm-machine.ts';
 
@@ -33,15 +34,7 @@ const PASS_MS = 5000;
 /** A gateway `starting` longer than this is taken for stuck and reaped (its real start takes ~20 s). */
 const STUCK_STARTING_SECONDS = 600;
 
-const alive = (pid: number | null) => {
-  if (!pid) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-};
+const alive = (pid: number | null) => pid !== null && pid > 0 && processExists(pid);
 
 /** The pools of this process: a claim made here asks them to refill at once, not at their next pass. */
 const livePools = new Set<WarmPool>();

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, startRescuer, type TestApp } from '../harness/app.ts';
 import { gatewayPortOf, localMachine, portOpen, provisionToActive, slugOfUser, waitForNoFleet } from '../harness/lifecycle.ts';
 import { STANDIN_GATEWAY } from '../harness/standin-app.ts';
+import { alive } from '../hosts/fixtures.ts';
 
 /**
  * A `fleet worker` killed with SIGKILL in the middle of a deprovision: another worker resumes the
@@ -15,15 +16,6 @@ beforeAll(() => {
 afterAll(() => {
   delete process.env.FLEET_GATEWAY_COMMAND;
 });
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 describe('a worker killed with SIGKILL mid-deprovision', () => {
   it.each(['machine_delete', 'secrets_destroy'])(

@@ -6,6 +6,7 @@ import { listOfHost } from '../../src/db/warm-gateways.ts';
 import { createTestApp, startRescuer, type TestApp } from '../harness/app.ts';
 import { STANDIN_GATEWAY } from '../harness/standin-app.ts';
 import { waitFor, waitForFleet } from '../harness/wait.ts';
+import { alive } from '../hosts/fixtures.ts';
 
 /**
  * The warm pool across `fleet worker` processes. One SIGKILLed right after its claim on a pooled
@@ -19,15 +20,6 @@ beforeAll(() => {
 afterAll(() => {
   delete process.env.FLEET_GATEWAY_COMMAND;
 });
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 describe('a worker killed mid-claim', () => {
   it('leaves the claimed gateway to the run, which resumes on it', { timeout: 90_000 }, async () => {

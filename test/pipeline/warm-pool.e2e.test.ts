@@ -8,6 +8,7 @@ import { createTestApp, type TestApp } from '../harness/app.ts';
 import { provisionToActive, waitForNoFleet } from '../harness/lifecycle.ts';
 import { STANDIN_GATEWAY } from '../harness/standin-app.ts';
 import { type FleetBody, waitFor } from '../harness/wait.ts';
+import { alive } from '../hosts/fixtures.ts';
 
 /**
  * The warm pool with the stand-in gateway (which reloads its openclaw.json as OpenClaw does): a
@@ -41,14 +42,6 @@ const hostId = () => t.settings.hostId;
 const pool = () => listOfHost(t.database.db, hostId());
 const waitReady = (n: number) =>
   waitFor(async () => (await countReady(t.database.db, hostId())) === n, 30_000, `${n} pooled gateways ready`);
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 async function machineOfUser(userId: string): Promise<LocalMachine> {
   const row = await t.database.db
