@@ -1,7 +1,7 @@
-import { sql } from 'kysely';
+import { type Selectable, sql } from 'kysely';
 import type { SecretBox } from '../secrets/secret-box.ts';
 import type { Db } from './connection.ts';
-import type { WarmGatewayState } from './schema.ts';
+import type { WarmGatewayState, WarmGatewaysTable } from './schema.ts';
 
 /**
  * The warm pool's rows (table warm_gateways, migration 0015): one per pooled gateway of a host.
@@ -38,19 +38,8 @@ const COLUMNS = [
   sql<number>`extract(epoch FROM now() - updated_at)::float8`.as('age_seconds'),
 ] as const;
 
-type Row = {
-  id: string;
-  host_id: string;
-  state: WarmGatewayState;
-  root: string;
-  port: number;
-  os_user: string | null;
-  pid: number | null;
-  owner_pid: number;
-  fleet_id: string | null;
-  run_id: string | null;
-  age_seconds: number;
-};
+/** A row as COLUMNS selects it: the table's columns but the token and timestamps, with its age. */
+type Row = Omit<Selectable<WarmGatewaysTable>, 'token_ciphertext' | 'created_at' | 'updated_at'> & { age_seconds: number };
 
 const toWarmGateway = (r: Row): WarmGateway => ({
   id: r.id,
