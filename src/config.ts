@@ -116,6 +116,8 @@ export const envSchema = z.object({
   FLEET_TEST_STANDIN_STEP_MS: z.coerce.number().int().min(0).max(60_000).optional(),
   // Connections this process's query pool may open to PostgreSQL (pg-boss adds 4, the event listener 1).
   FLEET_DB_POOL_SIZE: z.coerce.number().int().min(2).max(500).default(20),
+  // Parameterised statements go to PostgreSQL as prepared statements (db/prepared-statements.ts); false for poolers that cannot keep them.
+  FLEET_DB_PREPARED_STATEMENTS: z.enum(['true', 'false']).default('true'),
   // Which host this process is: the local driver's machines are worked on only by workers of their host.
   FLEET_HOST_ID: optionalNonEmpty.pipe(
     z
@@ -321,6 +323,8 @@ export interface Config {
   databaseUrl: string | undefined;
   /** The query pool's size per process (FLEET_DB_POOL_SIZE). */
   dbPoolSize: number;
+  /** Statements prepared once per connection (FLEET_DB_PREPARED_STATEMENTS). */
+  dbPreparedStatements: boolean;
   logLevel: Env['LOG_LEVEL'];
   /** Present when real Clerk settings are given; absent means dev sign-in. */
   clerk: { jwtKey: string; publishableKey: string; secretKey: string | undefined; authorizedParties: string[] | undefined } | undefined;
@@ -437,6 +441,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     dataDir: path.resolve(env.FLEET_DATA_DIR),
     databaseUrl: env.DATABASE_URL,
     dbPoolSize: env.FLEET_DB_POOL_SIZE,
+    dbPreparedStatements: env.FLEET_DB_PREPARED_STATEMENTS === 'true',
     logLevel: env.LOG_LEVEL,
     clerk:
       env.CLERK_JWT_KEY && env.CLERK_PUBLISHABLE_KEY

@@ -10,7 +10,11 @@ export function registerMigrate(program: Command): void {
       // Loaded here, not at the top: client commands must not pay for the database code's import.
       const { openDatabase } = await import('../runtime/database.ts');
       const config = loadCliConfig();
-      const db = await openDatabase(config, cliLogger(config.logLevel), { attach: true, schema: 'migrate' });
+      const db = await openDatabase(config, cliLogger(config.logLevel), {
+        attach: true,
+        schema: 'migrate',
+        preparedStatements: config.dbPreparedStatements,
+      });
       await db.close();
       console.log('database is up to date');
     });

@@ -15,6 +15,7 @@ import * as runKindReprovision from './migrations/0012_run_kind_reprovision.ts';
 import * as fleetViewIndexes from './migrations/0013_fleet_view_indexes.ts';
 import * as fleetHealth from './migrations/0014_fleet_health.ts';
 import * as warmGateways from './migrations/0015_warm_gateways.ts';
+import { PreparingClient } from './prepared-statements.ts';
 import type { Database } from './schema.ts';
 
 export type Db = Kysely<Database>;
@@ -41,8 +42,13 @@ const migrations: Record<string, Migration> = {
   '0015_warm_gateways': warmGateways,
 };
 
-export function createDb(url: string, options: { max?: number } = {}): { db: Db; pool: pg.Pool } {
-  const pool = new pg.Pool({ connectionString: url, max: options.max ?? 10 });
+/** `preparedStatements` (default true): see prepared-statements.ts. */
+export function createDb(url: string, options: { max?: number; preparedStatements?: boolean } = {}): { db: Db; pool: pg.Pool } {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.max ?? 10,
+    ...(options.preparedStatements === false ? {} : { Client: PreparingClient }),
+  });
   // An idle client losing its server must not crash the process; the pool replaces it.
   pool.on('error', () => {});
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });

@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import type { Db } from './connection.ts';
 import { recordEvent } from './events.ts';
 import { cleanOutsideText } from './outside-text.ts';
-import { type FleetAction, type FleetStatus, transition } from '../domain/fleet.ts';
+import { type DesiredState, type FleetAction, type FleetStatus, transition } from '../domain/fleet.ts';
 
 /**
  * Moves a fleet through the domain state machine inside the caller's transaction: locks the row,
@@ -12,14 +12,17 @@ export async function applyTransition(
   trx: Db,
   fleetId: string,
   action: FleetAction,
-  extra: { dashboardUrl?: string | null } = {},
+  extra: {
+    dashboardUrl?: string | null;
+    /** The caller's transaction holds the fleet's row lock and read these under it: no second read. */
+    locked?: { status: FleetStatus; tenantId: string };
+    /** The desired state the action records with it (start-run.ts): the same update, not a second. */
+    desiredState?: DesiredState;
+  } = {},
 ): Promise<{ from: FleetStatus; to: FleetStatus; tenantId: string }> {
-  const row = await trx
-    .selectFrom('fleets')
-    .select(['status', 'tenant_id'])
-    .where('id', '=', fleetId)
-    .forUpdate()
-    .executeTakeFirstOrThrow();
+  const row = extra.locked
+    ? { status: extra.locked.status, tenant_id: extra.locked.tenantId }
+    : await trx.selectFrom('fleets').select(['status', 'tenant_id']).where('id', '=', fleetId).forUpdate().executeTakeFirstOrThrow();
   const to = transition(row.status, action);
   await trx
     .updateTable('fleets')
@@ -28,6 +31,7 @@ export async function applyTransition(
       updated_at: sql`now()`,
       // Running again: whoever suspended it no longer holds it.
       ...(to === 'active' ? { suspended_by: null, suspend_reason: null } : {}),
+      ...(extra.desiredState ? { desired_state: extra.desiredState } : {}),
       // A machine's address comes from its driver (a cloud's answer): cleaned like any outside text.
       ...(extra.dashboardUrl !== undefined
         ? { dashboard_url: extra.dashboardUrl === null ? null : cleanOutsideText(extra.dashboardUrl, 2000) }

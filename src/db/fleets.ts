@@ -3,6 +3,7 @@ import { type ComputeDriverName, type DesiredState, type FleetAgent, fleetAgents
 import type { StoredSettings } from '../domain/fleet-settings.ts';
 import { newId } from '../domain/ids.ts';
 import type { Template } from '../domain/template.ts';
+import { FLEET_COLUMNS } from './columns.ts';
 import type { Db } from './connection.ts';
 import { recordEvent } from './events.ts';
 import { cleanOutsideText } from './outside-text.ts';
@@ -12,15 +13,22 @@ import type { FleetsTable } from './schema.ts';
 export type FleetRow = Selectable<FleetsTable>;
 
 export async function getFleet(db: Db, fleetId: string): Promise<FleetRow> {
-  return db.selectFrom('fleets').selectAll().where('id', '=', fleetId).executeTakeFirstOrThrow();
+  return db.selectFrom('fleets').select(FLEET_COLUMNS).where('id', '=', fleetId).executeTakeFirstOrThrow();
 }
 
 /**
  * Locks one fleet's row until the caller's transaction ends. Writers that touch a fleet and one of
  * its runs lock the fleet first (the verbs do, through lockFleetOfTenant), so they never deadlock.
  */
-export async function lockFleetRow(trx: Db, fleetId: string): Promise<void> {
-  await trx.selectFrom('fleets').select('id').where('id', '=', fleetId).forUpdate().execute();
+export async function lockFleetRow(trx: Db, fleetId: string): Promise<LockedFleet | undefined> {
+  const row = await trx.selectFrom('fleets').select(['status', 'tenant_id']).where('id', '=', fleetId).forUpdate().executeTakeFirst();
+  return row && { status: row.status, tenantId: row.tenant_id };
+}
+
+/** What the lock's read saw, current until the transaction ends (nobody else can change it). */
+export interface LockedFleet {
+  status: FleetRow['status'];
+  tenantId: string;
 }
 
 /**
@@ -28,7 +36,7 @@ export async function lockFleetRow(trx: Db, fleetId: string): Promise<void> {
  * fleet queue here, so the second sees what the first did (its run, its settings).
  */
 export async function lockFleetOfTenant(trx: Db, tenantId: string): Promise<FleetRow | undefined> {
-  return trx.selectFrom('fleets').selectAll().where('tenant_id', '=', tenantId).forUpdate().executeTakeFirst();
+  return trx.selectFrom('fleets').select(FLEET_COLUMNS).where('tenant_id', '=', tenantId).forUpdate().executeTakeFirst();
 }
 
 /**
@@ -133,5 +141,5 @@ export async function removeFleet(trx: Db, fleetId: string, tenantId: string, op
 
 /** The tenant's fleet, read without a lock. */
 export async function findFleetOfTenant(db: Db, tenantId: string): Promise<FleetRow | undefined> {
-  return db.selectFrom('fleets').selectAll().where('tenant_id', '=', tenantId).executeTakeFirst();
+  return db.selectFrom('fleets').select(FLEET_COLUMNS).where('tenant_id', '=', tenantId).executeTakeFirst();
 }

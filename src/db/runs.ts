@@ -1,4 +1,5 @@
 import { sql, type Selectable } from 'kysely';
+import { RUN_COLUMNS } from './columns.ts';
 import type { Db } from './connection.ts';
 import { cleanOutsideText } from './outside-text.ts';
 import type { ProvisionRunsTable, RunOptions } from './schema.ts';
@@ -12,7 +13,7 @@ export type RunRow = Selectable<ProvisionRunsTable>;
 export async function activeRun(db: Db, fleetId: string): Promise<RunRow | undefined> {
   return db
     .selectFrom('provision_runs')
-    .selectAll()
+    .select(RUN_COLUMNS)
     .where('fleet_id', '=', fleetId)
     .where('status', 'in', ['queued', 'running'])
     .executeTakeFirst();
@@ -35,7 +36,7 @@ export async function insertRun(
       requested_by: opts.requestedBy ?? null,
       options: JSON.stringify(opts.options ?? {}),
     })
-    .returningAll()
+    .returning(RUN_COLUMNS)
     .executeTakeFirstOrThrow();
 }
 
@@ -43,7 +44,7 @@ export async function insertRun(
 export async function lastEndedRun(db: Db, fleetId: string): Promise<RunRow | undefined> {
   return db
     .selectFrom('provision_runs')
-    .selectAll()
+    .select(RUN_COLUMNS)
     .where('fleet_id', '=', fleetId)
     .where('status', 'in', ['complete', 'error', 'cancelled'])
     .orderBy('created_at', 'desc')
@@ -105,7 +106,7 @@ export async function claimRun(
           eb.and([eb('status', '=', 'running'), eb('heartbeat_at', '<', sql<Date>`now() - make_interval(secs => ${staleAfterSeconds})`)]),
         ]),
       )
-      .returningAll();
+      .returning(RUN_COLUMNS);
   if (!bindTo) return claim(db).executeTakeFirst();
   // One round trip: the bind sees the claim's result through the CTE (both in one snapshot).
   return db
@@ -119,7 +120,7 @@ export async function claimRun(
         .where(sql<boolean>`EXISTS (SELECT 1 FROM claimed)`),
     )
     .selectFrom('claimed')
-    .selectAll()
+    .select(RUN_COLUMNS)
     .executeTakeFirst() as Promise<RunRow | undefined>;
 }
 

@@ -1,6 +1,5 @@
 import { sql } from 'kysely';
 import type { Db } from './connection.ts';
-import { lockFleetRow } from './fleets.ts';
 import { cleanOutsideJson, cleanOutsideText } from './outside-text.ts';
 import { logEntryCtes, namedLogEntryCtes, notifyFromEv } from './provision-log.ts';
 import { relaxedCommit } from './relaxed-commit.ts';
@@ -43,7 +42,7 @@ export async function recordStepComplete(
     dashboardUrl?: string;
     /** false: commit without waiting for the WAL flush (see above); default true. */
     flush?: boolean;
-    /** The caller's transaction holds the fleet's row lock already (saves a round trip). */
+    /** The caller's transaction holds the fleet's row lock already (the statement need not take it). */
     fleetLocked?: boolean;
   },
 ): Promise<boolean> {
@@ -52,9 +51,16 @@ export async function recordStepComplete(
   const output = JSON.stringify(cleanOutsideJson(s.output));
   const dashboardUrl = s.dashboardUrl === undefined ? null : cleanOutsideText(s.dashboardUrl, 2000);
   const owned = sql`EXISTS (SELECT 1 FROM o)`;
+  // A completion that changes the fleet's row locks it before the run's, the order every verb
+  // takes them in (a cancel racing a finishing vm_create would otherwise deadlock with it): `f`
+  // is a condition of `o`, so PostgreSQL takes the fleet's lock before it reads the run's row.
+  const changesFleet = machine !== null || dashboardUrl !== null;
+  const lockFleet = changesFleet && !s.fleetLocked;
   const statement = sql<{ owned: boolean }>`
-    WITH o AS (
-      SELECT 1 FROM provision_runs WHERE id = ${s.runId} AND worker = ${s.worker} AND status = 'running' FOR UPDATE
+    WITH ${lockFleet ? sql`f AS (SELECT 1 FROM fleets WHERE id = ${s.fleetId} FOR UPDATE), ` : sql``}o AS (
+      SELECT 1 FROM provision_runs WHERE id = ${s.runId} AND worker = ${s.worker} AND status = 'running'${
+        lockFleet ? sql` AND EXISTS (SELECT 1 FROM f)` : sql``
+      } FOR UPDATE
     ), c AS (
       INSERT INTO step_checkpoints (fleet_id, kind, step, position, run_id, output)
       SELECT ${s.fleetId}, ${s.kind}, ${s.step}, ${s.position}, ${s.runId}, ${output}::jsonb WHERE ${owned}
@@ -75,12 +81,5 @@ export async function recordStepComplete(
     SELECT ${owned} AS owned, ${notifyFromEv(s.tenantId)} AS notified${
       s.next ? sql`, ${notifyFromEv(s.tenantId, 'next_ev')} AS next_notified` : sql``
     }${s.flush === false ? sql`, ${relaxedCommit} AS relaxed` : sql``}`;
-  // A completion that changes the fleet's row locks it before the run's (the statement's `o`), the
-  // order every verb takes them in: a cancel racing a finishing vm_create would otherwise deadlock.
-  const changesFleet = machine !== null || dashboardUrl !== null;
-  const write = async (q: Db) => {
-    if (changesFleet && !s.fleetLocked) await lockFleetRow(q, s.fleetId);
-    return (await statement.execute(q)).rows[0]?.owned === true;
-  };
-  return changesFleet && !db.isTransaction ? db.transaction().execute(write) : write(db);
+  return (await statement.execute(db)).rows[0]?.owned === true;
 }

@@ -3,6 +3,7 @@ import type { FleetStatus } from '../domain/fleet.ts';
 import { newId } from '../domain/ids.ts';
 import type { Template } from '../domain/template.ts';
 import { audit } from './audit.ts';
+import { qualified, TENANT_COLUMNS } from './columns.ts';
 import type { Db } from './connection.ts';
 import { announceTenant, recordEvent } from './events.ts';
 import { insertFleet } from './fleets.ts';
@@ -45,7 +46,7 @@ export async function insertTenantWithFleet(
       clerk_org_id: t.clerkOrgId,
       clerk_user_id: t.clerkUserId,
     })
-    .returningAll()
+    .returning(TENANT_COLUMNS)
     .executeTakeFirstOrThrow();
   await insertFleet(trx, row.id, template);
   const owner = t.clerkOrgId ? { clerkOrgId: t.clerkOrgId } : t.clerkUserId ? { clerkUserId: t.clerkUserId } : undefined;
@@ -58,14 +59,14 @@ export async function insertTenantWithFleet(
 export const isUniqueViolation = (e: unknown): boolean => (e as { code?: string }).code === '23505';
 
 export async function getTenant(db: Db, tenantId: string): Promise<TenantRow> {
-  return db.selectFrom('tenants').selectAll().where('id', '=', tenantId).executeTakeFirstOrThrow();
+  return db.selectFrom('tenants').select(TENANT_COLUMNS).where('id', '=', tenantId).executeTakeFirstOrThrow();
 }
 
 /** The tenant a fleet belongs to (read beside the fleet itself, not after it). */
 export async function getTenantOfFleet(db: Db, fleetId: string): Promise<TenantRow> {
   return db
     .selectFrom('tenants')
-    .selectAll('tenants')
+    .select(qualified('tenants', TENANT_COLUMNS))
     .where('id', '=', (eb) => eb.selectFrom('fleets').select('tenant_id').where('fleets.id', '=', fleetId))
     .executeTakeFirstOrThrow();
 }
@@ -82,7 +83,7 @@ export async function findTenantsBySlugOrOwner(
 ): Promise<TenantRow[]> {
   return db
     .selectFrom('tenants')
-    .selectAll()
+    .select(TENANT_COLUMNS)
     .where((eb) =>
       eb.or([
         eb('slug', '=', slug),
@@ -106,7 +107,7 @@ export async function findTenantBySlugOrId(db: Db, key: string): Promise<TenantW
 export async function findTenantForClerk(db: Db, who: { clerkOrgId: string } | { clerkUserId: string }): Promise<TenantRow | undefined> {
   return db
     .selectFrom('tenants')
-    .selectAll()
+    .select(TENANT_COLUMNS)
     .where((eb) => ('clerkOrgId' in who ? eb('clerk_org_id', '=', who.clerkOrgId) : eb('clerk_user_id', '=', who.clerkUserId)))
     .executeTakeFirst();
 }
@@ -141,7 +142,7 @@ function baseQuery(db: Db) {
   return db
     .selectFrom('tenants as t')
     .leftJoin('fleets as f', 'f.tenant_id', 't.id')
-    .selectAll('t')
+    .select(qualified('t', TENANT_COLUMNS))
     .select(['f.id as fleet_id', 'f.status as fleet_status', 'f.template_id']);
 }
 

@@ -120,10 +120,10 @@ export async function executeRun(
     const endInError = (step: StepName, message: string, durationMs: number | null, status: 'error' | 'cancelled' = 'error') =>
       ifStillOwner(() =>
         db.transaction().execute(async (trx) => {
-          await lockFleetRow(trx, fleet.id); // fleet before run, as every verb locks them
+          const locked = await lockFleetRow(trx, fleet.id); // fleet before run, as every verb locks them
           await finishRun(trx, runId, worker, { status, error: message, failedStep: step });
           await appendLog(trx, { fleetId: fleet.id, tenantId: tenant.id, runId, step, status: 'error', message, durationMs });
-          await applyTransition(trx, fleet.id, 'fail');
+          await applyTransition(trx, fleet.id, 'fail', locked ? { locked } : {});
         }),
       );
     const endCancelled = async (step: StepName, durationMs: number | null) => {
@@ -218,10 +218,10 @@ export async function executeRun(
         // The last step also ends the run and the fleet the way its kind says: all in one commit.
         const ended = await ifStillOwner(() =>
           db.transaction().execute(async (trx) => {
-            await lockFleetRow(trx, fleet.id); // fleet before run, as every verb locks them
+            const locked = await lockFleetRow(trx, fleet.id); // fleet before run, as every verb locks them
             if (!(await recordStepComplete(trx, { ...completion, fleetLocked: true }))) throw new LostRunError(runId);
             await finishRun(trx, runId, worker, { status: 'complete' });
-            await endRun(trx, { run, fleet, tenant, result });
+            await endRun(trx, { run, fleet, tenant, result, ...(locked ? { locked } : {}) });
           }),
         );
         return ended ? 'done' : 'lost';
@@ -239,9 +239,9 @@ export async function executeRun(
     // Every step had a checkpoint already (nothing left to do): the run still ends as its kind says.
     const ended = await ifStillOwner(() =>
       db.transaction().execute(async (trx) => {
-        await lockFleetRow(trx, fleet.id); // fleet before run, as every verb locks them
+        const locked = await lockFleetRow(trx, fleet.id); // fleet before run, as every verb locks them
         await finishRun(trx, runId, worker, { status: 'complete' });
-        await endRun(trx, { run, fleet, tenant, result: undefined });
+        await endRun(trx, { run, fleet, tenant, result: undefined, ...(locked ? { locked } : {}) });
       }),
     );
     return ended ? 'done' : 'lost';

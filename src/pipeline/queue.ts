@@ -75,9 +75,21 @@ export class RunQueue {
 
   /**
    * Enqueues work on a run, on its host's queue when its fleet's machine is bound to one; pass the
-   * transaction that created the run. `afterSeconds` holds it back that long.
+   * transaction that created the run. `afterSeconds` holds it back that long. `host`: the caller
+   * read the fleet's machine host under the fleet's lock already (null: none, or not a local
+   * machine), so the queue need not read it again.
    */
-  async enqueue(db: Db, runId: string, opts: { afterSeconds?: number } = {}): Promise<void> {
+  async enqueue(db: Db, runId: string, opts: { afterSeconds?: number; host?: string | null } = {}): Promise<void> {
+    const host = opts.host !== undefined ? opts.host : await this.hostOfRun(db, runId);
+    const name = host ? hostQueueName(host) : RUN_QUEUE;
+    if (host) await this.ensureQueue(name);
+    await this.boss.send(name, { runId } satisfies RunJob, {
+      db: executorFor(db),
+      ...(opts.afterSeconds ? { startAfter: opts.afterSeconds } : {}),
+    });
+  }
+
+  private async hostOfRun(db: Db, runId: string): Promise<string | null> {
     const { rows } = await db.executeQuery<{ machine_host: string | null }>(
       CompiledQuery.raw(
         `SELECT f.machine_host FROM provision_runs r JOIN fleets f ON f.id = r.fleet_id
@@ -85,13 +97,7 @@ export class RunQueue {
         [runId],
       ),
     );
-    const host = rows[0]?.machine_host;
-    const name = host ? hostQueueName(host) : RUN_QUEUE;
-    if (host) await this.ensureQueue(name);
-    await this.boss.send(name, { runId } satisfies RunJob, {
-      db: executorFor(db),
-      ...(opts.afterSeconds ? { startAfter: opts.afterSeconds } : {}),
-    });
+    return rows[0]?.machine_host ?? null;
   }
 
   /**

@@ -2,7 +2,7 @@ import { audit } from '../db/audit.ts';
 import type { Db } from '../db/connection.ts';
 import { adoptRebuiltCheckpoints } from '../db/checkpoints.ts';
 import { applyTransition } from '../db/fleet-transition.ts';
-import { type FleetRow, removeFleet } from '../db/fleets.ts';
+import { type FleetRow, type LockedFleet, removeFleet } from '../db/fleets.ts';
 import type { RunRow } from '../db/runs.ts';
 import type { TenantRow } from '../db/tenants.ts';
 import { RUN_KINDS } from '../domain/run-kinds.ts';
@@ -16,6 +16,8 @@ export interface RunEnding {
   tenant: TenantRow;
   /** The last step's result; undefined when every step was checkpointed already. */
   result: StepResult | undefined;
+  /** The fleet's row as the transaction's lock read it. */
+  locked?: LockedFleet;
 }
 
 /**
@@ -40,5 +42,8 @@ export async function endRun(trx: Db, e: RunEnding): Promise<void> {
     await adoptRebuiltCheckpoints(trx, e.fleet.id, PROVISION_STEPS, REPROVISION_TEARDOWN_STEPS.length);
   }
   const dashboardUrl = e.result?.fleetUpdate?.dashboardUrl;
-  await applyTransition(trx, e.fleet.id, end, end === 'succeed' && dashboardUrl !== undefined ? { dashboardUrl } : {});
+  await applyTransition(trx, e.fleet.id, end, {
+    ...(end === 'succeed' && dashboardUrl !== undefined ? { dashboardUrl } : {}),
+    ...(e.locked ? { locked: e.locked } : {}),
+  });
 }

@@ -36,7 +36,12 @@ export async function startCore(config: Config, logger: Logger, opts: { attach: 
   // Imported only when configured: the Compute Engine client weighs ~100 MB of RSS (its API
   // descriptions), more than an API process with 1,000 event streams needs for everything else.
   const gcp = config.compute.gcp ? await (await import('./gcp-driver-from-config.ts')).gcpDriverFromConfig(config.compute.gcp) : undefined;
-  const database = await openDatabase(config, logger, { attach: opts.attach, schema: 'check', poolSize: config.dbPoolSize });
+  const database = await openDatabase(config, logger, {
+    attach: opts.attach,
+    schema: 'check',
+    poolSize: config.dbPoolSize,
+    preparedStatements: config.dbPreparedStatements,
+  });
   try {
     const queue = await RunQueue.start(database.url, logger.child({ component: 'queue' }), config.pipeline.hostId);
     const events = await EventHub.start(database.url, logger.child({ component: 'events' }));

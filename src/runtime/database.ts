@@ -24,7 +24,7 @@ export interface OpenDatabase {
 export async function openDatabase(
   config: Config,
   log: Logger,
-  opts: { attach: boolean; schema: 'migrate' | 'check'; poolSize?: number },
+  opts: { attach: boolean; schema: 'migrate' | 'check'; poolSize?: number; preparedStatements?: boolean },
 ): Promise<OpenDatabase> {
   let ownEmbedded = false;
   let embedded: EmbeddedDatabase | undefined;
@@ -43,7 +43,7 @@ export async function openDatabase(
     }
     url = embedded.url;
   }
-  const { db, pool } = createDb(url, { max: opts.poolSize });
+  const { db, pool } = createDb(url, { max: opts.poolSize, preparedStatements: opts.preparedStatements ?? true });
   try {
     if (opts.schema === 'migrate' || ownEmbedded) {
       const applied = await migrateToLatest(db);

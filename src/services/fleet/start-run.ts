@@ -30,7 +30,8 @@ export async function startRun(
   trx: Db,
   ctx: ServiceContext,
   s: {
-    fleet: Pick<FleetRow, 'id' | 'status'>;
+    /** Read under the fleet's row lock, which the caller's transaction holds. */
+    fleet: Pick<FleetRow, 'id' | 'status' | 'compute_driver' | 'machine_host'>;
     tenantId: string;
     verb: FleetVerb;
     kind: RunKind;
@@ -45,7 +46,17 @@ export async function startRun(
   },
 ): Promise<RunOutcome> {
   let status: FleetStatus = s.fleet.status;
-  if (buildsFleet(s.kind)) status = (await applyTransition(trx, s.fleet.id, s.transition ?? (s.retry ? 'retry' : 'provision'))).to;
+  const desired = DESIRED_BY_KIND[s.kind];
+  // A run that builds the fleet changes its status: the desired state rides on that update (and
+  // its event), so recordIntent below has nothing left to write unless a suspension is recorded.
+  const transitioned = buildsFleet(s.kind);
+  if (transitioned)
+    status = (
+      await applyTransition(trx, s.fleet.id, s.transition ?? (s.retry ? 'retry' : 'provision'), {
+        locked: { status: s.fleet.status, tenantId: s.tenantId },
+        desiredState: desired,
+      })
+    ).to;
   if (s.kind !== 'provision' && !s.retry) await dropKindCheckpoints(trx, s.fleet.id, s.kind);
   // Fair scheduling counts a user's runs across all their tenants; the platform's (and the webhook's) per tenant.
   const requestedBy = s.actor.startsWith('user:') ? s.actor : `tenant:${s.tenantId}`;
@@ -54,18 +65,21 @@ export async function startRun(
     requestedBy,
     options: { ...s.options, actor: s.actor, ...(s.suspension?.reason ? { reason: s.suspension.reason } : {}) },
   });
-  await recordIntent(
-    trx,
-    { id: s.fleet.id, tenantId: s.tenantId, status },
-    {
-      desired: DESIRED_BY_KIND[s.kind],
-      action: s.verb,
-      runId: run.id,
-      event: !buildsFleet(s.kind),
-      ...(s.suspension ? { suspendedBy: s.suspension.by, reason: s.suspension.reason } : {}),
-    },
-  );
-  await ctx.queue.enqueue(trx, run.id);
+  if (!transitioned || s.suspension) {
+    await recordIntent(
+      trx,
+      { id: s.fleet.id, tenantId: s.tenantId, status },
+      {
+        desired,
+        action: s.verb,
+        runId: run.id,
+        event: !transitioned,
+        ...(s.suspension ? { suspendedBy: s.suspension.by, reason: s.suspension.reason } : {}),
+      },
+    );
+  }
+  // A local machine's runs go to its host's queue; the row read under the lock says which.
+  await ctx.queue.enqueue(trx, run.id, { host: s.fleet.compute_driver === 'local' ? s.fleet.machine_host : null });
   await audit(trx, {
     tenantId: s.tenantId,
     actor: s.actor,
