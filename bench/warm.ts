@@ -115,6 +115,18 @@ async function startStack(name: 'cold' | 'warm') {
         .execute();
       return rows.map((r) => r.message ?? '');
     },
+    /** Median duration of each step across this side's runs (where its time goes). */
+    async stepMedians(): Promise<string> {
+      const rows = await db
+        .selectFrom('provision_log')
+        .select(['step', 'duration_ms'])
+        .where('status', '=', 'complete')
+        .where('duration_ms', 'is not', null)
+        .execute();
+      const by = new Map<string, number[]>();
+      for (const r of rows) by.set(r.step, [...(by.get(r.step) ?? []), r.duration_ms ?? 0]);
+      return [...by].map(([step, ms]) => `${step} ${pct(ms, 50)} ms`).join(', ');
+    },
     async poolReady(timeoutMs: number): Promise<void> {
       const until = Date.now() + timeoutMs;
       while ((await countReady(db, config.pipeline.hostId)) < 1) {
@@ -164,6 +176,8 @@ try {
   console.log(`  cold: median ${sec(cm)}   p90 ${sec(pct(samples.cold, 90))}`);
   console.log(`  warm: median ${sec(wm)}   p90 ${sec(pct(samples.warm, 90))}   (${warmTaken} of ${SAMPLES} took a pooled gateway)`);
   console.log(`  warm / cold (medians): ${((wm / cm) * 100).toFixed(1)} %   (goal ≤ 15 %)`);
+  console.log(`  cold steps (medians): ${await cold.stepMedians()}`);
+  console.log(`  warm steps (medians): ${await warm.stepMedians()}`);
 } finally {
   await warm.close();
   await cold.close();
