@@ -17,15 +17,30 @@ export async function announceTenant(trx: Db, tenantId: string, owner: { clerkOr
 }
 
 /**
+ * The lock that makes one tenant's events commit in the order of their ids, taken before an
+ * event's id is drawn and held to the end of its transaction. A stream reads "the tenant's events
+ * after the last id it sent": without the lock, a transaction that drew id 10 and committed after
+ * another that drew 11 would put 10 behind a cursor already at 11, and no stream would ever send
+ * it. With it, the second writer of a tenant's event waits for the first to commit, so ids become
+ * visible in order. Every transaction takes it after the fleet's and the run's row locks (the
+ * event is the last thing each writes), so it adds no deadlock. Its own key space (two int4
+ * keys) never meets the single-key advisory locks (the fair claim's).
+ */
+const EVENT_ORDER_LOCK = 0x65766e74; // "evnt"
+export const eventOrderLock = (tenantId: string) => sql`pg_advisory_xact_lock(${EVENT_ORDER_LOCK}::int, hashtext(${tenantId}))`;
+
+/**
  * Appends an event for a tenant's fleet and wakes every listener (any API replica) through
  * NOTIFY. Call it inside the transaction of the change it describes: NOTIFY is delivered on
  * commit, so a listener never hears of a change it cannot read yet.
  */
 export async function recordEvent(db: Db, tenantId: string, type: 'status' | 'log', data: Record<string, unknown>): Promise<number> {
-  // One statement, one round trip: the row and its notification.
+  // One statement, one round trip: the tenant's order lock, the row and its notification (the row
+  // is made from the lock's row, so its id is drawn once the lock is held).
   const { rows } = await sql<{ id: number }>`
-    WITH e AS (
-      INSERT INTO fleet_events (tenant_id, type, data) VALUES (${tenantId}, ${type}, ${JSON.stringify(cleanOutsideJson(data))}::jsonb) RETURNING id
+    WITH k AS (SELECT ${eventOrderLock(tenantId)}), e AS (
+      INSERT INTO fleet_events (tenant_id, type, data)
+      SELECT ${tenantId}, ${type}, ${JSON.stringify(cleanOutsideJson(data))}::jsonb FROM k RETURNING id
     )
     SELECT id, pg_notify(${EVENTS_CHANNEL}, ${tenantId} || ':' || id) FROM e`.execute(db);
   return rows[0]!.id;

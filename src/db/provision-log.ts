@@ -1,6 +1,6 @@
 import { type RawBuilder, sql } from 'kysely';
 import type { Db } from './connection.ts';
-import { EVENTS_CHANNEL } from './events.ts';
+import { EVENTS_CHANNEL, eventOrderLock } from './events.ts';
 import { cleanOutsideText } from './outside-text.ts';
 import { relaxedCommit } from './relaxed-commit.ts';
 import type { LogStatus, StepName } from '../domain/steps.ts';
@@ -41,17 +41,22 @@ export function namedLogEntryCtes(
   const ev = sql.raw(names.event);
   const afterLog = names.after ? sql.raw(`FROM ${names.after.log}`) : sql.raw('');
   const afterEvent = names.after ? sql.raw(`, ${names.after.event}`) : sql.raw('');
+  // The tenant's event order lock (events.ts), taken only when the entry is written: the event's
+  // row is made from the lock's, so its id is drawn once the lock is held.
+  const lock = sql.raw(`${names.event}_order`);
   return sql`${l} AS (
       INSERT INTO provision_log (fleet_id, run_id, step, status, message, duration_ms)
       SELECT ${e.fleetId}, ${e.runId}, ${e.step}, ${e.status}, ${e.message}, ${e.durationMs} ${afterLog} WHERE ${onlyIf}
       RETURNING created_at
+    ), ${lock} AS (
+      SELECT ${eventOrderLock(e.tenantId)} FROM ${l}
     ), ${ev} AS (
       INSERT INTO fleet_events (tenant_id, type, data)
       SELECT ${e.tenantId}, 'log', jsonb_build_object(
         'runId', ${e.runId}::text, 'step', ${e.step}::text, 'status', ${e.status}::text, 'message', ${e.message}::text,
         'durationMs', ${e.durationMs}::int,
         'createdAt', to_char(${l}.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))
-      FROM ${l}${afterEvent} RETURNING id
+      FROM ${l}, ${lock}${afterEvent} RETURNING id
     )`;
 }
 

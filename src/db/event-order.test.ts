@@ -1,0 +1,120 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../../test/harness/db.ts';
+import { TemplateRegistry } from '../templates/registry.ts';
+import type { Db } from './connection.ts';
+import { eventsAfterEach, recordEvent } from './events.ts';
+import { appendLog } from './provision-log.ts';
+import { insertTenantWithFleet } from './tenants.ts';
+
+let database: TestDatabase;
+const tenants: Array<{ tenantId: string; fleetId: string }> = [];
+beforeAll(async () => {
+  database = await createTestDatabase();
+  const template = TemplateRegistry.load().get('solo-engineer')!;
+  for (const slug of ['order_a', 'order_b', 'order_c']) {
+    const tenant = await insertTenantWithFleet(
+      database.db,
+      { slug, name: slug, plan: 'free', clerkOrgId: `org_${slug.replace('_', '')}`, clerkUserId: null },
+      template,
+      { actor: 't', detail: {} },
+    );
+    const f = await database.db.selectFrom('fleets').select('id').where('tenant_id', '=', tenant.id).executeTakeFirstOrThrow();
+    tenants.push({ tenantId: tenant.id, fleetId: f.id });
+  }
+});
+afterAll(() => database.drop());
+
+/** What a stream does: everything after its cursor, the cursor moved to the last id sent. */
+function streamOf(tenantId: string) {
+  let cursor = 0;
+  const sent: number[] = [];
+  return {
+    sent,
+    async pump() {
+      const [events] = await eventsAfterEach(database.db, [{ tenantId, cursor }], 1000);
+      for (const e of events!) {
+        sent.push(e.id);
+        cursor = e.id;
+      }
+    },
+  };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const writers: Array<[string, (db: Db, t: { tenantId: string; fleetId: string }) => Promise<unknown>]> = [
+  ['a status event', (db, t) => recordEvent(db, t.tenantId, 'status', { status: 'provisioning' })],
+  [
+    'a provision-log entry',
+    (db, t) =>
+      appendLog(db, {
+        fleetId: t.fleetId,
+        tenantId: t.tenantId,
+        runId: null,
+        step: 'reconcile',
+        status: 'complete',
+        message: 'x',
+        durationMs: null,
+      }),
+  ],
+];
+
+describe("one tenant's events become visible in the order of their ids", () => {
+  it.each(writers)('a stream misses no event when a transaction that drew an earlier id commits later (%s)', async (_, write) => {
+    const t = tenants[0]!;
+    const stream = streamOf(t.tenantId);
+    await stream.pump();
+    stream.sent.length = 0; // from now on
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let wrote!: () => void;
+    const firstWritten = new Promise<void>((r) => (wrote = r));
+    // The first writer draws its id, then holds its transaction open.
+    const first = database.db.transaction().execute(async (trx) => {
+      await write(trx, t);
+      wrote();
+      await gate;
+    });
+    await firstWritten;
+    // The second draws a later id and commits at once (or waits for the first: the fix).
+    const second = write(database.db, t);
+    try {
+      await sleep(200);
+      await stream.pump();
+    } finally {
+      release();
+      await first;
+      await second;
+    }
+    await stream.pump();
+    const all = (await database.db.selectFrom('fleet_events').select('id').where('tenant_id', '=', t.tenantId).orderBy('id').execute()).map(
+      (r) => r.id,
+    );
+    expect(stream.sent).toEqual(all.slice(-2));
+  });
+
+  it("does not hold another tenant's events back", async () => {
+    const [a, b] = [tenants[1]!, tenants[2]!];
+    const other = streamOf(b.tenantId);
+    await other.pump();
+    other.sent.length = 0; // from now on
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let wrote!: () => void;
+    const firstWritten = new Promise<void>((r) => (wrote = r));
+    const first = database.db.transaction().execute(async (trx) => {
+      await recordEvent(trx, a.tenantId, 'status', { status: 'provisioning' });
+      wrote();
+      await gate;
+    });
+    await firstWritten;
+    try {
+      const id = await recordEvent(database.db, b.tenantId, 'status', { status: 'provisioning' });
+      await other.pump();
+      expect(other.sent).toEqual([id]);
+    } finally {
+      release();
+      await first;
+    }
+  });
+});
