@@ -1,26 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../../test/harness/db.ts';
-import { TemplateRegistry } from '../templates/registry.ts';
+import { createTestDatabase, type TestDatabase, tenantsWithFleets } from '../../test/harness/db.ts';
 import type { Db } from './connection.ts';
 import { eventsAfterEach, recordEvent } from './events.ts';
 import { appendLog } from './provision-log.ts';
-import { insertTenantWithFleet } from './tenants.ts';
 
 let database: TestDatabase;
 const tenants: Array<{ tenantId: string; fleetId: string }> = [];
 beforeAll(async () => {
   database = await createTestDatabase();
-  const template = TemplateRegistry.load().get('solo-engineer')!;
-  for (const slug of ['order_a', 'order_b', 'order_c']) {
-    const tenant = await insertTenantWithFleet(
-      database.db,
-      { slug, name: slug, plan: 'free', clerkOrgId: `org_${slug.replace('_', '')}`, clerkUserId: null },
-      template,
-      { actor: 't', detail: {} },
-    );
-    const f = await database.db.selectFrom('fleets').select('id').where('tenant_id', '=', tenant.id).executeTakeFirstOrThrow();
-    tenants.push({ tenantId: tenant.id, fleetId: f.id });
-  }
+  tenants.push(...(await tenantsWithFleets(database.db, ['order_a', 'order_b', 'order_c'])));
 });
 afterAll(() => database.drop());
 

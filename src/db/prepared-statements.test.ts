@@ -1,25 +1,17 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../../test/harness/db.ts';
-import { TemplateRegistry } from '../templates/registry.ts';
+import { createTestDatabase, type TestDatabase, tenantsWithFleets } from '../../test/harness/db.ts';
 import { createDb, type Db } from './connection.ts';
 import { getFleet, lockFleetOfTenant } from './fleets.ts';
 import { activeRun, claimRun, insertRun } from './runs.ts';
-import { findTenantBySlugOrId, getTenant, getTenantOfFleet, insertTenantWithFleet } from './tenants.ts';
+import { findTenantBySlugOrId, getTenant, getTenantOfFleet } from './tenants.ts';
 
 let database: TestDatabase;
 let tenantId: string;
 let fleetId: string;
 beforeAll(async () => {
   database = await createTestDatabase();
-  const tenant = await insertTenantWithFleet(
-    database.db,
-    { slug: 'prep_a', name: 'Prep A', plan: 'free', clerkOrgId: 'org_prepa', clerkUserId: null },
-    TemplateRegistry.load().get('solo-engineer')!,
-    { actor: 't', detail: {} },
-  );
-  tenantId = tenant.id;
-  fleetId = (await getFleet(database.db, (await lockFleetOfTenant(database.db, tenantId))!.id)).id;
+  [{ tenantId, fleetId }] = (await tenantsWithFleets(database.db, ['prep_a'])) as [{ tenantId: string; fleetId: string }];
 });
 afterAll(() => database.drop());
 

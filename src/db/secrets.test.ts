@@ -1,9 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../../test/harness/db.ts';
-import { insertTenantWithFleet } from './tenants.ts';
-import { TemplateRegistry } from '../templates/registry.ts';
+import { createTestDatabase, type TestDatabase, tenantsWithFleets } from '../../test/harness/db.ts';
 import { SecretBox } from '../secrets/secret-box.ts';
 import { deleteSecrets, getSecrets, putSecretIfAbsent, putSecrets } from './secrets.ts';
 
@@ -11,17 +9,7 @@ let database: TestDatabase;
 const fleets: string[] = [];
 beforeAll(async () => {
   database = await createTestDatabase();
-  const template = TemplateRegistry.load().get('solo-engineer')!;
-  for (const slug of ['sec_a', 'sec_b', 'sec_c', 'sec_d']) {
-    const tenant = await insertTenantWithFleet(
-      database.db,
-      { slug, name: slug, plan: 'free', clerkOrgId: `org_${slug.replace('_', '')}`, clerkUserId: null },
-      template,
-      { actor: 't', detail: {} },
-    );
-    const f = await database.db.selectFrom('fleets').select('id').where('tenant_id', '=', tenant.id).executeTakeFirstOrThrow();
-    fleets.push(f.id);
-  }
+  fleets.push(...(await tenantsWithFleets(database.db, ['sec_a', 'sec_b', 'sec_c', 'sec_d'])).map((t) => t.fleetId));
 });
 afterAll(() => database.drop());
 

@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { inject } from 'vitest';
 import { createDb, type Db } from '../../src/db/connection.ts';
+import { insertTenantWithFleet } from '../../src/db/tenants.ts';
+import { TemplateRegistry } from '../../src/templates/registry.ts';
 
 /** A fresh, migrated database for one test file (a clone of the run's template database). */
 export interface TestDatabase {
@@ -52,4 +54,21 @@ export async function adminQuery(text: string): Promise<void> {
   } finally {
     await c.end();
   }
+}
+
+/** Org tenants with a pending fleet each (straight into the database, as the platform's create would). */
+export async function tenantsWithFleets(db: Db, slugs: string[]): Promise<Array<{ tenantId: string; fleetId: string }>> {
+  const template = TemplateRegistry.load().get('solo-engineer')!;
+  const made: Array<{ tenantId: string; fleetId: string }> = [];
+  for (const slug of slugs) {
+    const tenant = await insertTenantWithFleet(
+      db,
+      { slug, name: slug, plan: 'free', clerkOrgId: `org_${slug.replace(/_/g, '')}`, clerkUserId: null },
+      template,
+      { actor: 't', detail: {} },
+    );
+    const fleet = await db.selectFrom('fleets').select('id').where('tenant_id', '=', tenant.id).executeTakeFirstOrThrow();
+    made.push({ tenantId: tenant.id, fleetId: fleet.id });
+  }
+  return made;
 }

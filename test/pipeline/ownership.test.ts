@@ -2,9 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { claimRun, finishRun, insertRun, LostRunError, takeOrphanedRuns } from '../../src/db/runs.ts';
 import { appendLogAsOwner } from '../../src/db/provision-log.ts';
 import { recordStepComplete } from '../../src/db/step-complete.ts';
-import { insertTenantWithFleet } from '../../src/db/tenants.ts';
-import { TemplateRegistry } from '../../src/templates/registry.ts';
-import { createTestDatabase, type TestDatabase } from '../harness/db.ts';
+import { createTestDatabase, type TestDatabase, tenantsWithFleets } from '../harness/db.ts';
 
 /** A worker whose run was handed to another (it went silent, not dead) must write nothing more. */
 let database: TestDatabase;
@@ -12,14 +10,7 @@ let fleetId: string;
 let tenantId: string;
 beforeAll(async () => {
   database = await createTestDatabase();
-  const tenant = await insertTenantWithFleet(
-    database.db,
-    { slug: 'own', name: 'own', plan: 'free', clerkOrgId: 'org_own', clerkUserId: null },
-    TemplateRegistry.load().get('solo-engineer')!,
-    { actor: 't', detail: {} },
-  );
-  tenantId = tenant.id;
-  fleetId = (await database.db.selectFrom('fleets').select('id').where('tenant_id', '=', tenantId).executeTakeFirstOrThrow()).id;
+  [{ tenantId, fleetId }] = (await tenantsWithFleets(database.db, ['own'])) as [{ tenantId: string; fleetId: string }];
 });
 afterAll(() => database.drop());
 
