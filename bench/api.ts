@@ -3,10 +3,10 @@
  * same bytes, in the same run (the machine is shared and noisy: the ratio holds, absolutes don't).
  *
  * Setup: embedded PostgreSQL, 1,000 org tenants each with a fleet and a 12-entry provision log,
- * `fleet serve` in its own process, one session token per tenant; autocannon with 50 connections
+ * `fleet serve` (the production build) in its own process, one session token per tenant; autocannon with 50 connections
  * for 10 s spreads requests over all tokens.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -59,9 +59,12 @@ try {
     mintSessionToken(keys.privateKeyPem, { userId: `user_b${i + 1}`, orgId: `org_bench${i + 1}`, orgRole: 'admin', ttlSeconds: 3600 }),
   );
 
+  // The server is the production build, as it runs in production (plain node, no TypeScript loader).
+  const built = spawnSync(process.execPath, ['scripts/build.mjs'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  if (built.status !== 0) throw new Error('npm run build failed');
   // BENCH_SERVER_NODE_ARGS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) profiles the server under this load.
   const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const server = spawn(process.execPath, [...nodeArgs, 'bin/fleet.js', 'serve'], {
+  const server = spawn(process.execPath, [...nodeArgs, 'dist/cli/main.js', 'serve'], {
     env: {
       ...process.env,
       DATABASE_URL: pg.url,

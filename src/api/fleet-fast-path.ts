@@ -25,7 +25,8 @@ type Listener = (incoming: IncomingMessage, outgoing: ServerResponse) => unknown
 export function withFleetFastPath(deps: AppDeps & { userRateStore: MemoryStore<AppEnv> }, next: Listener): Listener {
   const limit = deps.config.http.rateLimitPerMinute;
   const securityHeaders = Object.fromEntries(SECURITY_HEADERS);
-  const fast = async (incoming: IncomingMessage, outgoing: ServerResponse): Promise<boolean> => {
+  // Synchronous from start to answer: every piece it needs is in memory.
+  const fast = (incoming: IncomingMessage, outgoing: ServerResponse): boolean => {
     const startedMs = performance.now();
     const { headers } = incoming;
     const authorization = headers.authorization;
@@ -35,7 +36,7 @@ export function withFleetFastPath(deps: AppDeps & { userRateStore: MemoryStore<A
     if (!session) return false;
     const body = deps.fleetCache.cachedBody(clerkOwnerOf(session.principal));
     if (body === undefined) return false;
-    const rate = await countUserRequest(deps.userRateStore, limit, session.principal.userId);
+    const rate = countUserRequest(deps.userRateStore, limit, session.principal.userId);
     if (!rate) return false;
     const requestId = requestIdOf(typeof headers['x-request-id'] === 'string' ? headers['x-request-id'] : undefined);
     outgoing.writeHead(200, {
@@ -50,13 +51,14 @@ export function withFleetFastPath(deps: AppDeps & { userRateStore: MemoryStore<A
     recordRequest(deps, { requestId, method: 'GET', path: '/api/fleet', route: '/api/fleet', status: 200, startedMs });
     return true;
   };
-  return (incoming, outgoing) =>
-    fast(incoming, outgoing).then(
-      (answered) => (answered ? undefined : next(incoming, outgoing)),
-      (err: unknown) => {
-        // Nothing is written before the last await: a failure here leaves the request to the app.
-        deps.logger.warn({ err }, 'GET /api/fleet fast path failed; answering the full way');
-        return outgoing.headersSent ? undefined : next(incoming, outgoing);
-      },
-    );
+  return (incoming, outgoing) => {
+    try {
+      if (fast(incoming, outgoing)) return undefined;
+    } catch (err) {
+      // Nothing is written before writeHead: a failure before it leaves the request to the app.
+      deps.logger.warn({ err }, 'GET /api/fleet fast path failed; answering the full way');
+      if (outgoing.headersSent) return undefined;
+    }
+    return next(incoming, outgoing);
+  };
 }

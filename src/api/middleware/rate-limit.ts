@@ -52,15 +52,16 @@ export const userRateLimit = (limitPerMinute: number, store?: MemoryStore<AppEnv
  * middleware would set (draft 7). Over the limit it takes the count back and answers undefined:
  * the caller hands the request to the middleware, which counts it again and answers the 429.
  */
-export async function countUserRequest(
+export function countUserRequest(
   store: MemoryStore<AppEnv>,
   limitPerMinute: number,
   userId: string,
-): Promise<{ policy: string; state: string } | undefined> {
+): { policy: string; state: string } | undefined {
   const key = userKey(userId);
-  const { totalHits, resetTime } = await store.increment(key);
+  // The memory store counts synchronously: the fast path needs no await (no promise, no microtask).
+  const { totalHits, resetTime } = store.increment(key);
   if (totalHits > limitPerMinute) {
-    await store.decrement(key);
+    store.decrement(key);
     return undefined;
   }
   const resetSeconds = resetTime ? Math.max(0, Math.ceil((resetTime.getTime() - Date.now()) / 1000)) : WINDOW_MS / 1000;
