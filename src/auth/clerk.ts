@@ -26,7 +26,14 @@ const CACHE_LIMIT = 10_000;
 
 export class ClerkVerifier {
   private readonly client;
-  private readonly cache = new Map<string, { principal: Principal; expiresAtMs: number }>();
+  /**
+   * Verified sessions by the exact credential that carried them: an Authorization header value, or
+   * a Cookie header, each in its own map (a header can never be looked up as a cookie). The header
+   * value itself is the key, not a prefixed copy: GET /api/fleet's fast path looks one up per
+   * request, and building the copy of a 1 kB token cost more than the lookup.
+   */
+  private readonly byHeader = new Map<string, CachedSession>();
+  private readonly byCookie = new Map<string, CachedSession>();
   /** The origins whose tokens are accepted (`azp`); empty when any is. */
   readonly authorizedParties: readonly string[];
 
@@ -44,10 +51,11 @@ export class ClerkVerifier {
   async authenticate(request: Request): Promise<AuthResult> {
     const key = cacheKey(request);
     if (key === undefined) return { ok: false, reason: 'missing-credentials' };
-    const hit = this.cache.get(key);
+    const cache = key.kind === 'header' ? this.byHeader : this.byCookie;
+    const hit = cache.get(key.value);
     if (hit) {
       if (hit.expiresAtMs > Date.now()) return { ok: true, principal: hit.principal, expiresAtMs: hit.expiresAtMs };
-      this.cache.delete(key);
+      cache.delete(key.value);
     }
 
     const state = await this.client.authenticateRequest(request, {
@@ -65,7 +73,7 @@ export class ClerkVerifier {
     const principal = principalOf(auth);
     if (!principal) return { ok: false, reason: 'token-claims-invalid' };
     const exp = typeof auth.sessionClaims?.exp === 'number' ? auth.sessionClaims.exp * 1000 : 0;
-    if (exp > Date.now()) this.remember(key, principal, exp);
+    if (exp > Date.now()) remember(cache, key.value, principal, exp);
     // Accepted within the SDK's clock skew but already past exp: whatever it opens ends at once.
     return { ok: true, principal, expiresAtMs: exp };
   }
@@ -76,18 +84,23 @@ export class ClerkVerifier {
    * for GET /api/fleet's fast path (api/fleet-fast-path.ts).
    */
   cachedSession(authorization: string): { principal: Principal; expiresAtMs: number } | undefined {
-    const hit = this.cache.get(`h:${authorization}`);
+    const hit = this.byHeader.get(authorization);
     return hit && hit.expiresAtMs > Date.now() ? hit : undefined;
   }
+}
 
-  private remember(key: string, principal: Principal, expiresAtMs: number): void {
-    if (this.cache.size >= CACHE_LIMIT) {
-      // Drop the oldest entry (Map keeps insertion order): bounded memory whatever the traffic.
-      const oldest = this.cache.keys().next().value;
-      if (oldest !== undefined) this.cache.delete(oldest);
-    }
-    this.cache.set(key, { principal, expiresAtMs });
+interface CachedSession {
+  principal: Principal;
+  expiresAtMs: number;
+}
+
+function remember(cache: Map<string, CachedSession>, key: string, principal: Principal, expiresAtMs: number): void {
+  if (cache.size >= CACHE_LIMIT) {
+    // Drop the oldest entry (Map keeps insertion order): bounded memory whatever the traffic.
+    const oldest = cache.keys().next().value;
+    if (oldest !== undefined) cache.delete(oldest);
   }
+  cache.set(key, { principal, expiresAtMs });
 }
 
 // Clerk's ids are a prefix and base62 (`user_2abc…`); our dev issuer's are readable words with
@@ -116,11 +129,11 @@ function principalOf(auth: SessionAuth): Principal | undefined {
   };
 }
 
-function cacheKey(request: Request): string | undefined {
+function cacheKey(request: Request): { kind: 'header' | 'cookie'; value: string } | undefined {
   const header = request.headers.get('authorization');
-  if (header) return `h:${header}`;
+  if (header) return { kind: 'header', value: header };
   const cookie = request.headers.get('cookie');
-  if (cookie && /(?:^|;\s*)__session=/.test(cookie)) return `c:${cookie}`;
+  if (cookie && /(?:^|;\s*)__session=/.test(cookie)) return { kind: 'cookie', value: cookie };
   return undefined;
 }
 
