@@ -134,7 +134,9 @@ export class LocalDriver implements ComputeDriver {
   }
 
   async verifyDeleted(machine: Machine): Promise<AbsenceCheck[]> {
-    const shown = `fleets/${path.basename(machine.root)}`;
+    // As the operator finds it under the data dir: `fleets/<slug>`, or `fleets/.warm/<id>` for a
+    // machine that came from the warm pool.
+    const shown = path.relative(path.dirname(path.resolve(this.fleetsDir)), machine.root);
     if (fs.existsSync(machine.root)) throw new StillPresentError(`machine directory ${shown}`, 'it exists');
     if (fs.existsSync(this.serviceRecordsOf(machine))) throw new StillPresentError(`service records of ${shown}`, 'they exist');
     if (await portAccepts(machine.gatewayPort)) {

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalMachine } from '../../src/compute/driver.ts';
@@ -198,6 +199,16 @@ describe('the warm pool', () => {
     await waitForNoFleet(t, token);
     expect(fs.existsSync(machine.root)).toBe(false);
     if (machine.osUser) expect(lookupUser(machine.osUser)).toBeUndefined();
+    // The proof names the directory the machine really had, under the pool's.
+    const audit = (await (await t.request('/api/fleet/audit', { token })).json()) as {
+      entries: Array<{ action: string; detail: { proof?: Array<{ resource: string; verifiedBy: string }> } }>;
+    };
+    const proof = audit.entries.find((e) => e.action === 'fleet.deprovisioned')?.detail.proof;
+    expect(proof).toEqual(
+      expect.arrayContaining([
+        { resource: `machine directory fleets/.warm/${path.basename(machine.root)}`, verifiedBy: 'directory absent' },
+      ]),
+    );
   });
 });
 
