@@ -6,6 +6,16 @@ import type { Db } from './connection.ts';
  * to one fleet at most (UNIQUE (host, port)). Released with the fleet (ON DELETE CASCADE).
  */
 
+/** The port host of every local-driver machine (pipeline/gateway-port.ts). */
+const LOCAL_PORT_HOST = 'local';
+
+/**
+ * A pooled gateway of this machine's warm pool that no fleet has claimed yet holds its port too
+ * (it may still be starting, not yet bound): a cold fleet must not be given it. A claimed one's
+ * port is its fleet's, reserved here by the claiming fleet.
+ */
+const unclaimedPooledPort = (port: number) => sql`SELECT 1 FROM warm_gateways w WHERE w.port = ${port} AND w.state <> 'claimed'`;
+
 /**
  * The fleet's port on `host`: the one it already holds there, else `candidate` if no fleet holds
  * it, else undefined (another fleet has it: try another candidate). One statement, so two fleets
@@ -21,6 +31,7 @@ export async function holdGatewayPort(db: Db, fleetId: string, host: string, can
       ), taken AS (
         INSERT INTO gateway_ports (fleet_id, host, port)
         SELECT ${fleetId}, ${host}, ${candidate} WHERE NOT EXISTS (SELECT 1 FROM held)
+          AND NOT (${host === LOCAL_PORT_HOST}::boolean AND EXISTS (${unclaimedPooledPort(candidate)}))
         ON CONFLICT DO NOTHING
         RETURNING port
       )
