@@ -220,6 +220,8 @@ export const envSchema = z.object({
   FLEET_RECONCILE_INTERVAL_SECONDS: z.coerce.number().min(0.2).max(3600).default(30),
   // Failed checks in a row before the reconciler moves a fleet to `error` (one failed probe is not enough).
   FLEET_RECONCILE_UNHEALTHY_CHECKS: z.coerce.number().int().min(1).max(100).default(3),
+  // Fleets a reconciler pass looks at side by side (a real gateway's health check takes seconds).
+  FLEET_RECONCILE_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(8),
   // Machines labelled as ours that no fleet owns are reported; deleted only when this is true.
   FLEET_DELETE_ORPHANS: z.enum(['true', 'false']).default('false'),
 });
@@ -398,6 +400,8 @@ export interface ReconcileConfig {
   intervalSeconds: number;
   unhealthyChecks: number;
   deleteOrphans: boolean;
+  /** Fleets looked at side by side in a pass (default 8). */
+  concurrency?: number;
 }
 
 export interface GcpConfig {
@@ -513,6 +517,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     reconcile: {
       intervalSeconds: env.FLEET_RECONCILE_INTERVAL_SECONDS,
       unhealthyChecks: env.FLEET_RECONCILE_UNHEALTHY_CHECKS,
+      concurrency: env.FLEET_RECONCILE_CONCURRENCY,
       deleteOrphans: env.FLEET_DELETE_ORPHANS === 'true',
     },
   };

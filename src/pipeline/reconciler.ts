@@ -30,7 +30,12 @@ export interface ReconcilerDeps {
   settings: PipelineSettings;
   log: Logger;
   config: ReconcileConfig;
+  /** How a fleet is looked at (tests wrap it to watch the pass); observeFleet otherwise. */
+  observe?: typeof observeFleet;
 }
+
+/** Without a setting: a pass over many fleets must not take a real health check's seconds per fleet, one after another. */
+const DEFAULT_CONCURRENCY = 8;
 
 export interface PassResult {
   fleets: number;
@@ -42,18 +47,27 @@ export interface PassResult {
 /** One pass; null when another reconciler holds the lock (it does the work). */
 export async function reconcileOnce(deps: ReconcilerDeps): Promise<PassResult | null> {
   const outcome = await withReconcileLock(deps.db, async () => {
-    const result: PassResult = { fleets: 0, restarted: 0, failed: 0, orphans: 0 };
-    for (const fleet of await reconcilableFleets(deps.db)) {
-      result.fleets++;
-      // One bad fleet never stops the pass.
-      try {
-        const verdict = await reconcileFleet(deps, fleet);
-        if (verdict === 'restarted') result.restarted++;
-        if (verdict === 'failed') result.failed++;
-      } catch (err) {
-        deps.log.error({ err, fleetId: fleet.id }, 'reconciling a fleet failed; it is looked at again next pass');
+    const fleets = await reconcilableFleets(deps.db);
+    const result: PassResult = { fleets: fleets.length, restarted: 0, failed: 0, orphans: 0 };
+    // A real `openclaw health` takes seconds: fleets are looked at side by side, at most
+    // `concurrency` at once (each one's own steps stay in order), so a pass over many fleets takes
+    // their count over the concurrency times one check, not their sum.
+    let next = 0;
+    const lookAtNext = async () => {
+      while (next < fleets.length) {
+        const fleet = fleets[next++]!;
+        // One bad fleet never stops the pass.
+        try {
+          const verdict = await reconcileFleet(deps, fleet);
+          if (verdict === 'restarted') result.restarted++;
+          if (verdict === 'failed') result.failed++;
+        } catch (err) {
+          deps.log.error({ err, fleetId: fleet.id }, 'reconciling a fleet failed; it is looked at again next pass');
+        }
       }
-    }
+    };
+    const lanes = Math.min(deps.config.concurrency ?? DEFAULT_CONCURRENCY, fleets.length);
+    await Promise.all(Array.from({ length: lanes }, lookAtNext));
     try {
       result.orphans = (await reconcileOrphans(deps)).length;
     } catch (err) {
@@ -66,7 +80,7 @@ export async function reconcileOnce(deps: ReconcilerDeps): Promise<PassResult | 
 
 async function reconcileFleet(deps: ReconcilerDeps, fleet: ReconcilableFleet): Promise<'ok' | 'restarted' | 'unhealthy' | 'failed'> {
   const { db, log } = deps;
-  const seen = await observeFleet(db, deps.settings, fleet);
+  const seen = await (deps.observe ?? observeFleet)(db, deps.settings, fleet);
   const unhealthy = fleetIsUnhealthy(seen.report);
   if (seen.restartedPid !== undefined) {
     log.info({ fleetId: fleet.id, pid: seen.restartedPid }, 'the gateway of a running fleet had stopped; started it again');

@@ -8,6 +8,7 @@ import { isHealthy } from '../../src/gateway/process.ts';
 import { GATEWAY_SERVICE } from '../../src/gateway/service.ts';
 import { LocalHost } from '../../src/hosts/local-host.ts';
 import { createLogger } from '../../src/observability/logger.ts';
+import { observeFleet } from '../../src/pipeline/observe-fleet.ts';
 import { reconcileOnce, startReconciler } from '../../src/pipeline/reconciler.ts';
 import { gatewayPortOf, localMachine, provisionToActive, slugOfUser } from '../harness/lifecycle.ts';
 import { useStandinApp } from '../harness/standin-app.ts';
@@ -221,5 +222,43 @@ describe('a fleet with a run at work', () => {
     // Once the run is over, the next pass looks at the fleet again.
     await once({ unhealthyChecks: 1 });
     expect(await isHealthy(host, port)).toBe(true);
+  });
+});
+
+describe('a pass over many fleets', () => {
+  it('looks at FLEET_RECONCILE_CONCURRENCY fleets side by side, each once', async () => {
+    const t = app();
+    for (const userId of ['user_lane_a', 'user_lane_b', 'user_lane_c']) await activeFleet(userId);
+    const watch = () => {
+      let inFlight = 0;
+      const seen = { max: 0, fleets: [] as string[] };
+      const observe: typeof observeFleet = async (db, settings, fleet) => {
+        seen.max = Math.max(seen.max, ++inFlight);
+        seen.fleets.push(fleet.id);
+        try {
+          // Long enough that lanes overlap whatever the machine's load.
+          await new Promise((r) => setTimeout(r, 150));
+          return await observeFleet(db, settings, fleet);
+        } finally {
+          inFlight--;
+        }
+      };
+      return { seen, observe };
+    };
+    const pass = async (concurrency: number) => {
+      const { seen, observe } = watch();
+      const result = await reconcileOnce({ db: t.database.db, settings: t.settings, log, config: config({ concurrency }), observe });
+      return { result, seen };
+    };
+
+    const wide = await pass(2);
+    expect(wide.result!.fleets).toBeGreaterThanOrEqual(3);
+    expect(wide.seen.max).toBe(2);
+    expect(new Set(wide.seen.fleets).size).toBe(wide.result!.fleets);
+    expect(wide.seen.fleets).toHaveLength(wide.result!.fleets);
+
+    const narrow = await pass(1);
+    expect(narrow.seen.max).toBe(1);
+    expect(narrow.seen.fleets.sort()).toEqual(wide.seen.fleets.sort());
   });
 });
