@@ -25,10 +25,8 @@ export function recordRequest(
   deps: Pick<AppDeps, 'metrics' | 'logger'>,
   r: { requestId: string; method: string; path: string; route: string; status: number; startedMs: number },
 ): void {
-  const labels = { method: r.method, route: r.route, status: String(r.status) };
   const seconds = (performance.now() - r.startedMs) / 1000;
-  deps.metrics.httpRequests.inc(labels);
-  deps.metrics.httpDuration.observe(labels, seconds);
+  deps.metrics.http.record(r.method, r.route, r.status, seconds);
   if (deps.logger.isLevelEnabled('info')) {
     deps.logger.info(
       { requestId: r.requestId, method: r.method, path: r.path, status: r.status, ms: Math.round(seconds * 1e4) / 10 },
