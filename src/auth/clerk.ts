@@ -28,12 +28,13 @@ export class ClerkVerifier {
   private readonly client;
   /**
    * Verified sessions by the exact credential that carried them: an Authorization header value, or
-   * a Cookie header, each in its own map (a header can never be looked up as a cookie). The header
-   * value itself is the key, not a prefixed copy: GET /api/fleet's fast path looks one up per
-   * request, and building the copy of a 1 kB token cost more than the lookup.
+   * a Cookie header, each in its own cache (a header can never be looked up as a cookie).
+   * GET /api/fleet's fast path looks a header up per request, and hashing a 1 kB token for a map
+   * was a few per cent of its CPU: headers are filed under their last characters (a JWT ends in its
+   * signature) and a hit is compared whole, so only the exact credential ever finds its session.
    */
-  private readonly byHeader = new Map<string, CachedSession>();
-  private readonly byCookie = new Map<string, CachedSession>();
+  private readonly byHeader = new CredentialCache((credential) => credential.slice(-HEADER_KEY_CHARS));
+  private readonly byCookie = new CredentialCache((credential) => credential);
   /** The origins whose tokens are accepted (`azp`); empty when any is. */
   readonly authorizedParties: readonly string[];
 
@@ -53,10 +54,7 @@ export class ClerkVerifier {
     if (key === undefined) return { ok: false, reason: 'missing-credentials' };
     const cache = key.kind === 'header' ? this.byHeader : this.byCookie;
     const hit = cache.get(key.value);
-    if (hit) {
-      if (hit.expiresAtMs > Date.now()) return { ok: true, principal: hit.principal, expiresAtMs: hit.expiresAtMs };
-      cache.delete(key.value);
-    }
+    if (hit) return { ok: true, principal: hit.principal, expiresAtMs: hit.expiresAtMs };
 
     const state = await this.client.authenticateRequest(request, {
       jwtKey: this.settings.jwtKey,
@@ -73,7 +71,7 @@ export class ClerkVerifier {
     const principal = principalOf(auth);
     if (!principal) return { ok: false, reason: 'token-claims-invalid' };
     const exp = typeof auth.sessionClaims?.exp === 'number' ? auth.sessionClaims.exp * 1000 : 0;
-    if (exp > Date.now()) remember(cache, key.value, principal, exp);
+    if (exp > Date.now()) cache.set(key.value, { principal, expiresAtMs: exp });
     // Accepted within the SDK's clock skew but already past exp: whatever it opens ends at once.
     return { ok: true, principal, expiresAtMs: exp };
   }
@@ -84,23 +82,47 @@ export class ClerkVerifier {
    * for GET /api/fleet's fast path (api/fleet-fast-path.ts).
    */
   cachedSession(authorization: string): { principal: Principal; expiresAtMs: number } | undefined {
-    const hit = this.byHeader.get(authorization);
-    return hit && hit.expiresAtMs > Date.now() ? hit : undefined;
+    return this.byHeader.get(authorization);
   }
 }
+
+/** Enough of a JWT's end (its RS256 signature) that two tokens practically never share it. */
+const HEADER_KEY_CHARS = 48;
 
 interface CachedSession {
   principal: Principal;
   expiresAtMs: number;
 }
 
-function remember(cache: Map<string, CachedSession>, key: string, principal: Principal, expiresAtMs: number): void {
-  if (cache.size >= CACHE_LIMIT) {
-    // Drop the oldest entry (Map keeps insertion order): bounded memory whatever the traffic.
-    const oldest = cache.keys().next().value;
-    if (oldest !== undefined) cache.delete(oldest);
+/**
+ * Sessions by credential, at most CACHE_LIMIT (the oldest dropped first), each until its token's
+ * expiry. `keyOf` files a credential under a shorter key; an entry answers only its own credential,
+ * so two credentials with one key only take each other's place.
+ */
+class CredentialCache {
+  private readonly entries = new Map<string, { credential: string; session: CachedSession }>();
+
+  constructor(private readonly keyOf: (credential: string) => string) {}
+
+  get(credential: string): CachedSession | undefined {
+    const key = this.keyOf(credential);
+    const entry = this.entries.get(key);
+    if (!entry || entry.credential !== credential) return undefined;
+    if (entry.session.expiresAtMs > Date.now()) return entry.session;
+    this.entries.delete(key);
+    return undefined;
   }
-  cache.set(key, { principal, expiresAtMs });
+
+  set(credential: string, session: CachedSession): void {
+    const key = this.keyOf(credential);
+    // Map keeps insertion order: re-inserting moves it to the end, and the oldest is dropped first.
+    this.entries.delete(key);
+    if (this.entries.size >= CACHE_LIMIT) {
+      const oldest = this.entries.keys().next().value;
+      if (oldest !== undefined) this.entries.delete(oldest);
+    }
+    this.entries.set(key, { credential, session });
+  }
 }
 
 // Clerk's ids are a prefix and base62 (`user_2abc…`); our dev issuer's are readable words with
