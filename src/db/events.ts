@@ -35,16 +35,25 @@ export const eventOrderLock = (tenantId: string) => sql`pg_advisory_xact_lock(${
  * commit, so a listener never hears of a change it cannot read yet.
  */
 export async function recordEvent(db: Db, tenantId: string, type: 'status' | 'log', data: Record<string, unknown>): Promise<number> {
-  // One statement, one round trip: the tenant's order lock, the row and its notification (the row
-  // is made from the lock's row, so its id is drawn once the lock is held).
-  const { rows } = await sql<{ id: number }>`
-    WITH k AS (SELECT ${eventOrderLock(tenantId)}), e AS (
-      INSERT INTO fleet_events (tenant_id, type, data)
-      SELECT ${tenantId}, ${type}, ${JSON.stringify(cleanOutsideJson(data))}::jsonb FROM k RETURNING id
-    )
-    SELECT id, pg_notify(${EVENTS_CHANNEL}, ${tenantId} || ':' || id) FROM e`.execute(db);
+  const { rows } = await sql<{ id: number }>`WITH ${eventCtes(tenantId, type, data)} SELECT id, ${notifyOfEvent(tenantId)} FROM e`.execute(
+    db,
+  );
   return rows[0]!.id;
 }
+
+/**
+ * The CTEs `k` (the tenant's order lock) and `e` (the event row, `RETURNING id`): a statement can
+ * record its event in the same round trip as its change. The row is made from the lock's row, so
+ * its id is drawn once the lock is held. Follow with `SELECT …, notifyOfEvent(tenantId) FROM e`.
+ */
+export function eventCtes(tenantId: string, type: 'status' | 'log', data: Record<string, unknown>) {
+  return sql`k AS (SELECT ${eventOrderLock(tenantId)}), e AS (
+      INSERT INTO fleet_events (tenant_id, type, data)
+      SELECT ${tenantId}, ${type}, ${JSON.stringify(cleanOutsideJson(data))}::jsonb FROM k RETURNING id
+    )`;
+}
+
+export const notifyOfEvent = (tenantId: string) => sql`pg_notify(${EVENTS_CHANNEL}, ${tenantId} || ':' || id)`;
 
 /** The id of the tenant's newest event (0 when it has none): where a fresh SSE client starts. */
 export async function latestEventId(db: Db, tenantId: string): Promise<number> {

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from './connection.ts';
-import { recordEvent } from './events.ts';
+import { eventCtes, notifyOfEvent } from './events.ts';
 import { cleanOutsideText } from './outside-text.ts';
 import { type DesiredState, type FleetAction, type FleetStatus, transition } from '../domain/fleet.ts';
 
@@ -24,7 +24,7 @@ export async function applyTransition(
     ? { status: extra.locked.status, tenant_id: extra.locked.tenantId }
     : await trx.selectFrom('fleets').select(['status', 'tenant_id']).where('id', '=', fleetId).forUpdate().executeTakeFirstOrThrow();
   const to = transition(row.status, action);
-  await trx
+  const update = trx
     .updateTable('fleets')
     .set({
       status: to,
@@ -37,8 +37,10 @@ export async function applyTransition(
         ? { dashboard_url: extra.dashboardUrl === null ? null : cleanOutsideText(extra.dashboardUrl, 2000) }
         : {}),
     })
-    .where('id', '=', fleetId)
-    .execute();
-  await recordEvent(trx, row.tenant_id, 'status', { status: to, from: row.status, action });
+    .where('id', '=', fleetId);
+  // The change and its event in one statement (one round trip).
+  await sql`
+    WITH u AS (${update}), ${eventCtes(row.tenant_id, 'status', { status: to, from: row.status, action })}
+    SELECT ${notifyOfEvent(row.tenant_id)} FROM e`.execute(trx);
   return { from: row.status, to, tenantId: row.tenant_id };
 }

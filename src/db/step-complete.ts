@@ -44,6 +44,11 @@ export async function recordStepComplete(
     flush?: boolean;
     /** The caller's transaction holds the fleet's row lock already (the statement need not take it). */
     fleetLocked?: boolean;
+    /**
+     * The run's last step: the same statement finishes the run `complete` (as finishRun would),
+     * only while this worker owns it.
+     */
+    endsRun?: boolean;
   },
 ): Promise<boolean> {
   // Outputs and machine records carry what outside parties answered (bot ids, addresses).
@@ -58,9 +63,9 @@ export async function recordStepComplete(
   const lockFleet = changesFleet && !s.fleetLocked;
   const statement = sql<{ owned: boolean }>`
     WITH ${lockFleet ? sql`f AS (SELECT 1 FROM fleets WHERE id = ${s.fleetId} FOR UPDATE), ` : sql``}o AS (
-      SELECT 1 FROM provision_runs WHERE id = ${s.runId} AND worker = ${s.worker} AND status = 'running'${
-        lockFleet ? sql` AND EXISTS (SELECT 1 FROM f)` : sql``
-      } FOR UPDATE
+      ${s.endsRun ? sql`UPDATE provision_runs SET status = 'complete', finished_at = now(), error = NULL, failed_step = NULL` : sql`SELECT 1 FROM provision_runs`}
+      WHERE id = ${s.runId} AND worker = ${s.worker} AND status = 'running'${lockFleet ? sql` AND EXISTS (SELECT 1 FROM f)` : sql``}
+      ${s.endsRun ? sql`RETURNING 1` : sql`FOR UPDATE`}
     ), c AS (
       INSERT INTO step_checkpoints (fleet_id, kind, step, position, run_id, output)
       SELECT ${s.fleetId}, ${s.kind}, ${s.step}, ${s.position}, ${s.runId}, ${output}::jsonb WHERE ${owned}

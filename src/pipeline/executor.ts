@@ -219,8 +219,8 @@ export async function executeRun(
         const ended = await ifStillOwner(() =>
           db.transaction().execute(async (trx) => {
             const locked = await lockFleetRow(trx, fleet.id); // fleet before run, as every verb locks them
-            if (!(await recordStepComplete(trx, { ...completion, fleetLocked: true }))) throw new LostRunError(runId);
-            await finishRun(trx, runId, worker, { status: 'complete' });
+            // The checkpoint, the log entry and the run's end in one statement.
+            if (!(await recordStepComplete(trx, { ...completion, fleetLocked: true, endsRun: true }))) throw new LostRunError(runId);
             await endRun(trx, { run, fleet, tenant, result, ...(locked ? { locked } : {}) });
           }),
         );

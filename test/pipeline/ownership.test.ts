@@ -79,5 +79,16 @@ describe('run ownership', () => {
       .where('step', '=', 'workspace_bootstrap')
       .execute();
     expect(messages.map((m) => m.message)).toEqual(['owner progress']);
+
+    // The last step's completion, which also ends the run: the stale worker ends nothing.
+    const last = { ...step, step: 'complete' as const, position: 5, endsRun: true };
+    const runStatus = async () =>
+      (await db.selectFrom('provision_runs').select(['status', 'finished_at']).where('id', '=', run.id).executeTakeFirstOrThrow()).status;
+    expect(await recordStepComplete(db, { ...last, worker: 'worker-a' })).toBe(false);
+    expect(await runStatus()).toBe('running');
+    expect(await recordStepComplete(db, { ...last, worker: 'worker-b' })).toBe(true);
+    expect(await runStatus()).toBe('complete');
+    // Ended: no completion of its is written again, by anyone.
+    expect(await recordStepComplete(db, { ...last, step: 'connectivity_check' as const, position: 4, worker: 'worker-b' })).toBe(false);
   });
 });
