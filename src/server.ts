@@ -20,6 +20,7 @@ import type { StepDefinition } from './pipeline/step.ts';
 import { provisionStepsFor } from './pipeline/steps/index.ts';
 import { type RunningWorker, startWorker } from './pipeline/worker.ts';
 import { countReady } from './db/warm-gateways.ts';
+import { warmPoolsOf } from './pipeline/warm-machine.ts';
 import { setUpAuth } from './runtime/auth-setup.ts';
 import { startCore } from './runtime/core.ts';
 
@@ -43,7 +44,7 @@ export async function startServer(
     fleetsByStatus: () => countFleetsByStatus(db),
     queueDepth: () => countQueuedRuns(db),
     orphanMachines: () => countOrphans(db),
-    warmPoolReady: () => countReady(db, config.pipeline.hostId),
+    warmPoolReady: () => countReady(db, warmPoolsOf(core.settings)),
     defaultMetrics: true,
   });
 

@@ -38,6 +38,7 @@ export function registerWorker(program: Command): void {
       const { countQueuedRuns } = await import('../db/runs.ts');
       const { countOrphans } = await import('../db/orphan-machines.ts');
       const { countReady } = await import('../db/warm-gateways.ts');
+      const { warmPoolsOf } = await import('../pipeline/warm-machine.ts');
       const { startReconciler } = await import('../pipeline/reconciler.ts');
       const { startMetricsListener } = await import('../runtime/metrics-listener.ts');
       const { workerReadiness } = await import('../runtime/worker-readiness.ts');
@@ -48,7 +49,7 @@ export function registerWorker(program: Command): void {
       const metrics = new Metrics({
         queueDepth: () => countQueuedRuns(core.database.db),
         orphanMachines: () => countOrphans(core.database.db),
-        warmPoolReady: () => countReady(core.database.db, config.pipeline.hostId),
+        warmPoolReady: () => countReady(core.database.db, warmPoolsOf(core.settings)),
         defaultMetrics: true,
       });
       const worker = await startWorker({

@@ -81,10 +81,12 @@ export interface ComputeDriver {
   listOrphans(owners: MachineOwners): Promise<OrphanMachine[]>;
 }
 
-/** Who may own machines: the slugs of tenants that have a fleet, and the fleets' ids. */
+/** Who may own machines: the slugs of tenants that have a fleet, the fleets' ids, and the warm pool. */
 export interface MachineOwners {
   tenantSlugs: ReadonlySet<string>;
   fleetIds: ReadonlySet<string>;
+  /** VM names the warm pool's rows hold (starting, ready or claimed): not orphans. */
+  pooledVms?: ReadonlySet<string>;
 }
 
 /** A machine of ours that no fleet owns. */

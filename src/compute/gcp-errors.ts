@@ -10,7 +10,8 @@
  * an English sentence. A gax `GoogleError` may instead carry a gRPC code (small number): mapped too.
  */
 
-export type GcpErrorKind = 'retryable' | 'alreadyExists' | 'notFound' | 'other';
+/** `conditionNotMet`: 412, a fingerprint that no longer matches (labels, metadata). */
+export type GcpErrorKind = 'retryable' | 'alreadyExists' | 'notFound' | 'conditionNotMet' | 'other';
 
 export interface GcpError {
   /** The HTTP status, when there was an answer. */
@@ -89,6 +90,7 @@ export function parseGcpError(thrown: unknown): GcpError {
   else if (status === 403 && reason !== undefined && RATE_LIMIT_REASONS.has(reason)) kind = 'retryable';
   else if (status === 409 && (reason === 'alreadyExists' || reason === undefined)) kind = 'alreadyExists';
   else if (status === 404) kind = 'notFound';
+  else if (status === 412) kind = 'conditionNotMet';
 
   return { status, reason, message: clean(message), kind, retryAfterMs: retryAfter(e) };
 }

@@ -69,7 +69,10 @@ export interface GcpComputeSettings {
 export interface CreateOrAdoptRequest {
   /** The VM's name: GCE rules (lowercase letters, digits, dashes; at most 63). */
   name: string;
-  labels: { tenant: string; fleet: string };
+  /** `tenant` and `fleet` for a fleet's VM, `pool` for a pooled one; `managed-by` is added. */
+  labels: Record<string, string>;
+  /** Only these zones (a pooled VM is made in the zone it is pooled for); all configured ones when unset. */
+  zones?: readonly string[];
   /** OpenSSH public key line. */
   sshPublicKey: string;
   startupScript: string;
@@ -163,6 +166,10 @@ export class GcpCompute {
     this.pollIntervalMs = settings.pollIntervalMs ?? 2_000;
   }
 
+  get zones(): readonly string[] {
+    return this.settings.zones;
+  }
+
   /**
    * Makes the fleet's VM in the first zone that has room, or adopts the one already made for this
    * tenant and fleet (in any configured zone). Resolves when it is RUNNING with an external IP.
@@ -178,12 +185,12 @@ export class GcpCompute {
 
     // A VM made by an earlier run (perhaps in a later zone, after a stockout) is adopted, even if
     // GCE has forgotten the requestIds that would have deduplicated its insert.
-    for (const zone of this.settings.zones) {
+    const zones = req.zones ?? this.settings.zones;
+    for (const zone of zones) {
       const existing = await this.getInstance(zone, name, signal);
       if (existing) return this.adopt(existing, zone, labels, req);
     }
 
-    const zones = this.settings.zones;
     const skipped: { zone: string; why: 'capacity' | 'quota'; message: string }[] = [];
     for (const [i, zone] of zones.entries()) {
       const requestId = req.requestIdFor(zone);
@@ -277,6 +284,77 @@ export class GcpCompute {
     return out;
   }
 
+  /**
+   * Changes the VM's labels (`null` removes one; `managed-by` stays). GCE takes the whole set with
+   * the fingerprint of the set it replaces and answers 412 when another change came in between:
+   * then it is read and tried again.
+   */
+  async relabel(name: string, zone: string, changes: Record<string, string | null>, signal?: AbortSignal): Promise<void> {
+    const what = `relabel VM ${name} in zone ${zone}`;
+    await this.withFingerprint(what, zone, name, signal, (inst, requestId) => {
+      const labels: Record<string, string> = { ...(inst.labels ?? {}) };
+      for (const [k, v] of Object.entries(changes)) {
+        if (v === null) delete labels[k];
+        else labels[k] = gceLabelValue(v);
+      }
+      labels['managed-by'] = MANAGED_BY;
+      return this.instances.setLabels(
+        {
+          project: this.settings.project,
+          zone,
+          instance: name,
+          requestId,
+          instancesSetLabelsRequestResource: { labels, labelFingerprint: inst.labelFingerprint ?? null },
+        },
+        { retry: null },
+      );
+    });
+  }
+
+  /** Replaces the VM's `ssh-keys` metadata with this one key (the guest agent then authorises it alone), keeping the other items. */
+  async replaceSshKey(name: string, zone: string, sshPublicKey: string, signal?: AbortSignal): Promise<void> {
+    const what = `set the SSH key of VM ${name} in zone ${zone}`;
+    await this.withFingerprint(what, zone, name, signal, (inst, requestId) => {
+      const items = (inst.metadata?.items ?? []).filter((i) => i.key !== 'ssh-keys');
+      items.push({ key: 'ssh-keys', value: `${this.settings.sshUser}:${sshPublicKey.trim()}` });
+      return this.instances.setMetadata(
+        {
+          project: this.settings.project,
+          zone,
+          instance: name,
+          requestId,
+          metadataResource: { fingerprint: inst.metadata?.fingerprint ?? null, items },
+        },
+        { retry: null },
+      );
+    });
+  }
+
+  /** Read, then a fingerprinted change of what was read; a stale fingerprint (412) reads again. */
+  private async withFingerprint(
+    what: string,
+    zone: string,
+    name: string,
+    signal: AbortSignal | undefined,
+    change: (inst: Instance, requestId: string) => Promise<readonly [unknown, ...unknown[]]>,
+  ): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const inst = await this.getInstance(zone, name, signal);
+      if (!inst) throw new TerminalError(`Could not ${what}: the VM does not exist.`);
+      const requestId = randomUUID();
+      let op: Operation;
+      try {
+        op = await this.mutate(what, signal, () => change(inst, requestId), ['conditionNotMet']);
+      } catch (e) {
+        if (e instanceof ConditionNotMet && attempt < this.attempts) continue;
+        if (e instanceof ConditionNotMet) throw new TransientError(`Could not ${what}: it kept changing under us (${e.message}).`);
+        throw e;
+      }
+      this.throwIfFailed(what, await this.waitDone(what, zone, op, signal));
+      return;
+    }
+  }
+
   async close(): Promise<void> {
     await Promise.all([this.instances.close(), this.operations.close()]);
   }
@@ -284,7 +362,7 @@ export class GcpCompute {
   // --- create / adopt ---------------------------------------------------------------------
 
   private labelsFor(l: CreateOrAdoptRequest['labels']): Record<string, string> {
-    return { 'managed-by': MANAGED_BY, tenant: gceLabelValue(l.tenant), fleet: gceLabelValue(l.fleet) };
+    return { 'managed-by': MANAGED_BY, ...Object.fromEntries(Object.entries(l).map(([k, v]) => [k, gceLabelValue(v)])) };
   }
 
   private instanceResource(zone: string, labels: Record<string, string>, req: CreateOrAdoptRequest): Instance {
@@ -384,7 +462,7 @@ export class GcpCompute {
           'it was left untouched. Delete or rename that VM (or use another project), then retry the fleet.',
       );
     }
-    if (have.tenant !== labels.tenant || have.fleet !== labels.fleet) {
+    if (Object.entries(labels).some(([k, v]) => have[k] !== v)) {
       // Never say whose it is: the message is shown to this tenant.
       throw new TerminalError(
         `A VM named ${name} already exists in zone ${zone} but belongs to another Agent Fleet tenant or fleet; it was left untouched. ` +
@@ -457,7 +535,7 @@ export class GcpCompute {
     what: string,
     signal: AbortSignal | undefined,
     fn: () => Promise<readonly [unknown, ...unknown[]]>,
-    pass: Array<'notFound' | 'alreadyExists'> = [],
+    pass: Pass[] = [],
   ): Promise<Operation> {
     const [lro] = await this.call(what, signal, fn, { pass });
     // `lro.name` is the operation's numeric id; `wait` needs its name, in latestResponse.
@@ -508,7 +586,7 @@ export class GcpCompute {
     what: string,
     signal: AbortSignal | undefined,
     fn: () => Promise<T>,
-    { timeoutMs = this.callTimeoutMs, pass = [] }: { timeoutMs?: number; pass?: Array<'notFound' | 'alreadyExists'> } = {},
+    { timeoutMs = this.callTimeoutMs, pass = [] }: { timeoutMs?: number; pass?: Pass[] } = {},
   ): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       throwIfAborted(signal, what);
@@ -520,6 +598,7 @@ export class GcpCompute {
         parsed = parseGcpError(e);
         if (parsed.kind === 'notFound' && pass.includes('notFound')) throw new NotFound(parsed.message);
         if (parsed.kind === 'alreadyExists' && pass.includes('alreadyExists')) throw new AlreadyExists(parsed.message);
+        if (parsed.kind === 'conditionNotMet' && pass.includes('conditionNotMet')) throw new ConditionNotMet(parsed.message);
         if (parsed.kind !== 'retryable') throw terminalFor(what, parsed, this.settings.project, e);
         if (attempt >= this.attempts) {
           throw new TransientError(`Could not ${what}: Compute Engine ${describeRetryable(parsed)} ${attempt} times in a row.`, {
@@ -535,7 +614,11 @@ export class GcpCompute {
   }
 }
 
+/** Answers a call hands to its caller instead of turning them into step errors. */
+type Pass = 'notFound' | 'alreadyExists' | 'conditionNotMet';
+
 class NotFound extends Error {}
+class ConditionNotMet extends Error {}
 class AlreadyExists extends Error {}
 class Aborted extends Error {}
 

@@ -15,6 +15,7 @@ import * as runKindReprovision from './migrations/0012_run_kind_reprovision.ts';
 import * as fleetViewIndexes from './migrations/0013_fleet_view_indexes.ts';
 import * as fleetHealth from './migrations/0014_fleet_health.ts';
 import * as warmGateways from './migrations/0015_warm_gateways.ts';
+import * as warmGcpVms from './migrations/0016_warm_gcp_vms.ts';
 import { PreparingClient } from './prepared-statements.ts';
 import type { Database } from './schema.ts';
 
@@ -40,6 +41,7 @@ const migrations: Record<string, Migration> = {
   '0013_fleet_view_indexes': fleetViewIndexes,
   '0014_fleet_health': fleetHealth,
   '0015_warm_gateways': warmGateways,
+  '0016_warm_gcp_vms': warmGcpVms,
 };
 
 /** `preparedStatements` (default true): see prepared-statements.ts. */

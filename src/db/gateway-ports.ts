@@ -10,11 +10,12 @@ import type { Db } from './connection.ts';
 const LOCAL_PORT_HOST = 'local';
 
 /**
- * A pooled gateway of this machine's warm pool that no fleet has claimed yet holds its port too
- * (it may still be starting, not yet bound): a cold fleet must not be given it. A claimed one's
- * port is its fleet's, reserved here by the claiming fleet.
+ * A local pooled gateway (a pooled VM's ports are its own) that no fleet has claimed yet holds its
+ * port too (it may still be starting, not yet bound): a cold fleet must not be given it. A claimed
+ * one's port is its fleet's, reserved here by the claiming fleet.
  */
-const unclaimedPooledPort = (port: number) => sql`SELECT 1 FROM warm_gateways w WHERE w.port = ${port} AND w.state <> 'claimed'`;
+const unclaimedPooledPort = (port: number) =>
+  sql`SELECT 1 FROM warm_gateways w WHERE w.port = ${port} AND w.state <> 'claimed' AND w.vm_name IS NULL`;
 
 /**
  * The fleet's port on `host`: the one it already holds there, else `candidate` if no fleet holds

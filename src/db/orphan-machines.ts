@@ -1,14 +1,19 @@
 import type { Db } from './connection.ts';
 import type { OrphanMachineRecord } from './schema.ts';
+import { pooledVmNames } from './warm-gateways.ts';
 
-/** Who owns machines: the slugs of tenants with a fleet (local machine names) and the fleets' ids (GCP labels). */
-export async function machineOwners(db: Db): Promise<{ tenantSlugs: Set<string>; fleetIds: Set<string> }> {
+/**
+ * Who owns machines: the slugs of tenants with a fleet (local machine names), the fleets' ids
+ * (GCP labels) and the warm pool's VMs (read after the fleets: a VM claimed in between has a row).
+ */
+export async function machineOwners(db: Db): Promise<{ tenantSlugs: Set<string>; fleetIds: Set<string>; pooledVms: Set<string> }> {
   const rows = await db
     .selectFrom('fleets')
     .innerJoin('tenants', 'tenants.id', 'fleets.tenant_id')
     .select(['fleets.id', 'tenants.slug'])
     .execute();
-  return { tenantSlugs: new Set(rows.map((r) => r.slug)), fleetIds: new Set(rows.map((r) => r.id)) };
+  const pooledVms = await pooledVmNames(db);
+  return { tenantSlugs: new Set(rows.map((r) => r.slug)), fleetIds: new Set(rows.map((r) => r.id)), pooledVms };
 }
 
 /** The orphans the last pass found (none before any pass). */

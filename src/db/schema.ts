@@ -191,4 +191,11 @@ export interface WarmGatewaysTable {
   run_id: string | null;
   created_at: Generated<Timestamp>;
   updated_at: Generated<Timestamp>;
+  /** Pooled VMs (migration 0016): the starting process's host, the VM, its key and pinned host key. */
+  owner_host: string | null;
+  vm_name: string | null;
+  zone: string | null;
+  ip: string | null;
+  ssh_key_ciphertext: Buffer | null;
+  ssh_host_key: string | null;
 }

@@ -4,11 +4,13 @@ import type { Db } from './connection.ts';
 import type { WarmGatewayState, WarmGatewaysTable } from './schema.ts';
 
 /**
- * The warm pool's rows (table warm_gateways, migration 0015): one per pooled gateway of a host.
- * The token is sealed with the secrets box, bound to the row's id, and opened only by a claim.
+ * The warm pool's rows (table warm_gateways, migrations 0015 and 0016): one per pooled gateway
+ * of a host, or per pooled VM of a GCP zone. The token (and a VM's SSH key) is sealed with the
+ * secrets box, bound to the row's id, and opened only by a claim or the pool that starts it.
  */
 export interface WarmGateway {
   id: string;
+  /** The pool the row is counted in: a host's id, or `gcp:<zone>` for pooled VMs. */
   hostId: string;
   state: WarmGatewayState;
   root: string;
@@ -20,9 +22,21 @@ export interface WarmGateway {
   runId: string | null;
   /** Seconds since the row last changed state. */
   ageSeconds: number;
+  /** The host of the process that started it (a pooled VM's; a local row's is hostId). */
+  ownerHost: string | null;
+  /** A pooled VM's name, zone, external IP (once created) and SSH host key (once first reached). */
+  vmName: string | null;
+  zone: string | null;
+  ip: string | null;
+  sshHostKey: string | null;
 }
 
+/** The pool of pooled VMs in a GCP zone (warm_gateways.host_id). */
+export const gcpPoolOf = (zone: string): string => `gcp:${zone}`;
+
 const tokenContext = (id: string) => `warm_gateways/${id}`;
+const sshKeyContext = (id: string) => `warm_gateways/${id}/ssh_key`;
+const keys = (hostId: string | readonly string[]): string[] => (typeof hostId === 'string' ? [hostId] : [...hostId]);
 
 const COLUMNS = [
   'id',
@@ -35,11 +49,18 @@ const COLUMNS = [
   'owner_pid',
   'fleet_id',
   'run_id',
+  'owner_host',
+  'vm_name',
+  'zone',
+  'ip',
+  'ssh_host_key',
   sql<number>`extract(epoch FROM now() - updated_at)::float8`.as('age_seconds'),
 ] as const;
 
-/** A row as COLUMNS selects it: the table's columns but the token and timestamps, with its age. */
-type Row = Omit<Selectable<WarmGatewaysTable>, 'token_ciphertext' | 'created_at' | 'updated_at'> & { age_seconds: number };
+/** A row as COLUMNS selects it: the table's columns but the secrets and timestamps, with its age. */
+type Row = Omit<Selectable<WarmGatewaysTable>, 'token_ciphertext' | 'ssh_key_ciphertext' | 'created_at' | 'updated_at'> & {
+  age_seconds: number;
+};
 
 const toWarmGateway = (r: Row): WarmGateway => ({
   id: r.id,
@@ -53,6 +74,24 @@ const toWarmGateway = (r: Row): WarmGateway => ({
   fleetId: r.fleet_id,
   runId: r.run_id,
   ageSeconds: r.age_seconds,
+  ownerHost: r.owner_host,
+  vmName: r.vm_name,
+  zone: r.zone,
+  ip: r.ip,
+  sshHostKey: r.ssh_host_key,
+});
+
+/** What a claim hands over: the row, its token and, for a pooled VM, the pool's SSH key. */
+export interface ClaimedWarmGateway {
+  gateway: WarmGateway;
+  token: string;
+  sshKey: string | undefined;
+}
+
+const opened = (box: SecretBox, row: Row & { token_ciphertext: Buffer; ssh_key_ciphertext: Buffer | null }): ClaimedWarmGateway => ({
+  gateway: toWarmGateway(row),
+  token: box.open(row.token_ciphertext, tokenContext(row.id)),
+  sshKey: row.ssh_key_ciphertext ? box.open(row.ssh_key_ciphertext, sshKeyContext(row.id)) : undefined,
 });
 
 /**
@@ -77,7 +116,17 @@ export async function reserveFill(db: Db, hostId: string, want: number): Promise
 export async function insertStarting(
   db: Db,
   box: SecretBox,
-  row: { id: string; hostId: string; root: string; port: number; osUser: string | undefined; token: string; want: number },
+  row: {
+    id: string;
+    hostId: string;
+    root: string;
+    port: number;
+    osUser: string | undefined;
+    token: string;
+    want: number;
+    /** A pooled VM: recorded before it is inserted, so a VM of the pool never exists without its row. */
+    vm?: { name: string; zone: string; sshKey: string; ownerHost: string };
+  },
 ): Promise<boolean> {
   return db.transaction().execute(async (trx) => {
     await sql`SELECT pg_advisory_xact_lock(hashtextextended(${`warm-pool:${row.hostId}`}, 0))`.execute(trx);
@@ -99,6 +148,10 @@ export async function insertStarting(
         os_user: row.osUser ?? null,
         token_ciphertext: box.seal(row.token, tokenContext(row.id)),
         owner_pid: process.pid,
+        owner_host: row.vm?.ownerHost ?? null,
+        vm_name: row.vm?.name ?? null,
+        zone: row.vm?.zone ?? null,
+        ssh_key_ciphertext: row.vm ? box.seal(row.vm.sshKey, sshKeyContext(row.id)) : null,
       })
       .onConflict((oc) => oc.doNothing())
       .executeTakeFirst();
@@ -117,49 +170,64 @@ export async function markReady(db: Db, id: string, pid: number | undefined): Pr
   return Number(res.numUpdatedRows) === 1;
 }
 
+/** A pooled VM's external IP, once its insert is done (before its gateway starts). */
+export async function recordVmIp(db: Db, id: string, ip: string): Promise<void> {
+  await db.updateTable('warm_gateways').set({ ip }).where('id', '=', id).execute();
+}
+
+/** The SSH host key of a pooled VM, pinned at the pool's first contact (a claim hands it to the fleet). */
+export async function pinWarmHostKey(db: Db, id: string, fingerprint: string): Promise<void> {
+  await db.updateTable('warm_gateways').set({ ssh_host_key: fingerprint }).where('id', '=', id).where('ssh_host_key', 'is', null).execute();
+}
+
 /**
- * Takes the oldest ready gateway of the host for the fleet, in one statement: two claims at once
- * never get the same one (SKIP LOCKED passes over a row another claim holds). Returns it with
- * its token, or undefined when none is ready.
+ * Takes the oldest ready gateway of the host (or of the first of several pools that has one: a
+ * GCP fleet's zones, in order) for the fleet, in one statement: two claims at once never get the
+ * same one (SKIP LOCKED passes over a row another claim holds). Returns it with its secrets, or
+ * undefined when none is ready.
  */
 export async function claimReady(
   db: Db,
   box: SecretBox,
-  claim: { hostId: string; fleetId: string; runId: string },
-): Promise<{ gateway: WarmGateway; token: string } | undefined> {
-  const { rows } = await sql<Row & { token_ciphertext: Buffer }>`
+  claim: { hostId: string | readonly string[]; fleetId: string; runId: string },
+): Promise<ClaimedWarmGateway | undefined> {
+  const pools = keys(claim.hostId);
+  const { rows } = await sql<Row & { token_ciphertext: Buffer; ssh_key_ciphertext: Buffer | null }>`
     UPDATE warm_gateways SET state = 'claimed', fleet_id = ${claim.fleetId}, run_id = ${claim.runId}, updated_at = now()
     WHERE id = (
       SELECT id FROM warm_gateways
-      WHERE host_id = ${claim.hostId} AND state = 'ready'
-      ORDER BY created_at
+      WHERE host_id = ANY(${pools}::text[]) AND state = 'ready'
+      ORDER BY array_position(${pools}::text[], host_id), created_at
       LIMIT 1
       FOR UPDATE SKIP LOCKED
     )
-    RETURNING id, host_id, state, root, port, os_user, pid, owner_pid, fleet_id, run_id, 0::float8 AS age_seconds, token_ciphertext`.execute(
-    db,
-  );
+    RETURNING id, host_id, state, root, port, os_user, pid, owner_pid, fleet_id, run_id, owner_host, vm_name, zone, ip, ssh_host_key,
+      0::float8 AS age_seconds, token_ciphertext, ssh_key_ciphertext`.execute(db);
   const row = rows[0];
-  if (!row) return undefined;
-  return { gateway: toWarmGateway(row), token: box.open(row.token_ciphertext, tokenContext(row.id)) };
+  return row ? opened(box, row) : undefined;
 }
 
-/** The gateway claimed for the fleet (by a run that may have died half-way), with its token. */
-export async function claimedBy(db: Db, box: SecretBox, fleetId: string): Promise<{ gateway: WarmGateway; token: string } | undefined> {
+/** The gateway claimed for the fleet (by a run that may have died half-way), with its secrets. */
+export async function claimedBy(db: Db, box: SecretBox, fleetId: string): Promise<ClaimedWarmGateway | undefined> {
   const row = await db
     .selectFrom('warm_gateways')
-    .select([...COLUMNS, 'token_ciphertext'])
+    .select([...COLUMNS, 'token_ciphertext', 'ssh_key_ciphertext'])
     .where('fleet_id', '=', fleetId)
     .where('state', '=', 'claimed')
     .executeTakeFirst();
-  if (!row) return undefined;
-  return { gateway: toWarmGateway(row as Row), token: box.open(row.token_ciphertext, tokenContext(row.id)) };
+  return row ? opened(box, row as Row & { token_ciphertext: Buffer; ssh_key_ciphertext: Buffer | null }) : undefined;
 }
 
-/** Every row of the host, oldest first. */
-export async function listOfHost(db: Db, hostId: string): Promise<WarmGateway[]> {
-  const rows = await db.selectFrom('warm_gateways').select(COLUMNS).where('host_id', '=', hostId).orderBy('created_at').execute();
+/** Every row of the host (or of several pools), oldest first. */
+export async function listOfHost(db: Db, hostId: string | readonly string[]): Promise<WarmGateway[]> {
+  const rows = await db.selectFrom('warm_gateways').select(COLUMNS).where('host_id', 'in', keys(hostId)).orderBy('created_at').execute();
   return (rows as Row[]).map(toWarmGateway);
+}
+
+/** The names of every pooled VM that has a row: the orphan check leaves them be. */
+export async function pooledVmNames(db: Db): Promise<Set<string>> {
+  const rows = await db.selectFrom('warm_gateways').select('vm_name').where('vm_name', 'is not', null).execute();
+  return new Set(rows.map((r) => r.vm_name!));
 }
 
 /** Drops the row; with `state`, only while it is still in that state (a claim may have taken it meanwhile). */
@@ -170,12 +238,12 @@ export async function deleteWarmGateway(db: Db, id: string, state?: WarmGatewayS
   return Number(res.numDeletedRows) === 1;
 }
 
-/** How many pooled gateways of the host are ready to be claimed (the fleet_warm_pool_ready gauge). */
-export async function countReady(db: Db, hostId: string): Promise<number> {
+/** How many pooled gateways of the host (or of several pools) are ready to be claimed (the fleet_warm_pool_ready gauge). */
+export async function countReady(db: Db, hostId: string | readonly string[]): Promise<number> {
   const { n } = await db
     .selectFrom('warm_gateways')
     .select((eb) => eb.fn.countAll<number>().as('n'))
-    .where('host_id', '=', hostId)
+    .where('host_id', 'in', keys(hostId))
     .where('state', '=', 'ready')
     .executeTakeFirstOrThrow();
   return Number(n);

@@ -29,7 +29,7 @@ export class Metrics {
     if (warmPoolReady) {
       new Gauge({
         name: 'fleet_warm_pool_ready',
-        help: 'Pooled gateways started and ready to be claimed on this host (FLEET_WARM_POOL)',
+        help: 'Pooled gateways started and ready to be claimed on this host, or pooled VMs in the GCP zones (FLEET_WARM_POOL)',
         registers: [this.registry],
         async collect() {
           this.set(await warmPoolReady());

@@ -35,8 +35,10 @@ export interface PipelineSettings {
   planLimits: Record<Plan, PlanLimits>;
   /** This host (FLEET_HOST_ID): a local-driver fleet's runs are worked on only by the host that made its machine. */
   hostId: string;
-  /** Pooled gateways this process keeps ready on its host (FLEET_WARM_POOL; local driver). */
+  /** Pooled gateways this process keeps ready on its host, or per zone for GCP (FLEET_WARM_POOL). */
   warmPool: number;
+  /** The driver new fleets get (FLEET_COMPUTE): the warm pool pools its machines. */
+  computeDriver: ComputeDriverName;
   /** How long a claimed pooled gateway gets to reload with the tenant's agents before a cold start. */
   warmReloadTimeoutMs: number;
   /** The compute drivers this process can work with; a fleet uses the one it was created with. */
@@ -77,6 +79,7 @@ export function pipelineSettings(
     planLimits: config.limits.plans,
     hostId: config.pipeline.hostId,
     warmPool: config.pipeline.warmPool,
+    computeDriver: config.compute.driver,
     warmReloadTimeoutMs: config.pipeline.warmReloadTimeoutMs,
     drivers: {
       local: new LocalDriver(fleetsDir, { isolation: config.pipeline.localIsolation, production: config.env === 'production' }),

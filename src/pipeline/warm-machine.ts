@@ -1,5 +1,8 @@
-import type { LocalMachine } from '../compute/driver.ts';
+import type { LocalMachine, Machine } from '../compute/driver.ts';
+// A type only: the Compute Engine client is loaded only by processes configured for GCP.
+import type { GcpDriver } from '../compute/gcp-driver.ts';
 import { LocalDriver } from '../compute/local.ts';
+import { gcpPoolOf } from '../db/warm-gateways.ts';
 import type { WarmGateway } from '../db/warm-gateways.ts';
 import { renderOpenclawConfig } from '../gateway/config.ts';
 import { ensureGatewayRunning, stopGateway } from '../gateway/process.ts';
@@ -9,8 +12,9 @@ import { gatewaySpec, OPENCLAW_CONFIG_REL, OPENCLAW_STATE_REL } from './steps/ma
 import { runtimeFor } from './steps/runtime.ts';
 
 /**
- * A pooled gateway's machine on the local driver: how the pool starts one (an empty gateway on
- * the same config a tenant's will have, minus the tenant) and how it goes away again.
+ * A pooled gateway's machine: how the pool starts one (an empty gateway on the same config a
+ * tenant's will have, minus the tenant) and how a local one goes away again; which pools a
+ * process fills and claims from (its host, or the GCP zones when new fleets go to GCP).
  */
 
 /** The local driver, when this process has one that can make warm machines. */
@@ -19,7 +23,31 @@ export function warmDriverOf(settings: PipelineSettings): LocalDriver | undefine
   return driver instanceof LocalDriver ? driver : undefined;
 }
 
-/** The machine a pool row stands for. */
+/** The GCP driver, when new fleets go to GCP and this process has it. */
+export function warmVmDriverOf(settings: PipelineSettings): GcpDriver | undefined {
+  const driver = settings.drivers.gcp;
+  return settings.computeDriver === 'gcp' && driver && 'createWarmMachine' in driver ? (driver as GcpDriver) : undefined;
+}
+
+/**
+ * The pools this process fills and claims from, in claim order (warm_gateways.host_id): its host
+ * for local machines; for GCP one per configured zone, in FLEET_GCP_ZONES order, as a cold
+ * create tries them.
+ */
+export function warmPoolsOf(settings: PipelineSettings): string[] {
+  if (settings.computeDriver !== 'gcp') return [settings.hostId];
+  return warmVmDriverOf(settings)?.zones.map(gcpPoolOf) ?? [];
+}
+
+/** The machine a pool row stands for (a pooled VM's when the row has one). */
+export function machineOfWarmRow(settings: PipelineSettings, row: WarmGateway): Machine {
+  if (row.vmName === null) return machineOfWarmGateway(row);
+  const driver = warmVmDriverOf(settings);
+  if (!driver) throw new Error(`pooled VM ${row.vmName} needs the gcp driver, which this process does not have`);
+  return driver.warmMachineOf({ id: row.id, zone: row.zone!, ip: row.ip ?? '', port: row.port });
+}
+
+/** The machine a local pool row stands for. */
 export function machineOfWarmGateway(row: Pick<WarmGateway, 'id' | 'root' | 'port' | 'osUser'>): LocalMachine {
   return {
     driver: 'local',
@@ -43,7 +71,7 @@ const STANDBY_REL = 'openclaw/standby';
  */
 export async function startWarmGateway(
   host: Host,
-  machine: LocalMachine,
+  machine: Machine,
   token: string,
   settings: PipelineSettings,
   signal: AbortSignal,
@@ -54,7 +82,8 @@ export async function startWarmGateway(
   const config = renderOpenclawConfig({
     port: machine.gatewayPort,
     token,
-    bind: 'loopback',
+    // As agent_config renders it: a VM's gateway serves the Control UI at the VM's address.
+    bind: machine.driver === 'local' ? 'loopback' : 'lan',
     stateDir: host.resolve(OPENCLAW_STATE_REL),
     offline: settings.gatewayOffline,
     agents: [

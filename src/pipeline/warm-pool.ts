@@ -13,41 +13,29 @@ import type { Logger } from '../observability/logger.ts';
 import { processExists } from '../util/process-exists.ts';
 import type { PipelineSettings } from './settings.ts';
 import { destroyWarmMachine, machineOfWarmGateway, startWarmGateway, warmDriverOf } from './warm-machine.ts';
+import { runWarmPasses, type WarmPool } from './warm-pass-loop.ts';
+import { startVmPool } from './warm-vm-pool.ts';
 
 /**
  * The warm pool of one process that runs workers: keeps `settings.warmPool` empty gateways
  * started on this host (counted across every process of the host), refills after each claim,
  * reaps what a dead process or a lost claim left, and stops the unclaimed gateways it started
  * when the process stops. One pass at a time; a pass starts gateways one after another (a real
- * gateway's start is CPU-heavy).
+ * gateway's start is CPU-heavy). When new fleets go to GCP, the pool is of VMs instead (warm-vm-pool.ts).
  */
-export interface WarmPool {
-  /** Asks for a pass soon (a claim just took a gateway). */
-  refill(): void;
-  /** The pass under way, if any, and the next one it triggers: tests wait on it. */
-  settled(): Promise<void>;
-  stop(): Promise<void>;
-}
+export type { WarmPool };
 
-/** How often a pass runs when nothing asks for one. */
-const PASS_MS = 5000;
 /** A gateway `starting` longer than this is taken for stuck and reaped (its real start takes ~20 s). */
 const STUCK_STARTING_SECONDS = 600;
 
 const alive = (pid: number | null) => pid !== null && pid > 0 && processExists(pid);
 
-/** The pools of this process: a claim made here asks them to refill at once, not at their next pass. */
-const livePools = new Set<WarmPool>();
-
-/** Asks this process's pools to top up now (a claim just took a gateway). */
-export function refillWarmPools(): void {
-  for (const pool of livePools) pool.refill();
-}
-
 export function startWarmPool(deps: { db: Db; settings: PipelineSettings; log: Logger }): WarmPool | undefined {
   const { db, settings } = deps;
+  if (settings.warmPool <= 0) return undefined;
+  if (settings.computeDriver === 'gcp') return startVmPool(deps);
   const driver = warmDriverOf(settings);
-  if (settings.warmPool <= 0 || !driver) return undefined;
+  if (!driver) return undefined;
   const log = deps.log.child({ component: 'warm-pool' });
   if (!driver.poolsMachines) {
     log.warn('FLEET_WARM_POOL is ignored: without OS users per fleet the local driver serves one tenant only in production');
@@ -56,9 +44,6 @@ export function startWarmPool(deps: { db: Db; settings: PipelineSettings; log: L
   const stopping = new AbortController();
   /** Rows this process is starting right now (not stuck, whatever their age). */
   const starting = new Set<string>();
-  let pass: Promise<void> = Promise.resolve();
-  let again = false;
-  let running = false;
 
   const destroy = async (row: WarmGateway, why: string) => {
     // The row first, and only in the state we saw: a claim that took it meanwhile keeps it.
@@ -137,47 +122,17 @@ export function startWarmPool(deps: { db: Db; settings: PipelineSettings; log: L
     }
   };
 
-  const schedule = () => {
-    if (stopping.signal.aborted) return;
-    if (running) {
-      again = true;
-      return;
-    }
-    running = true;
-    pass = (async () => {
-      do {
-        again = false;
-        await onePass().catch((err: unknown) => log.warn({ err }, 'warm pool pass failed'));
-      } while (again && !stopping.signal.aborted);
-      running = false;
-    })();
-  };
-
-  const timer = setInterval(schedule, PASS_MS);
-  timer.unref();
-  schedule();
-  log.info({ size: settings.warmPool, host: settings.hostId }, 'warm pool started');
-
-  const pool: WarmPool = {
-    refill: schedule,
-    settled: async () => {
-      while (running) await pass;
-    },
-    stop: async () => {
-      clearInterval(timer);
-      stopping.abort(new Error('the process is stopping'));
-      await pass;
+  const pool = runWarmPasses({
+    onePass,
+    stopping,
+    log,
+    afterStop: async () => {
       // Ours and unclaimed: nobody else will use them, and nothing of a tenant is in them.
       const ours = (await listOfHost(db, settings.hostId)).filter((r) => r.ownerPid === process.pid && r.state !== 'claimed');
       await Promise.all(ours.map((r) => destroy(r, 'the process that started it stopped')));
       if (ours.length > 0) log.info({ stopped: ours.length }, 'pooled gateways stopped');
     },
-  };
-  livePools.add(pool);
-  const stop = pool.stop;
-  pool.stop = () => {
-    livePools.delete(pool);
-    return stop();
-  };
+  });
+  log.info({ size: settings.warmPool, host: settings.hostId }, 'warm pool started');
   return pool;
 }

@@ -566,3 +566,79 @@ describe('orphans', () => {
     ).toEqual(['bastion', 'fleet-owned']);
   });
 });
+
+describe('relabel and replaceSshKey (a pooled VM made a fleet’s)', () => {
+  const POOLED = { 'managed-by': 'agent-fleet', pool: 'wgw_0011223344556677' };
+  const metadataOf = (name: string) => Object.fromEntries(gce.instance('europe-west2-b', name)!.metadata.map((i) => [i.key, i.value]));
+
+  it('replaces the pool label with the tenant and fleet, and the pool key with the fleet key, sending the fingerprints read', async () => {
+    await compute.createOrAdopt(
+      request({ name: 'fleetw-0011223344556677', labels: { pool: 'wgw_0011223344556677' }, zones: ['europe-west2-b'] }),
+    );
+    expect(gce.instance('europe-west2-b', 'fleetw-0011223344556677')!.labels).toEqual(POOLED);
+    const fleetKey = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFleetKeyForTestsOnly000000000000000000 fleet@acme';
+
+    await compute.replaceSshKey('fleetw-0011223344556677', 'europe-west2-b', fleetKey);
+    await compute.relabel('fleetw-0011223344556677', 'europe-west2-b', { tenant: 'Acme_Corp', fleet: 'flt_abc123', pool: null });
+
+    expect(gce.instance('europe-west2-b', 'fleetw-0011223344556677')!.labels).toEqual(OURS);
+    // Only the fleet's key; the other items (startup script, OS Login off) kept.
+    expect(metadataOf('fleetw-0011223344556677')).toEqual({
+      'ssh-keys': `fleet:${fleetKey}`,
+      'startup-script': SCRIPT,
+      'enable-oslogin': 'FALSE',
+    });
+    const [setMetadata] = gce.requestsTo('POST', '/setMetadata');
+    const [setLabels] = gce.requestsTo('POST', '/setLabels');
+    expect((setMetadata!.body as { fingerprint?: string }).fingerprint).toMatch(/^[A-Za-z0-9+/=]{8,}$/);
+    expect((setLabels!.body as { labelFingerprint?: string }).labelFingerprint).toMatch(/^[A-Za-z0-9+/=]{8,}$/);
+    expect(setLabels!.query.requestId).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('reads again and retries when the fingerprint went stale (412 conditionNotMet)', async () => {
+    await compute.createOrAdopt(
+      request({ name: 'fleetw-0011223344556677', labels: { pool: 'wgw_0011223344556677' }, zones: ['europe-west2-b'] }),
+    );
+    gce.failNext(412, { path: '/setLabels' });
+    await compute.relabel('fleetw-0011223344556677', 'europe-west2-b', { tenant: 'acme_corp', fleet: 'flt_abc123', pool: null });
+    expect(gce.requestsTo('POST', '/setLabels').map((r) => r.status)).toEqual([412, 200]);
+    expect(gce.instance('europe-west2-b', 'fleetw-0011223344556677')!.labels).toEqual(OURS);
+  });
+
+  it('is refused by the stand-in, as by GCE, when the fingerprint is not the current one', async () => {
+    await compute.createOrAdopt(
+      request({ name: 'fleetw-0011223344556677', labels: { pool: 'wgw_0011223344556677' }, zones: ['europe-west2-b'] }),
+    );
+    const res = await fetch(
+      `${gce.origin}/compute/v1/projects/${gce.project}/zones/europe-west2-b/instances/fleetw-0011223344556677/setMetadata`,
+      {
+        method: 'POST',
+        headers: { authorization: `Bearer ${gce.token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ fingerprint: 'c3RhbGU=', items: [] }),
+      },
+    );
+    expect(res.status).toBe(412);
+    expect(((await res.json()) as { error: { errors: Array<{ reason: string }> } }).error.errors[0]!.reason).toBe('conditionNotMet');
+    expect(metadataOf('fleetw-0011223344556677')['ssh-keys']).toBe(`fleet:${KEY}`);
+  });
+
+  it('makes a pooled VM only in the zone asked for', async () => {
+    gce.setZone('europe-west2-b', 'stockout');
+    await expect(
+      compute.createOrAdopt(
+        request({ name: 'fleetw-0011223344556677', labels: { pool: 'wgw_0011223344556677' }, zones: ['europe-west2-b'] }),
+      ),
+    ).rejects.toThrow(/no e2-standard-2 capacity in europe-west2-b/);
+    expect(gce.instances()).toEqual([]);
+  });
+});
+
+describe('orphans and the warm pool', () => {
+  it('are pooled VMs that no pool row names, never the ones that have a row', async () => {
+    gce.addInstance({ zone: 'europe-west2-b', name: 'fleetw-aaaa', labels: { 'managed-by': 'agent-fleet', pool: 'wgw_aaaa' } });
+    gce.addInstance({ zone: 'europe-west2-c', name: 'fleetw-bbbb', labels: { 'managed-by': 'agent-fleet', pool: 'wgw_bbbb' } });
+    const driver = new GcpDriver(compute, { sshUser: 'fleet', sshPort: 22, gatewayPort: 18789 });
+    const orphans = await driver.listOrphans({ tenantSlugs: new Set(), fleetIds: new Set(), pooledVms: new Set(['fleetw-aaaa']) });
+    expect(orphans.map((o) => o.machine.vmName)).toEqual(['fleetw-bbbb']);
+  });
+});

@@ -10,6 +10,7 @@ import { ClerkVerifier } from '../../src/auth/clerk.ts';
 import { DEV_PUBLISHABLE_KEY, ensureDevKeys, mintSessionToken, type MintOptions } from '../../src/auth/dev-issuer.ts';
 import { loadConfig } from '../../src/config.ts';
 import { countReady } from '../../src/db/warm-gateways.ts';
+import { warmPoolsOf } from '../../src/pipeline/warm-machine.ts';
 import { countFleetsByStatus } from '../../src/db/tenants.ts';
 import { countOrphans } from '../../src/db/orphan-machines.ts';
 import { createLogger } from '../../src/observability/logger.ts';
@@ -112,7 +113,7 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
   const metrics = new Metrics({
     fleetsByStatus: () => countFleetsByStatus(database.db),
     orphanMachines: () => countOrphans(database.db),
-    warmPoolReady: () => countReady(database.db, config.pipeline.hostId),
+    warmPoolReady: () => countReady(database.db, warmPoolsOf(settings)),
   });
   const worker = opts.workers
     ? await startWorker({

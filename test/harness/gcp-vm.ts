@@ -32,16 +32,27 @@ export interface GcpWorld {
 
 /**
  * `changingIps`: each start of a VM gives it a new external IP (as GCE's ephemeral IPs do across a
- * stop); SSH then dials the loopback sshd whatever the VM's IP says.
+ * stop); SSH then dials the loopback sshd whatever the VM's IP says. `portPerVm`: each VM's gateway
+ * gets a port of its own (the warm pool runs several "VMs" on this one machine at once).
  */
-export async function startGcpWorld(opts: { changingIps?: boolean } = {}): Promise<GcpWorld> {
+export async function startGcpWorld(opts: { changingIps?: boolean; portPerVm?: boolean } = {}): Promise<GcpWorld> {
   const sshd = await startSshd();
   let nextIp = 10;
   const natIpFor = opts.changingIps ? () => `203.0.113.${nextIp++}` : () => '127.0.0.1';
   const gce = await startGceStandin({ project: GCP_PROJECT, natIpFor });
+  const keyOf = (items: Array<{ key: string; value: string }>) => {
+    const keys = items.find((m) => m.key === 'ssh-keys')?.value;
+    return keys === undefined ? undefined : keys.slice(keys.indexOf(':') + 1);
+  };
   gce.onInsert((vm) => {
-    const keys = vm.metadata.find((m) => m.key === 'ssh-keys')?.value ?? '';
-    sshd.addAuthorizedKey(keys.slice(keys.indexOf(':') + 1));
+    sshd.addAuthorizedKey(keyOf(vm.metadata) ?? '');
+  });
+  // The guest agent's part: the key that left ssh-keys is removed, the new one authorised.
+  gce.onSetMetadata((vm, before) => {
+    const old = keyOf(before);
+    const now = keyOf(vm.metadata);
+    if (old !== undefined && old !== now) sshd.removeAuthorizedKey(old);
+    if (now !== undefined && now !== old) sshd.addAuthorizedKey(now);
   });
   const compute = new GcpCompute({
     project: GCP_PROJECT,
@@ -55,10 +66,19 @@ export async function startGcpWorld(opts: { changingIps?: boolean } = {}): Promi
     pollIntervalMs: 10,
   });
   const gatewayPort = await freePort();
+  const ports = new Map<string, number>();
   const driver = new GcpDriver(compute, {
     sshUser: sshd.user.name,
     sshPort: sshd.port,
     gatewayPort,
+    ...(opts.portPerVm
+      ? {
+          gatewayPortFor: async (vmName: string) => {
+            if (!ports.has(vmName)) ports.set(vmName, await freePort());
+            return ports.get(vmName)!;
+          },
+        }
+      : {}),
     ...(opts.changingIps ? { sshAddress: '127.0.0.1' } : {}),
   });
   return {

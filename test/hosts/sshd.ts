@@ -31,6 +31,8 @@ export interface Sshd {
   /** The server's host key fingerprint as SshHost reports it (`SHA256:…`). */
   hostFingerprint(): string;
   addAuthorizedKey(publicKey: string): void;
+  /** What a guest agent does with a key gone from a VM's `ssh-keys`: it logs in no more. */
+  removeAuthorizedKey(publicKey: string): void;
   /** Restarts the server with a new host key: what a VM recreated under the same address looks like. */
   rotateHostKey(): Promise<void>;
   /** Kills the server's per-connection processes: every open SSH connection drops at once. Returns how many it killed. */
@@ -146,6 +148,11 @@ export async function startSshd(): Promise<Sshd> {
     hostFingerprint: () => fingerprintOfPublicKey(hostPublic),
     addAuthorizedKey(publicKey) {
       keys.push(publicKey);
+      writeKeys();
+    },
+    removeAuthorizedKey(publicKey) {
+      const i = keys.indexOf(publicKey);
+      if (i >= 0) keys.splice(i, 1);
       writeKeys();
     },
     async rotateHostKey() {

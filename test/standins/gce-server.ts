@@ -26,10 +26,14 @@
  *   answers) and returns it; `GET …/operations/OP` returns it without advancing it. Operations
  *   advance only through `wait` (GCE's move on by themselves), so a test decides when things end.
  * - `GET …/instances?filter=labels.K=V …` lists, filter terms ANDed, paged by `maxResults`/`pageToken`.
+ * - `POST …/instances/NAME/setLabels` and `…/setMetadata` take the whole new set with the
+ *   fingerprint of the set they replace (`labelFingerprint`, `metadata.fingerprint`, a hash of the
+ *   current contents); another fingerprint → 412 `conditionNotMet`. The change applies when its
+ *   operation is DONE (then `onSetMetadata` hooks run, as the guest agent acts on new keys).
  * - Unknown instance or operation → 404 `notFound`. Query keys starting with `$` (the client's
  *   `$alt=json;enum-encoding=int`, `$prettyPrint`) are ignored.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { OAuth2Client } from 'google-auth-library';
@@ -41,7 +45,7 @@ export type ZoneMode = 'available' | 'stockout' | 'stockout-with-details' | 'quo
  * `'drop'` closes the socket instead of handling the request; `'drop-after'` handles it, then
  * closes the socket unanswered; `'hang'` never answers (until close).
  */
-export type GceFault = 400 | 401 | 403 | 404 | 409 | 429 | 500 | 502 | 503 | 'drop' | 'drop-after' | 'hang';
+export type GceFault = 400 | 401 | 403 | 404 | 409 | 412 | 429 | 500 | 502 | 503 | 'drop' | 'drop-after' | 'hang';
 
 export interface GceFaultOptions {
   /** How many matching requests get the fault; default 1. */
@@ -91,7 +95,7 @@ interface StandinOperation {
   id: string;
   name: string;
   zone: string;
-  operationType: 'insert' | 'delete' | 'stop' | 'start';
+  operationType: 'insert' | 'delete' | 'stop' | 'start' | 'setLabels' | 'setMetadata';
   targetName: string;
   status: 'PENDING' | 'RUNNING' | 'DONE';
   waitsLeft: number;
@@ -133,6 +137,8 @@ export interface GceStandin {
   setZone(zone: string, mode: ZoneMode): void;
   failNext(fault: GceFault, opts?: GceFaultOptions): void;
   onInsert(hook: (instance: StandinInstance) => void | Promise<void>): void;
+  /** Runs when a setMetadata is DONE, with the items it replaced. */
+  onSetMetadata(hook: (instance: StandinInstance, before: Array<{ key: string; value: string }>) => void): void;
   /**
    * Holds every operation not yet DONE: `wait` answers it still RUNNING, as GCE does for a slow
    * insert. `release` lets them go and finishes the pending ones at once, as GCE finishes its
@@ -171,6 +177,7 @@ export async function startGceStandin(options: GceStandinOptions = {}): Promise<
   const ops = new Map<string, StandinOperation>();
   const byRequestId = new Map<string, StandinOperation>();
   let insertHook: ((instance: StandinInstance) => void | Promise<void>) | undefined;
+  let metadataHook: ((instance: StandinInstance, before: Array<{ key: string; value: string }>) => void) | undefined;
   let holding = false;
   let nextIp = 10;
   let nextInternal = 2;
@@ -179,6 +186,8 @@ export async function startGceStandin(options: GceStandinOptions = {}): Promise<
   const zoneUrl = (zone: string) => `${COMPUTE}/projects/${project}/zones/${zone}`;
   const natIpFor = options.natIpFor ?? (() => `203.0.113.${nextIp++ % 250}`);
   const numericId = () => BigInt(`0x${randomBytes(8).toString('hex')}`).toString();
+  // As GCE's: opaque, and different whenever the contents differ.
+  const fingerprint = (value: unknown) => createHash('sha256').update(JSON.stringify(value)).digest().subarray(0, 8).toString('base64');
 
   const instanceJson = (vm: StandinInstance) => {
     const res = vm.resource as { disks?: Array<{ initializeParams?: { sourceImage?: string; diskSizeGb?: string } }>; tags?: unknown };
@@ -230,12 +239,12 @@ export async function startGceStandin(options: GceStandinOptions = {}): Promise<
           architecture: 'X86_64',
         },
       ],
-      metadata: { kind: 'compute#metadata', fingerprint: 'ZK2JbS8Zx2o=', items: vm.metadata },
+      metadata: { kind: 'compute#metadata', fingerprint: fingerprint(vm.metadata), items: vm.metadata },
       selfLink: `${zoneUrl(vm.zone)}/instances/${vm.name}`,
       scheduling: { onHostMaintenance: 'MIGRATE', automaticRestart: true, preemptible: false, provisioningModel: 'STANDARD' },
       cpuPlatform: vm.status === 'RUNNING' ? 'Intel Broadwell' : 'Unknown CPU Platform',
       labels: vm.labels,
-      labelFingerprint: 'vezUS-42LLM=',
+      labelFingerprint: fingerprint(vm.labels),
       startRestricted: false,
       deletionProtection: false,
       fingerprint: 'nH3bC1l-2bQ=',
@@ -296,6 +305,42 @@ export async function startGceStandin(options: GceStandinOptions = {}): Promise<
   });
   const notFound = (what: string) => errorBody(404, 'notFound', `The resource '${what}' was not found`);
   const resourcePath = (zone: string, name: string) => `projects/${project}/zones/${zone}/instances/${name}`;
+  const conditionNotMet = (message: string) => errorBody(412, 'conditionNotMet', message, { location: 'If-Match', locationType: 'header' });
+
+  /** setLabels / setMetadata: the fingerprint must be the current one's; the change lands when the operation is DONE. */
+  const setter = (zone: string, name: string, verb: 'setLabels' | 'setMetadata', requestId: string | undefined, body: unknown): Reply => {
+    const vm = vms.get(key(zone, name));
+    if (!vm) return notFound(resourcePath(zone, name));
+    const b = (body ?? {}) as { labels?: Record<string, string>; labelFingerprint?: string; fingerprint?: string; items?: unknown };
+    if (verb === 'setLabels') {
+      if (b.labelFingerprint !== fingerprint(vm.labels)) {
+        return conditionNotMet('Labels fingerprint either invalid or resource labels have changed');
+      }
+      const labels = { ...(b.labels ?? {}) };
+      const op = newOperation(zone, verb, name, () => {
+        const current = vms.get(key(zone, name));
+        if (current) current.labels = labels;
+      });
+      if (requestId) byRequestId.set(requestId, op);
+      return { status: 200, body: operationJson(op) };
+    }
+    if (b.fingerprint !== fingerprint(vm.metadata)) {
+      return conditionNotMet('Supplied fingerprint does not match current metadata fingerprint.');
+    }
+    const items = (Array.isArray(b.items) ? (b.items as Array<{ key: string; value: string }>) : []).map((i) => ({
+      key: i.key,
+      value: i.value,
+    }));
+    const op = newOperation(zone, verb, name, () => {
+      const current = vms.get(key(zone, name));
+      if (!current) return;
+      const before = current.metadata;
+      current.metadata = items;
+      metadataHook?.(current, before);
+    });
+    if (requestId) byRequestId.set(requestId, op);
+    return { status: 200, body: operationJson(op) };
+  };
 
   const faultReply = (f: QueuedFault, path: string): Reply => {
     const m = ROUTE.exec(path);
@@ -306,6 +351,8 @@ export async function startGceStandin(options: GceStandinOptions = {}): Promise<
         return errorBody(409, 'alreadyExists', `The resource '${what}' already exists`);
       case 404:
         return notFound(what);
+      case 412:
+        return conditionNotMet('Supplied fingerprint does not match current fingerprint.');
       case 429:
         return { ...errorBody(429, 'rateLimitExceeded', 'Rate Limit Exceeded'), headers: retryAfter };
       case 400:
@@ -499,6 +546,8 @@ export async function startGceStandin(options: GceStandinOptions = {}): Promise<
       if (method === 'DELETE') return lifecycle(zone, name, 'delete', requestId);
     } else if (method === 'POST' && (verb === 'stop' || verb === 'start')) {
       return lifecycle(zone, name, verb, requestId);
+    } else if (method === 'POST' && (verb === 'setLabels' || verb === 'setMetadata')) {
+      return setter(zone, name, verb, requestId, body);
     }
     return { status: 405, body: { error: { code: 405, message: `Method ${method} not allowed on ${path}` } } };
   };
@@ -619,6 +668,9 @@ export async function startGceStandin(options: GceStandinOptions = {}): Promise<
     },
     onInsert: (hook) => {
       insertHook = hook;
+    },
+    onSetMetadata: (hook) => {
+      metadataHook = hook;
     },
     holdOperations: () => {
       holding = true;

@@ -11,8 +11,8 @@ import { claimWarmMachine, discardWarmClaim } from '../warm-claim.ts';
 /**
  * Makes (or adopts) the fleet's machine through its compute driver, with the fleet's secrets that
  * must exist before it: a gateway token and, for machines reached over SSH, the fleet's SSH key.
- * Each secret is generated once per fleet: a replay finds the stored one. With a warm pool on
- * this host, the machine is a pooled gateway's instead (warm-claim.ts), its token the fleet's.
+ * Each secret is generated once per fleet: a replay finds the stored one. With a warm pool (this
+ * host's, or the GCP zones'), the machine is a pooled gateway's instead (warm-claim.ts), its token the fleet's.
  */
 export const vmCreate: StepDefinition = {
   name: 'vm_create',
@@ -20,9 +20,13 @@ export const vmCreate: StepDefinition = {
   async run(ctx) {
     const { db, fleet, settings } = ctx;
     const driver = ctx.machine.driver();
-    const warm = driver.name === 'local' && settings.warmPool > 0 ? await warmMachine(ctx) : undefined;
+    // The pool holds machines of the driver new fleets get; a fleet on another driver goes cold.
+    const warm = driver.name === settings.computeDriver && settings.warmPool > 0 ? await warmMachine(ctx) : undefined;
     if (warm) {
-      const where = `Machine ${warm.vmName} from the warm pool (its gateway is already running on port ${warm.gatewayPort})`;
+      const where =
+        warm.driver === 'gcp'
+          ? `GCE VM ${warm.vmName} in ${warm.zone} (${warm.ip}) from the warm pool (its gateway is already running on port ${warm.gatewayPort})`
+          : `Machine ${warm.vmName} from the warm pool (its gateway is already running on port ${warm.gatewayPort})`;
       return { message: `${where} ready`, output: { ...warm }, fleetUpdate: { machine: machineRecord(warm) } };
     }
     await putSecretIfAbsent(db, settings.box, fleet.id, SECRET.gatewayToken, randomBytes(24).toString('base64url'));
