@@ -12,6 +12,32 @@ beforeAll(async () => {
 });
 afterAll(() => database.drop());
 
+/**
+ * Runs `write` in a transaction held open until the returned `release` (its commit awaited by
+ * `committed`): a writer that drew its ids and has not committed yet.
+ */
+async function writtenAndHeldOpen(write: (trx: Db) => Promise<unknown>) {
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  let wrote!: () => void;
+  const written = new Promise<void>((r) => (wrote = r));
+  const committed = database.db.transaction().execute(async (trx) => {
+    await write(trx);
+    wrote();
+    await gate;
+  });
+  await written;
+  return { release, committed };
+}
+
+/** A stream that has sent what was there already: what it sends from now on. */
+async function streamFromNow(tenantId: string) {
+  const stream = streamOf(tenantId);
+  await stream.pump();
+  stream.sent.length = 0;
+  return stream;
+}
+
 /** What a stream does: everything after its cursor, the cursor moved to the last id sent. */
 function streamOf(tenantId: string) {
   let cursor = 0;
@@ -50,28 +76,17 @@ const writers: Array<[string, (db: Db, t: { tenantId: string; fleetId: string })
 describe("one tenant's events become visible in the order of their ids", () => {
   it.each(writers)('a stream misses no event when a transaction that drew an earlier id commits later (%s)', async (_, write) => {
     const t = tenants[0]!;
-    const stream = streamOf(t.tenantId);
-    await stream.pump();
-    stream.sent.length = 0; // from now on
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
-    let wrote!: () => void;
-    const firstWritten = new Promise<void>((r) => (wrote = r));
+    const stream = await streamFromNow(t.tenantId);
     // The first writer draws its id, then holds its transaction open.
-    const first = database.db.transaction().execute(async (trx) => {
-      await write(trx, t);
-      wrote();
-      await gate;
-    });
-    await firstWritten;
+    const first = await writtenAndHeldOpen((trx) => write(trx, t));
     // The second draws a later id and commits at once (or waits for the first: the fix).
     const second = write(database.db, t);
     try {
       await sleep(200);
       await stream.pump();
     } finally {
-      release();
-      await first;
+      first.release();
+      await first.committed;
       await second;
     }
     await stream.pump();
@@ -83,26 +98,15 @@ describe("one tenant's events become visible in the order of their ids", () => {
 
   it("does not hold another tenant's events back", async () => {
     const [a, b] = [tenants[1]!, tenants[2]!];
-    const other = streamOf(b.tenantId);
-    await other.pump();
-    other.sent.length = 0; // from now on
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
-    let wrote!: () => void;
-    const firstWritten = new Promise<void>((r) => (wrote = r));
-    const first = database.db.transaction().execute(async (trx) => {
-      await recordEvent(trx, a.tenantId, 'status', { status: 'provisioning' });
-      wrote();
-      await gate;
-    });
-    await firstWritten;
+    const other = await streamFromNow(b.tenantId);
+    const first = await writtenAndHeldOpen((trx) => recordEvent(trx, a.tenantId, 'status', { status: 'provisioning' }));
     try {
       const id = await recordEvent(database.db, b.tenantId, 'status', { status: 'provisioning' });
       await other.pump();
       expect(other.sent).toEqual([id]);
     } finally {
-      release();
-      await first;
+      first.release();
+      await first.committed;
     }
   });
 });
