@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase, tenantsWithFleets } from '../../test/harness/db.ts';
 import { createDb, type Db } from './connection.ts';
+import { readFleetRecord } from './fleet-view.ts';
 import { getFleet, lockFleetOfTenant } from './fleets.ts';
 import { activeRun, claimRun, insertRun } from './runs.ts';
 import { findTenantBySlugOrId, getTenant, getTenantOfFleet } from './tenants.ts';
@@ -62,6 +63,19 @@ describe('prepared statements', () => {
       expect(prepared.filter((s) => s.includes('*'))).toEqual([]);
       // pg_prepared_statements itself has no parameter: it is not prepared either.
       expect(prepared.some((s) => s.includes('pg_prepared_statements'))).toBe(false);
+    } finally {
+      await db.destroy();
+    }
+  });
+
+  it("prepares GET /api/fleet's read of the fleet view (planning it took PostgreSQL three times its run)", async () => {
+    const db = oneConnection();
+    try {
+      const lookup = { tenantId };
+      expect((await readFleetRecord(db, lookup, { wholeRuns: 10 }))?.tenantId).toBe(tenantId);
+      await readFleetRecord(db, lookup, { wholeRuns: 10 });
+      const prepared = await preparedOn(db);
+      expect(prepared.filter((s) => s.includes("'provisionLog'") && s.includes('FROM tenants t JOIN fleets f'))).toHaveLength(1);
     } finally {
       await db.destroy();
     }
