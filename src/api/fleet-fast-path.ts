@@ -3,7 +3,7 @@ import type { MemoryStore } from 'hono-rate-limiter';
 import { clerkOwnerOf } from '../auth/principal.ts';
 import type { AppDeps, AppEnv } from './context.ts';
 import { SECURITY_HEADERS } from './middleware/http-guards.ts';
-import { countUserRequest } from './middleware/rate-limit.ts';
+import { countUserRequest, ratePolicy } from './middleware/rate-limit.ts';
 import { recordRequest, requestIdOf } from './middleware/request-context.ts';
 
 type Listener = (incoming: IncomingMessage, outgoing: ServerResponse) => unknown;
@@ -24,7 +24,17 @@ type Listener = (incoming: IncomingMessage, outgoing: ServerResponse) => unknown
  */
 export function withFleetFastPath(deps: AppDeps & { userRateStore: MemoryStore<AppEnv> }, next: Listener): Listener {
   const limit = deps.config.http.rateLimitPerMinute;
-  const securityHeaders = Object.fromEntries(SECURITY_HEADERS);
+  // The answer's headers as writeHead's flat list: the constant ones built once, four slots filled per request.
+  const constantHeaders = [...SECURITY_HEADERS.flat(), 'content-type', 'application/json', 'ratelimit-policy', ratePolicy(limit)];
+  const headerList = (length: number, requestId: string, rateState: string) => [
+    'content-length',
+    String(length),
+    'x-request-id',
+    requestId,
+    'ratelimit',
+    rateState,
+    ...constantHeaders,
+  ];
   // Synchronous from start to answer: every piece it needs is in memory.
   const fast = (incoming: IncomingMessage, outgoing: ServerResponse): boolean => {
     const startedMs = performance.now();
@@ -34,19 +44,12 @@ export function withFleetFastPath(deps: AppDeps & { userRateStore: MemoryStore<A
     if (headers['content-length'] !== undefined || headers['transfer-encoding'] !== undefined) return false;
     const session = deps.verifier.cachedSession(authorization);
     if (!session) return false;
-    const body = deps.fleetCache.cachedBody(clerkOwnerOf(session.principal));
+    const body = deps.fleetCache.cachedBytes(clerkOwnerOf(session.principal));
     if (body === undefined) return false;
     const rate = countUserRequest(deps.userRateStore, limit, session.principal.userId);
     if (!rate) return false;
     const requestId = requestIdOf(typeof headers['x-request-id'] === 'string' ? headers['x-request-id'] : undefined);
-    outgoing.writeHead(200, {
-      'content-type': 'application/json',
-      'content-length': Buffer.byteLength(body),
-      'x-request-id': requestId,
-      ...securityHeaders,
-      'ratelimit-policy': rate.policy,
-      ratelimit: rate.state,
-    });
+    outgoing.writeHead(200, headerList(body.length, requestId, rate.state));
     outgoing.end(body);
     recordRequest(deps, { requestId, method: 'GET', path: '/api/fleet', route: '/api/fleet', status: 200, startedMs });
     return true;

@@ -40,8 +40,8 @@ export class FleetViewCache {
   async responseBody(lookup: TenantLookup): Promise<string> {
     if (!this.hub.isConnected) return (await this.readBody(lookup)).body;
     const key = keyOf(lookup);
-    const stored = this.storedBody(key, lookup);
-    if (stored !== undefined) return stored;
+    const stored = this.stored(key, lookup);
+    if (stored !== undefined) return stored.toString();
     // Callers who miss together share one read. A dashboard polls with every tab, and all of a
     // tenant's callers miss at once after an invalidation: bench:api's 50 connections, each
     // missing in turn, made 50 reads of one fleet and fell to a tenth of their throughput. A read
@@ -57,9 +57,13 @@ export class FleetViewCache {
    * LISTEN connection down): what responseBody would answer without going to the database.
    */
   cachedBody(lookup: TenantLookup): string | undefined {
+    return this.cachedBytes(lookup)?.toString();
+  }
+
+  /** cachedBody as the bytes sent (encoded once, when stored: GET /api/fleet's fast path sends them as they are). */
+  cachedBytes(lookup: TenantLookup): Buffer | undefined {
     if (!this.hub.isConnected) return undefined;
-    const key = keyOf(lookup);
-    return this.storedBody(key, lookup);
+    return this.stored(keyOf(lookup), lookup);
   }
 
   /** The answer for `lookup` from the database; `tenantId` undefined when there is no fleet. */
@@ -74,14 +78,14 @@ export class FleetViewCache {
    * and making every caller of every tenant wait on the database the moment it ran out took
    * bench:api to half its throughput for seconds at a time.
    */
-  private storedBody(key: string, lookup: TenantLookup): string | undefined {
+  private stored(key: string, lookup: TenantLookup): Buffer | undefined {
     const hit = this.entries.get(key);
     if (!hit) return undefined;
     const now = this.now();
-    if (now < hit.freshUntil) return hit.body;
+    if (now < hit.freshUntil) return hit.bytes;
     if (now < hit.usableUntil) {
       this.refresh(key, lookup);
-      return hit.body;
+      return hit.bytes;
     }
     this.drop(key);
     return undefined;
@@ -131,7 +135,12 @@ export class FleetViewCache {
     // read again in the same moment.
     const now = this.now();
     const { ttlMs } = this.opts;
-    this.entries.set(key, { tenantId, body, freshUntil: now + ttlMs * (0.5 + Math.random() * 0.25), usableUntil: now + ttlMs });
+    this.entries.set(key, {
+      tenantId,
+      bytes: Buffer.from(body),
+      freshUntil: now + ttlMs * (0.5 + Math.random() * 0.25),
+      usableUntil: now + ttlMs,
+    });
     let keys = this.keysByTenant.get(tenantId);
     if (!keys) {
       keys = new Set();
@@ -150,7 +159,8 @@ export class FleetViewCache {
 
 interface Entry {
   tenantId: string;
-  body: string;
+  /** The body, UTF-8. */
+  bytes: Buffer;
   /** Answered as it is until then; after it, answered while a read replaces it. */
   freshUntil: number;
   /** Never answered after it. */

@@ -66,10 +66,13 @@ export function countUserRequest(
   }
   const resetSeconds = resetTime ? Math.max(0, Math.ceil((resetTime.getTime() - Date.now()) / 1000)) : WINDOW_MS / 1000;
   return {
-    policy: `${limitPerMinute};w=${WINDOW_MS / 1000}`,
+    policy: ratePolicy(limitPerMinute),
     state: `limit=${limitPerMinute}, remaining=${Math.max(limitPerMinute - totalHits, 0)}, reset=${resetSeconds}`,
   };
 }
+
+/** The `RateLimit-Policy` header of a per-minute limit. */
+export const ratePolicy = (limitPerMinute: number) => `${limitPerMinute};w=${WINDOW_MS / 1000}`;
 
 /** For the one platform token. */
 export const platformRateLimit = (limitPerMinute: number) => limiter(limitPerMinute, () => 'platform', 'The platform token');
