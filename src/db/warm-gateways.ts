@@ -1,6 +1,7 @@
 import { type Selectable, sql } from 'kysely';
 import type { SecretBox } from '../secrets/secret-box.ts';
 import type { Db } from './connection.ts';
+import { localPortHeld, lockLocalPort } from './gateway-ports.ts';
 import type { WarmGatewayState, WarmGatewaysTable } from './schema.ts';
 
 /**
@@ -112,7 +113,7 @@ export async function reserveFill(db: Db, hostId: string, want: number): Promise
   });
 }
 
-/** Records a gateway about to be started; false when the host's pool is full meanwhile (or the port is taken). */
+/** Records a gateway about to be started; false when the host's pool is full meanwhile (or the port is taken, by a pooled gateway or a fleet). */
 export async function insertStarting(
   db: Db,
   box: SecretBox,
@@ -137,6 +138,12 @@ export async function insertStarting(
       .where('state', 'in', ['starting', 'ready'])
       .executeTakeFirstOrThrow();
     if (Number(n) >= row.want) return false;
+    // A local gateway's port was free when it was chosen, but a fleet may hold it while its own
+    // gateway is down (stopped, between steps): it would find the port taken when it starts again.
+    if (!row.vm) {
+      await lockLocalPort(trx, row.port);
+      if (await localPortHeld(trx, row.port)) return false;
+    }
     const inserted = await trx
       .insertInto('warm_gateways')
       .values({
