@@ -73,10 +73,10 @@ export class FleetViewCache {
   }
 
   /**
-   * An entry past its TTL (and not invalidated, which deletes it) is still answered for a while,
-   * while one read in the background replaces it. The TTL is only a safety net under the events,
-   * and making every caller of every tenant wait on the database the moment it ran out took
-   * bench:api to half its throughput for seconds at a time.
+   * An entry past its freshness (and not invalidated, which deletes it) is still answered until
+   * its TTL, while one read in the background replaces it. The TTL is only a safety net under the
+   * events, and making every caller of every tenant wait on the database the moment it ran out
+   * took bench:api to half its throughput for seconds at a time.
    */
   private stored(key: string, lookup: TenantLookup): Buffer | undefined {
     const hit = this.entries.get(key);
