@@ -46,10 +46,10 @@ export function withFleetFastPath(deps: AppDeps & { userRateStore: MemoryStore<A
     if (!session) return false;
     const body = deps.fleetCache.cachedBytes(clerkOwnerOf(session.principal));
     if (body === undefined) return false;
-    const rate = countUserRequest(deps.userRateStore, limit, session.principal.userId);
-    if (!rate) return false;
+    const rateState = countUserRequest(deps.userRateStore, limit, session.principal.userId);
+    if (rateState === undefined) return false;
     const requestId = requestIdOf(typeof headers['x-request-id'] === 'string' ? headers['x-request-id'] : undefined);
-    outgoing.writeHead(200, headerList(body.length, requestId, rate.state));
+    outgoing.writeHead(200, headerList(body.length, requestId, rateState));
     outgoing.end(body);
     recordRequest(deps, { requestId, method: 'GET', path: '/api/fleet', route: '/api/fleet', status: 200, startedMs });
     return true;

@@ -47,9 +47,7 @@ export class FleetViewCache {
     // missing in turn, made 50 reads of one fleet and fell to a tenth of their throughput. A read
     // started before an invalidation may hold the old state, so a caller who comes after one
     // never joins it.
-    const pending = this.inFlight.get(key);
-    if (pending && pending.generation === this.generation) return pending.body;
-    return this.read(key, lookup);
+    return this.sharedRead(key, lookup);
   }
 
   /**
@@ -92,14 +90,17 @@ export class FleetViewCache {
   }
 
   private refresh(key: string, lookup: TenantLookup): void {
-    const pending = this.inFlight.get(key);
-    if (pending && pending.generation === this.generation) return;
     // A failed refresh leaves the entry as it is; past usableUntil a caller reads and sees the error.
-    this.read(key, lookup).catch(() => undefined);
+    this.sharedRead(key, lookup).catch(() => undefined);
   }
 
-  /** A read of `key` that the callers after this one can join, stored if nothing was invalidated meanwhile. */
-  private read(key: string, lookup: TenantLookup): Promise<string> {
+  /**
+   * The read of `key` under way since the last invalidation, or a new one that the callers after
+   * this one can join, stored if nothing was invalidated meanwhile.
+   */
+  private sharedRead(key: string, lookup: TenantLookup): Promise<string> {
+    const pending = this.inFlight.get(key);
+    if (pending && pending.generation === this.generation) return pending.body;
     const generation = this.generation;
     const body = this.readBody(lookup).then(({ body, tenantId }) => {
       if (tenantId !== undefined && this.hub.isConnected && generation === this.generation) this.store(key, tenantId, body);

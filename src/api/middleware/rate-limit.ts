@@ -48,15 +48,12 @@ export const userRateLimit = (limitPerMinute: number, store?: MemoryStore<AppEnv
   limiter(limitPerMinute, (c) => userKey(c.get('principal').userId), 'One user', store);
 
 /**
- * Counts a request of `userId` in the user limit's `store` outside Hono, with the headers the
- * middleware would set (draft 7). Over the limit it takes the count back and answers undefined:
- * the caller hands the request to the middleware, which counts it again and answers the 429.
+ * Counts a request of `userId` in the user limit's `store` outside Hono, and answers the
+ * `RateLimit` header the middleware would set (draft 7; `RateLimit-Policy` is constant, see
+ * ratePolicy). Over the limit it takes the count back and answers undefined: the caller hands the
+ * request to the middleware, which counts it again and answers the 429.
  */
-export function countUserRequest(
-  store: MemoryStore<AppEnv>,
-  limitPerMinute: number,
-  userId: string,
-): { policy: string; state: string } | undefined {
+export function countUserRequest(store: MemoryStore<AppEnv>, limitPerMinute: number, userId: string): string | undefined {
   const key = userKey(userId);
   // The memory store counts synchronously: the fast path needs no await (no promise, no microtask).
   const { totalHits, resetTime } = store.increment(key);
@@ -65,10 +62,7 @@ export function countUserRequest(
     return undefined;
   }
   const resetSeconds = resetTime ? Math.max(0, Math.ceil((resetTime.getTime() - Date.now()) / 1000)) : WINDOW_MS / 1000;
-  return {
-    policy: ratePolicy(limitPerMinute),
-    state: `limit=${limitPerMinute}, remaining=${Math.max(limitPerMinute - totalHits, 0)}, reset=${resetSeconds}`,
-  };
+  return `limit=${limitPerMinute}, remaining=${Math.max(limitPerMinute - totalHits, 0)}, reset=${resetSeconds}`;
 }
 
 /** The `RateLimit-Policy` header of a per-minute limit. */
