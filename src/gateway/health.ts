@@ -48,8 +48,14 @@ function isReady(answer: ProbeAnswer): boolean {
  * it holds that token: without it, any gateway on the port would do (identity.ts).
  */
 export async function isHealthy(host: Host, port: number, token?: string): Promise<boolean> {
-  if (!isLive(await probe(host, port, '/healthz')) || !isReady(await probe(host, port, '/readyz'))) return false;
+  if (!(await isLiveAndReady(host, port))) return false;
   return token === undefined || (await gatewayIdentity(host, port, token)).verdict === 'ours';
+}
+
+/** /healthz live and /readyz ready, asked together (no token proof: see isHealthy). */
+export async function isLiveAndReady(host: Host, port: number): Promise<boolean> {
+  const [live, ready] = await Promise.all([probe(host, port, '/healthz'), probe(host, port, '/readyz')]);
+  return isLive(live) && isReady(ready);
 }
 
 export interface WaitHealthyOptions {

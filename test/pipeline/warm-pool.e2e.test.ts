@@ -154,6 +154,23 @@ describe('the warm pool', () => {
     expect(logLines.join('')).toContain("did not reload with the tenant's agents within 2 s");
   });
 
+  it('cold-starts when the pooled gateway holds another token than the one the fleet is given', { timeout: 60_000 }, async () => {
+    await waitReady(1);
+    const [pooled] = await pool();
+    // The row's token no longer matches the gateway's: the fleet must not take a gateway that
+    // cannot prove it holds the fleet's token, however healthy it looks.
+    await t.database.db
+      .updateTable('warm_gateways')
+      .set({ token_ciphertext: t.box.seal('a-token-the-gateway-never-had', `warm_gateways/${pooled!.id}`) })
+      .where('id', '=', pooled!.id)
+      .execute();
+    const fleet = await provisionToActive(t, t.token({ userId: 'user_warm_e' }));
+    expect((await machineOfUser('user_warm_e')).root).toBe(pooled!.root);
+    expect(stepMessage(fleet, 'gateway_start')).toMatch(/gateway started \(pid \d+\)/);
+    expect(alive(pooled!.pid!)).toBe(false);
+    expect(logLines.join('')).toContain('the gateway on its port holds another token');
+  });
+
   it('never gives one pooled gateway to two claims at once', { timeout: 60_000 }, async () => {
     await waitReady(1);
     const claims = await Promise.all(
