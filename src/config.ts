@@ -28,6 +28,7 @@ const optionalNonEmpty = z
 const GCLOUD_ADC_FILE = path.join(os.homedir(), '.config', 'gcloud', 'application_default_credentials.json');
 
 const isStep = isRunStep;
+const POOL_FAULT_POINTS = ['warm_claim', 'warm_machine'];
 const FAULT_KINDS = ['throw', 'transient', 'hang', 'kill'];
 
 /**
@@ -101,9 +102,13 @@ export const envSchema = z.object({
       .regex(/^(\w+:\w+)(,\w+:\w+)*$/, 'must look like step:kind,step:kind')
       .superRefine((s, ctx) => {
         for (const [step, kind] of s.split(',').map((p) => p.split(':'))) {
-          // `warm_claim`: the moment right after vm_create's claim on a pooled gateway committed.
-          if (!isStep(step!) && step !== 'warm_claim')
-            ctx.addIssue({ code: 'custom', message: `unknown step '${step}'; steps: ${RUN_STEPS.join(', ')}, warm_claim` });
+          // `warm_claim`: the moment right after vm_create's claim on a pooled gateway committed;
+          // `warm_machine`: right after the pool recorded a machine it is about to make.
+          if (!isStep(step!) && !POOL_FAULT_POINTS.includes(step!))
+            ctx.addIssue({
+              code: 'custom',
+              message: `unknown step '${step}'; steps: ${[...RUN_STEPS, ...POOL_FAULT_POINTS].join(', ')}`,
+            });
           if (!FAULT_KINDS.includes(kind!))
             ctx.addIssue({ code: 'custom', message: `unknown fault '${kind}'; faults: ${FAULT_KINDS.join(', ')}` });
         }

@@ -74,12 +74,6 @@ export class LocalDriver implements ComputeDriver {
   }
 
   /**
-   * A machine for the warm pool, before any tenant: `fleets/.warm/<id>/` (a dot directory, so
-   * orphan listing never takes it for a tenant's) with a fresh OS user of its own under `users`
-   * isolation. The fleet that claims it gets this machine, user and all, so no two tenants ever
-   * share a user. `id` is [a-z0-9_]: it names the directory and the user.
-   */
-  /**
    * Whether pooled machines may be made: not in production without OS users, where this driver
    * holds one tenant only (a pooled machine would be a second tenant's way around that).
    */
@@ -87,31 +81,41 @@ export class LocalDriver implements ComputeDriver {
     return !(this.opts.isolation === 'shared' && this.opts.production);
   }
 
-  async createWarmMachine(id: string): Promise<LocalMachine> {
+  /**
+   * A machine for the warm pool, before any tenant, as it will be: `fleets/.warm/<id>/` (a dot
+   * directory, so orphan listing never takes it for a tenant's) with a fresh OS user of its own
+   * under `users` isolation. Nothing is made yet: the pool records the plan first and then makes
+   * it (makeWarmMachine), so a crash in between leaves a row the pool reaps, never a directory
+   * or a user nobody knows of. The fleet that claims it gets this machine, user and all, so no
+   * two tenants ever share a user. `id` is [a-z0-9_]: it names the directory and the user.
+   */
+  async planWarmMachine(id: string): Promise<LocalMachine> {
     if (!/^[a-z0-9_]{1,40}$/.test(id)) throw new Error(`bad warm machine id: ${id}`);
-    const warmDir = path.join(this.fleetsDir, '.warm');
-    const root = path.join(warmDir, id);
-    let osUser: OsUser | undefined;
-    if (this.opts.isolation === 'users') {
-      osUser = ensureUser(warmUserName(id));
-      this.makeTraversable();
-      fs.mkdirSync(warmDir, { recursive: true, mode: 0o711 });
-      fs.chmodSync(warmDir, 0o711);
-      fs.mkdirSync(root, { recursive: true, mode: 0o700 });
-      fs.chownSync(root, osUser.uid, osUser.gid);
-      fs.chmodSync(root, 0o700);
-      this.checkReachable(root, osUser);
-    } else {
-      fs.mkdirSync(root, { recursive: true, mode: 0o750 });
-    }
     return {
       driver: 'local',
       vmName: `warm-${id.replace(/_/g, '-')}`,
       ip: '127.0.0.1',
-      root,
+      root: path.join(this.fleetsDir, '.warm', id),
       gatewayPort: await freeLoopbackPort(),
-      ...(osUser ? { osUser: osUser.name } : {}),
+      ...(this.opts.isolation === 'users' ? { osUser: warmUserName(id) } : {}),
     };
+  }
+
+  /** Makes what planWarmMachine planned: its directory and, under `users` isolation, its OS user. */
+  async makeWarmMachine(planned: LocalMachine): Promise<void> {
+    const warmDir = path.dirname(planned.root);
+    if (planned.osUser) {
+      const osUser = ensureUser(planned.osUser);
+      this.makeTraversable();
+      fs.mkdirSync(warmDir, { recursive: true, mode: 0o711 });
+      fs.chmodSync(warmDir, 0o711);
+      fs.mkdirSync(planned.root, { recursive: true, mode: 0o700 });
+      fs.chownSync(planned.root, osUser.uid, osUser.gid);
+      fs.chmodSync(planned.root, 0o700);
+      this.checkReachable(planned.root, osUser);
+    } else {
+      fs.mkdirSync(planned.root, { recursive: true, mode: 0o750 });
+    }
   }
 
   async describe(machine: Machine) {

@@ -11,6 +11,7 @@ import {
 } from '../db/warm-gateways.ts';
 import type { Logger } from '../observability/logger.ts';
 import { processExists } from '../util/process-exists.ts';
+import { injectFault } from './faults.ts';
 import type { PipelineSettings } from './settings.ts';
 import { destroyWarmMachine, machineOfWarmGateway, startWarmGateway, warmDriverOf } from './warm-machine.ts';
 import { runWarmPasses, type WarmPool } from './warm-pass-loop.ts';
@@ -75,23 +76,25 @@ export function startWarmPool(deps: { db: Db; settings: PipelineSettings; log: L
 
   const startOne = async () => {
     const id = `wgw_${randomBytes(8).toString('hex')}`;
-    const machine = await driver.createWarmMachine(id);
+    // Recorded before anything of it exists: a process killed between the two leaves a row that
+    // reap() removes (its owner is gone), never a directory and an OS user that no row names
+    // (the orphan check skips fleets/.warm, where claimed machines stay after their rows go).
+    const machine = await driver.planWarmMachine(id);
     const token = randomBytes(24).toString('base64url');
+    const recorded = await insertStarting(db, settings.box, {
+      id,
+      hostId: settings.hostId,
+      root: machine.root,
+      port: machine.gatewayPort,
+      osUser: machine.osUser,
+      token,
+      want: settings.warmPool,
+    });
+    if (!recorded) return false;
     starting.add(id);
     try {
-      const recorded = await insertStarting(db, settings.box, {
-        id,
-        hostId: settings.hostId,
-        root: machine.root,
-        port: machine.gatewayPort,
-        osUser: machine.osUser,
-        token,
-        want: settings.warmPool,
-      });
-      if (!recorded) {
-        await destroyWarmMachine(driver, machine);
-        return false;
-      }
+      await injectFault(settings.faults, 'warm_machine');
+      await driver.makeWarmMachine(machine);
       const host = await driver.openHost(machine);
       try {
         const { pid } = await startWarmGateway(host, machine, token, settings, stopping.signal);

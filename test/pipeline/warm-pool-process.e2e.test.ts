@@ -1,11 +1,13 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalMachine } from '../../src/compute/driver.ts';
 import { listOfHost } from '../../src/db/warm-gateways.ts';
 import { createTestApp, startRescuer, type TestApp } from '../harness/app.ts';
 import { STANDIN_GATEWAY } from '../harness/standin-app.ts';
 import { waitFor, waitForFleet } from '../harness/wait.ts';
+import { lookupUser } from '../../src/hosts/os-users.ts';
 import { alive } from '../hosts/fixtures.ts';
 
 /**
@@ -89,6 +91,66 @@ describe('a worker killed mid-claim', () => {
         );
         expect(alive(orphaned!.pid!)).toBe(false);
         expect(fs.existsSync(orphaned!.root)).toBe(false);
+      } finally {
+        await rescuer.stop();
+      }
+    } finally {
+      stopChild();
+      await app.close();
+    }
+  });
+});
+
+describe('a worker killed while it makes a pooled machine', () => {
+  it('leaves a row and nothing on disk, and the next worker reaps the row', { timeout: 60_000 }, async () => {
+    const env = { FLEET_WARM_POOL: '1' };
+    const app: TestApp = await createTestApp({ env });
+    let stopChild = () => {};
+    try {
+      const child = spawn(process.execPath, ['bin/fleet.js', 'worker', '--concurrency', '1'], {
+        env: {
+          ...process.env,
+          DATABASE_URL: app.database.url,
+          FLEET_DATA_DIR: app.dataDir,
+          FLEET_SECRETS_KEY: app.box.keyHex(),
+          FLEET_HOST_ID: app.settings.hostId,
+          // Killed right after the pool recorded a machine, before making it.
+          FLEET_TEST_FAULTS: 'warm_machine:kill',
+          ...env,
+          LOG_LEVEL: 'warn',
+        },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      let childErr = '';
+      child.stderr!.on('data', (d: Buffer) => (childErr += d.toString()));
+      stopChild = () => {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      };
+      expect(await new Promise((r) => child.once('exit', (_c, sig) => r(sig))), childErr).toBe('SIGKILL');
+      const hostId = app.settings.hostId;
+      const [left, ...more] = await listOfHost(app.database.db, hostId);
+      expect(more).toEqual([]);
+      expect(left).toMatchObject({ state: 'starting', ownerPid: child.pid });
+      // Made after its row, the machine is not there: nothing that no row names, under a
+      // directory the orphan check does not look into.
+      const warmDir = path.join(app.dataDir, 'fleets', '.warm');
+      expect(fs.existsSync(left!.root)).toBe(false);
+      expect(fs.existsSync(warmDir) ? fs.readdirSync(warmDir) : []).toEqual([]);
+      if (left!.osUser) expect(lookupUser(left!.osUser)).toBeUndefined();
+
+      const rescuer = await startRescuer(app);
+      try {
+        await waitFor(
+          async () => {
+            const rows = await listOfHost(app.database.db, hostId);
+            return rows.length === 1 && rows[0]!.id !== left!.id && rows[0]!.state === 'ready';
+          },
+          30_000,
+          "the dead worker's row reaped and the pool filled again",
+        );
+        const [row] = await listOfHost(app.database.db, hostId);
+        // The machines of the pool (`.services` holds their service records).
+        expect(fs.readdirSync(warmDir).filter((n) => !n.startsWith('.'))).toEqual([path.basename(row!.root)]);
       } finally {
         await rescuer.stop();
       }
