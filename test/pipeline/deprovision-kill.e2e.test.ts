@@ -1,8 +1,8 @@
-import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, startRescuer, type TestApp } from '../harness/app.ts';
 import { gatewayPortOf, localMachine, portOpen, provisionToActive, slugOfUser, waitForNoFleet } from '../harness/lifecycle.ts';
 import { STANDIN_GATEWAY } from '../harness/standin-app.ts';
+import { spawnWorkerProcess } from '../harness/worker-process.ts';
 import { alive } from '../hosts/fixtures.ts';
 
 /**
@@ -29,24 +29,8 @@ describe('a worker killed with SIGKILL mid-deprovision', () => {
         const token = app.token({ userId: `user_kill_${step}` });
         // No worker in this process (a stopped one would still take jobs): the doomed child
         // provisions the fleet, then dies in the deprovision.
-        const child = spawn(process.execPath, ['bin/fleet.js', 'worker', '--concurrency', '1'], {
-          env: {
-            ...process.env,
-            DATABASE_URL: app.database.url,
-            FLEET_DATA_DIR: app.dataDir,
-            FLEET_SECRETS_KEY: app.box.keyHex(),
-            FLEET_TEST_FAULTS: `${step}:kill`,
-            ...env,
-            LOG_LEVEL: 'warn',
-          },
-          stdio: ['ignore', 'ignore', 'pipe'],
-        });
-        let childErr = '';
-        child.stderr!.on('data', (d: Buffer) => (childErr += d.toString()));
-        const died = new Promise<NodeJS.Signals | null>((r) => child.once('exit', (_c, sig) => r(sig)));
-        stopChild = () => {
-          if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-        };
+        const worker = spawnWorkerProcess(app, { FLEET_TEST_FAULTS: `${step}:kill`, ...env });
+        stopChild = worker.kill;
         const fleet = await provisionToActive(app, token);
         const port = gatewayPortOf(fleet);
         const slug = await slugOfUser(app, { userId: `user_kill_${step}` });
@@ -66,7 +50,7 @@ describe('a worker killed with SIGKILL mid-deprovision', () => {
         expect(alive(gatewayPid)).toBe(true);
 
         expect((await app.request('/api/fleet', { method: 'DELETE', token })).status).toBe(202);
-        expect(await died, childErr).toBe('SIGKILL');
+        expect(await worker.died, worker.stderr()).toBe('SIGKILL');
         // Killed half-way: the plan is recorded, the fleet is still there, the job is not done.
         const mid = await app.database.db
           .selectFrom('step_checkpoints')

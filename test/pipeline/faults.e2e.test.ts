@@ -1,16 +1,16 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, startRescuer, type TestApp } from '../harness/app.ts';
 import { completeCounts, type FleetBody, waitForFleet } from '../harness/wait.ts';
+import { spawnWorkerProcess, type WorkerProcess } from '../harness/worker-process.ts';
 
 /**
  * Fault injection at every step: a terminal failure, a hang past the step's timeout, a transient
  * failure that heals, and a worker process killed with SIGKILL in the middle of a run.
  */
 const STEPS = ['vm_create', 'workspace_bootstrap', 'agent_config', 'gateway_start', 'connectivity_check', 'complete'];
-const children: ChildProcess[] = [];
+const workers: WorkerProcess[] = [];
 let t: TestApp;
 
 beforeAll(async () => {
@@ -22,7 +22,7 @@ beforeAll(async () => {
 });
 afterEach(() => t.settings.faults.clear());
 afterAll(async () => {
-  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  for (const w of workers) w.kill();
   await t.close();
   delete process.env.FLEET_GATEWAY_COMMAND;
 });
@@ -118,26 +118,15 @@ describe('a worker killed with SIGKILL mid-run', () => {
       // Stop this process's workers from taking the job, so the doomed child gets it.
       const app = await createTestApp({ env: { FLEET_HEARTBEAT_SECONDS: '0.5', FLEET_STALE_AFTER_SECONDS: '3' } });
       try {
-        const child = spawn(process.execPath, ['bin/fleet.js', 'worker', '--concurrency', '1'], {
-          env: {
-            ...process.env,
-            DATABASE_URL: app.database.url,
-            FLEET_DATA_DIR: app.dataDir,
-            FLEET_SECRETS_KEY: app.box.keyHex(),
-            FLEET_TEST_FAULTS: `${step}:kill`,
-            FLEET_HEARTBEAT_SECONDS: '0.5',
-            FLEET_STALE_AFTER_SECONDS: '3',
-            LOG_LEVEL: 'warn',
-          },
-          stdio: ['ignore', 'ignore', 'pipe'],
+        const worker = spawnWorkerProcess(app, {
+          FLEET_TEST_FAULTS: `${step}:kill`,
+          FLEET_HEARTBEAT_SECONDS: '0.5',
+          FLEET_STALE_AFTER_SECONDS: '3',
         });
-        children.push(child);
-        let childErr = '';
-        child.stderr!.on('data', (d: Buffer) => (childErr += d.toString()));
-        const died = new Promise<NodeJS.Signals | null>((r) => child.once('exit', (_c, sig) => r(sig)));
+        workers.push(worker);
         const token = app.token({ userId: 'user_killed' });
         await app.request('/api/fleet/provision', { method: 'POST', token, json: { templateId: 'solo-engineer' } });
-        expect(await died, childErr).toBe('SIGKILL');
+        expect(await worker.died, worker.stderr()).toBe('SIGKILL');
         const killedAt = Date.now();
 
         // A healthy worker appears; its watchdog finds the silent run and resumes it.

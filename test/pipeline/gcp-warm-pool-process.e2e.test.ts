@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GcpMachine } from '../../src/compute/driver.ts';
 import { vmNameFor } from '../../src/compute/gcp-driver.ts';
@@ -8,6 +7,7 @@ import { removePooledVms } from '../harness/gcp-pooled-vms.ts';
 import { GCP_ZONES, type GcpWorld, startGcpWorld } from '../harness/gcp-vm.ts';
 import { STANDIN_GATEWAY } from '../harness/standin-app.ts';
 import { waitFor, waitForFleet } from '../harness/wait.ts';
+import { spawnWorkerProcess } from '../harness/worker-process.ts';
 
 /**
  * A `fleet worker` on FLEET_COMPUTE=gcp, configured by its environment alone, fills its zone's
@@ -41,28 +41,14 @@ describe('a GCP worker killed mid-claim', () => {
     const zone = GCP_ZONES[0]!;
     let stopChild = () => {};
     try {
-      const child = spawn(process.execPath, ['bin/fleet.js', 'worker', '--concurrency', '1'], {
-        env: {
-          ...process.env,
-          DATABASE_URL: app.database.url,
-          FLEET_DATA_DIR: app.dataDir,
-          FLEET_SECRETS_KEY: app.box.keyHex(),
-          FLEET_TEST_FAULTS: 'warm_claim:kill',
-          FLEET_HOST_ID: app.settings.hostId,
-          ...world.env(),
-          ...env,
-          // One zone: its VMs all get FLEET_GCP_GATEWAY_PORT, and here every "VM" is this machine.
-          FLEET_GCP_ZONES: zone,
-          LOG_LEVEL: 'warn',
-        },
-        stdio: ['ignore', 'ignore', 'pipe'],
+      const child = spawnWorkerProcess(app, {
+        FLEET_TEST_FAULTS: 'warm_claim:kill',
+        ...world.env(),
+        ...env,
+        // One zone: its VMs all get FLEET_GCP_GATEWAY_PORT, and here every "VM" is this machine.
+        FLEET_GCP_ZONES: zone,
       });
-      let childErr = '';
-      child.stderr!.on('data', (d: Buffer) => (childErr += d.toString()));
-      const died = new Promise<NodeJS.Signals | null>((r) => child.once('exit', (_c, sig) => r(sig)));
-      stopChild = () => {
-        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      };
+      stopChild = child.kill;
       const pool = () => listOfHost(app.database.db, gcpPoolOf(zone));
       await waitFor(async () => (await pool()).some((r) => r.state === 'ready'), 60_000, 'a ready pooled VM');
 
@@ -70,7 +56,7 @@ describe('a GCP worker killed mid-claim', () => {
       expect((await app.request('/api/fleet/provision', { method: 'POST', token, json: { templateId: 'solo-engineer' } })).status).toBe(
         202,
       );
-      expect(await died, childErr).toBe('SIGKILL');
+      expect(await child.died, child.stderr()).toBe('SIGKILL');
       const claimed = (await pool()).filter((r) => r.state === 'claimed');
       expect(claimed).toHaveLength(1);
       const [vm] = claimed;

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,6 +7,7 @@ import { createTestApp, startRescuer, type TestApp } from '../harness/app.ts';
 import { STANDIN_GATEWAY } from '../harness/standin-app.ts';
 import { waitFor, waitForFleet } from '../harness/wait.ts';
 import { lookupUser } from '../../src/hosts/os-users.ts';
+import { spawnWorkerProcess } from '../harness/worker-process.ts';
 import { alive } from '../hosts/fixtures.ts';
 
 /**
@@ -30,27 +30,13 @@ describe('a worker killed mid-claim', () => {
     const app: TestApp = await createTestApp({ env });
     let stopChild = () => {};
     try {
-      const child = spawn(process.execPath, ['bin/fleet.js', 'worker', '--concurrency', '1'], {
-        env: {
-          ...process.env,
-          DATABASE_URL: app.database.url,
-          FLEET_DATA_DIR: app.dataDir,
-          FLEET_SECRETS_KEY: app.box.keyHex(),
-          FLEET_TEST_FAULTS: 'warm_claim:kill',
-          FLEET_HOST_ID: app.settings.hostId,
-          ...env,
-          // Two: one for the claim, one left ready when it dies (the rescuer must reap that one).
-          FLEET_WARM_POOL: '2',
-          LOG_LEVEL: 'warn',
-        },
-        stdio: ['ignore', 'ignore', 'pipe'],
+      const child = spawnWorkerProcess(app, {
+        FLEET_TEST_FAULTS: 'warm_claim:kill',
+        ...env,
+        // Two: one for the claim, one left ready when it dies (the rescuer must reap that one).
+        FLEET_WARM_POOL: '2',
       });
-      let childErr = '';
-      child.stderr!.on('data', (d: Buffer) => (childErr += d.toString()));
-      const died = new Promise<NodeJS.Signals | null>((r) => child.once('exit', (_c, sig) => r(sig)));
-      stopChild = () => {
-        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      };
+      stopChild = child.kill;
       const hostId = app.settings.hostId;
       await waitFor(
         async () => (await listOfHost(app.database.db, hostId)).filter((r) => r.state === 'ready').length === 2,
@@ -62,7 +48,7 @@ describe('a worker killed mid-claim', () => {
       expect((await app.request('/api/fleet/provision', { method: 'POST', token, json: { templateId: 'solo-engineer' } })).status).toBe(
         202,
       );
-      expect(await died, childErr).toBe('SIGKILL');
+      expect(await child.died, child.stderr()).toBe('SIGKILL');
       const claimed = (await listOfHost(app.database.db, hostId)).filter((r) => r.state === 'claimed');
       expect(claimed).toHaveLength(1);
       const [gateway] = claimed;
@@ -107,26 +93,10 @@ describe('a worker killed while it makes a pooled machine', () => {
     const app: TestApp = await createTestApp({ env });
     let stopChild = () => {};
     try {
-      const child = spawn(process.execPath, ['bin/fleet.js', 'worker', '--concurrency', '1'], {
-        env: {
-          ...process.env,
-          DATABASE_URL: app.database.url,
-          FLEET_DATA_DIR: app.dataDir,
-          FLEET_SECRETS_KEY: app.box.keyHex(),
-          FLEET_HOST_ID: app.settings.hostId,
-          // Killed right after the pool recorded a machine, before making it.
-          FLEET_TEST_FAULTS: 'warm_machine:kill',
-          ...env,
-          LOG_LEVEL: 'warn',
-        },
-        stdio: ['ignore', 'ignore', 'pipe'],
-      });
-      let childErr = '';
-      child.stderr!.on('data', (d: Buffer) => (childErr += d.toString()));
-      stopChild = () => {
-        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      };
-      expect(await new Promise((r) => child.once('exit', (_c, sig) => r(sig))), childErr).toBe('SIGKILL');
+      // Killed right after the pool recorded a machine, before making it.
+      const child = spawnWorkerProcess(app, { FLEET_TEST_FAULTS: 'warm_machine:kill', ...env });
+      stopChild = child.kill;
+      expect(await child.died, child.stderr()).toBe('SIGKILL');
       const hostId = app.settings.hostId;
       const [left, ...more] = await listOfHost(app.database.db, hostId);
       expect(more).toEqual([]);
@@ -165,18 +135,7 @@ describe('a worker process stopped with SIGTERM', () => {
   it('stops the unclaimed pooled gateways it started and leaves no pool rows', { timeout: 60_000 }, async () => {
     const app: TestApp = await createTestApp({});
     try {
-      const child = spawn(process.execPath, ['bin/fleet.js', 'worker', '--concurrency', '1'], {
-        env: {
-          ...process.env,
-          DATABASE_URL: app.database.url,
-          FLEET_DATA_DIR: app.dataDir,
-          FLEET_SECRETS_KEY: app.box.keyHex(),
-          FLEET_HOST_ID: app.settings.hostId,
-          FLEET_WARM_POOL: '1',
-          LOG_LEVEL: 'warn',
-        },
-        stdio: ['ignore', 'ignore', 'pipe'],
-      });
+      const { child } = spawnWorkerProcess(app, { FLEET_WARM_POOL: '1' });
       const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
       const hostId = app.settings.hostId;
       await waitFor(
