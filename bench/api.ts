@@ -68,9 +68,12 @@ try {
   // The server is the production build, as it runs in production (plain node, no TypeScript loader).
   const built = spawnSync(process.execPath, ['scripts/build.mjs'], { stdio: ['ignore', 'ignore', 'inherit'] });
   if (built.status !== 0) throw new Error('npm run build failed');
+  // BENCH_NODE: another Node binary for our server and the bare ones alike (the same runtime on
+  // both sides of the ratio); this one by default.
+  const serverNode = process.env.BENCH_NODE ?? process.execPath;
   // BENCH_SERVER_NODE_ARGS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) profiles the server under this load.
   const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const server = spawn(process.execPath, [...nodeArgs, 'dist/cli/main.js', 'serve', '--workers', '0'], {
+  const server = spawn(serverNode, [...nodeArgs, 'dist/cli/main.js', 'serve', '--workers', '0'], {
     env: {
       ...process.env,
       DATABASE_URL: pg.url,
@@ -108,7 +111,7 @@ try {
   // 2026-12-02) cost the baseline ~8 % of its CPU and flattered the ratio.
   const bareScript = `const body=Buffer.from(${JSON.stringify(bytes.toString('base64'))},'base64');require('node:http').createServer((q,s)=>{s.writeHead(200,{'content-type':'application/json'});s.end(body)}).listen(0,'127.0.0.1',function(){console.log('PORT '+this.address().port)})`;
   const startBare = async (script: string) => {
-    const bare = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const bare = spawn(serverNode, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
     children.push(bare);
     const port = await new Promise<number>((resolve) =>
       bare.stdout!.on('data', (d: Buffer) => resolve(Number(/PORT (\d+)/.exec(d.toString())?.[1]))),

@@ -41,6 +41,29 @@ const pct = (xs: number[], p: number) => {
 const sec = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Busy share of all CPUs over `ms`, from /proc/stat (every field but idle and iowait is busy). */
+async function busyShare(ms: number): Promise<number> {
+  const read = () => {
+    const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    return { total: f.reduce((a, b) => a + b, 0), idle: f[3]! + (f[4] ?? 0) };
+  };
+  const a = read();
+  await sleep(ms);
+  const b = read();
+  return 1 - (b.idle - a.idle) / Math.max(1, b.total - a.total);
+}
+
+/**
+ * Until the machine is quiet (under 15 % busy over half a second; 15 s at most). A pooled
+ * gateway's refill goes on working for a second or two after its /readyz (OpenClaw's start-up
+ * tail: `npm root -g`, the Control UI's asset cache): a sample taken then shares the cores with
+ * it, whichever side it measures. Real pools' gateways wait idle for their claims.
+ */
+async function quiet(): Promise<void> {
+  const until = Date.now() + 15_000;
+  while (Date.now() < until && (await busyShare(500)) > 0.15) {}
+}
+
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'fleet-bench-warm-'));
 // Fleet users must traverse to their machines under it.
 fs.chmodSync(root, 0o755);
@@ -159,6 +182,7 @@ const warm = await startStack('warm');
 try {
   const samples = { cold: [] as number[], warm: [] as number[] };
   await warm.poolReady(5 * 60_000);
+  await quiet();
   for (let i = 0; i < SAMPLES; i++) {
     // Alternate which side goes first, so neither always runs right after the other's refill.
     const order = i % 2 === 0 ? [cold, warm] : [warm, cold];
@@ -168,6 +192,7 @@ try {
       console.log(`  sample ${i + 1} ${stack.name}: ${sec(ms)}`);
       // The refill starts a gateway (CPU-heavy): let it finish before the next sample of either side.
       await warm.poolReady(5 * 60_000);
+      await quiet();
     }
   }
   const warmTaken = (await warm.gatewayStartMessages()).filter((m) => m.includes('from the warm pool')).length;
