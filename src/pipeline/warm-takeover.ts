@@ -64,8 +64,9 @@ export async function takeOverWarmGateway(
       const missing = !reloaded ? "reload with the tenant's agents" : !proven ? "prove it holds the fleet's token" : 'answer /readyz';
       return { ok: false, reason: `the pooled gateway did not ${missing} within ${Math.round(opts.timeoutMs / 1000)} s` };
     }
-    // Each look is a file read and a process check on the machine: cheap, and every 100 ms of
-    // the interval was up to 100 ms of the tenant's wait.
+    // Each look is a service check and a file read on the machine (locally, microseconds; over
+    // SSH a round trip each, which paces the loop): every 100 ms of the old interval was up to
+    // 100 ms more of the tenant's wait.
     await sleep(POLL_MS, undefined, { signal: opts.signal }).catch(() => undefined);
   }
 }
