@@ -54,10 +54,7 @@ export class LocalDriver implements ComputeDriver {
     if (this.opts.isolation === 'users') {
       osUser = ensureUser(fleetUserName(req.tenantSlug));
       this.makeTraversable();
-      fs.mkdirSync(root, { recursive: true, mode: 0o700 });
-      fs.chownSync(root, osUser.uid, osUser.gid);
-      fs.chmodSync(root, 0o700);
-      this.checkReachable(root, osUser);
+      this.makeOwnedRoot(root, osUser);
     } else {
       this.refuseSecondTenant(req.tenantSlug);
       fs.mkdirSync(root, { recursive: true, mode: 0o750 });
@@ -109,10 +106,7 @@ export class LocalDriver implements ComputeDriver {
       this.makeTraversable();
       fs.mkdirSync(warmDir, { recursive: true, mode: 0o711 });
       fs.chmodSync(warmDir, 0o711);
-      fs.mkdirSync(planned.root, { recursive: true, mode: 0o700 });
-      fs.chownSync(planned.root, osUser.uid, osUser.gid);
-      fs.chmodSync(planned.root, 0o700);
-      this.checkReachable(planned.root, osUser);
+      this.makeOwnedRoot(planned.root, osUser);
     } else {
       fs.mkdirSync(planned.root, { recursive: true, mode: 0o750 });
     }
@@ -208,6 +202,14 @@ export class LocalDriver implements ComputeDriver {
       if (st.uid !== process.getuid?.() || (st.mode & 0o1000) !== 0) continue;
       fs.chmodSync(dir, (st.mode & 0o777 & ~0o066) | 0o011);
     }
+  }
+
+  /** A machine's directory, the fleet user's alone (mode 700), and proof that the user reaches it. */
+  private makeOwnedRoot(root: string, user: OsUser): void {
+    fs.mkdirSync(root, { recursive: true, mode: 0o700 });
+    fs.chownSync(root, user.uid, user.gid);
+    fs.chmodSync(root, 0o700);
+    this.checkReachable(root, user);
   }
 
   private checkReachable(root: string, user: OsUser): void {
