@@ -70,7 +70,7 @@ describe('FleetViewCache', () => {
     const first = await cache.responseBody(lookup);
     expect(reposOf(first)).toEqual(['org/before']);
     expect(await cache.responseBody(lookup)).toBe(first);
-    expect(cache.cachedBody(lookup)).toBe(first);
+    expect(cache.cachedBytes(lookup)?.toString()).toBe(first);
     expect(cache.reads).toBe(1);
   });
 
@@ -96,7 +96,7 @@ describe('FleetViewCache', () => {
     await early;
     expect(cache.reads).toBe(2);
     // What is stored is the later read's answer, never the one that overlapped the change.
-    expect(reposOf(cache.cachedBody(lookup)!)).toEqual(['org/after']);
+    expect(reposOf(cache.cachedBytes(lookup)!.toString())).toEqual(['org/after']);
   });
 
   it('gives every waiting caller a failed read, and reads again for the next', async () => {
@@ -117,18 +117,18 @@ describe('FleetViewCache', () => {
     await sql`UPDATE fleets SET repos = '["org/after"]'::jsonb WHERE id = ${tenant.fleetId}`.execute(database.db);
     // Still fresh: no read (the change above wrote no event, so only the TTL can bring it).
     clock += TTL_MS * 0.49;
-    expect(cache.cachedBody(lookup)).toBe(before);
+    expect(cache.cachedBytes(lookup)?.toString()).toBe(before);
     expect(cache.reads).toBe(1);
     // Past any entry's freshness, before its TTL: the old answer, and one refresh however many ask.
     clock += TTL_MS * 0.27;
-    for (let i = 0; i < 10; i++) expect(cache.cachedBody(lookup)).toBe(before);
+    for (let i = 0; i < 10; i++) expect(cache.cachedBytes(lookup)?.toString()).toBe(before);
     expect(cache.reads).toBe(2);
-    await until(() => cache.cachedBody(lookup) !== before);
-    expect(reposOf(cache.cachedBody(lookup)!)).toEqual(['org/after']);
+    await until(() => cache.cachedBytes(lookup)?.toString() !== before);
+    expect(reposOf(cache.cachedBytes(lookup)!.toString())).toEqual(['org/after']);
     expect(cache.reads).toBe(2);
     // Past the TTL of the refreshed entry: never answered; the next caller waits for a read.
     clock += TTL_MS;
-    expect(cache.cachedBody(lookup)).toBeUndefined();
+    expect(cache.cachedBytes(lookup)?.toString()).toBeUndefined();
     await cache.responseBody(lookup);
     expect(cache.reads).toBe(3);
   });
@@ -136,7 +136,7 @@ describe('FleetViewCache', () => {
   it('never answers an invalidated entry, however fresh', async () => {
     await cache.responseBody(lookup);
     cache.invalidate(tenant.tenantId);
-    expect(cache.cachedBody(lookup)).toBeUndefined();
+    expect(cache.cachedBytes(lookup)?.toString()).toBeUndefined();
     expect(cache.reads).toBe(1);
   });
 
@@ -151,7 +151,7 @@ describe('FleetViewCache', () => {
       message: 'written after the cache was filled',
       durationMs: 1,
     });
-    await until(() => cache.cachedBody(lookup) === undefined);
+    await until(() => cache.cachedBytes(lookup)?.toString() === undefined);
     const after = await cache.responseBody(lookup);
     expect(after).not.toBe(before);
     expect(after).toContain('written after the cache was filled');

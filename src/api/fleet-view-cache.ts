@@ -51,14 +51,10 @@ export class FleetViewCache {
   }
 
   /**
-   * The stored body for `lookup`, or undefined when a read is needed (not stored, too old, or the
-   * LISTEN connection down): what responseBody would answer without going to the database.
+   * The stored body for `lookup` as the bytes sent (encoded once, when stored: GET /api/fleet's
+   * fast path sends them as they are), or undefined when a read is needed (not stored, too old,
+   * or the LISTEN connection down): what responseBody would answer without the database.
    */
-  cachedBody(lookup: TenantLookup): string | undefined {
-    return this.cachedBytes(lookup)?.toString();
-  }
-
-  /** cachedBody as the bytes sent (encoded once, when stored: GET /api/fleet's fast path sends them as they are). */
   cachedBytes(lookup: TenantLookup): Buffer | undefined {
     if (!this.hub.isConnected) return undefined;
     return this.stored(keyOf(lookup), lookup);
