@@ -1,4 +1,4 @@
-/** What a benchmark reads about other processes from /proc: CPU time, resident memory, PostgreSQL's processes. */
+/** What a benchmark reads from /proc: CPU time of a process or of the whole machine, resident memory, PostgreSQL's processes. */
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -6,6 +6,18 @@ import path from 'node:path';
 export function cpuSeconds(pid: number): number {
   const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** Busy share of all CPUs over `ms`, from /proc/stat (every field but idle and iowait is busy). */
+export async function busyShare(ms: number): Promise<number> {
+  const read = () => {
+    const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    return { total: f.reduce((a, b) => a + b, 0), idle: f[3]! + (f[4] ?? 0) };
+  };
+  const a = read();
+  await new Promise((r) => setTimeout(r, ms));
+  const b = read();
+  return 1 - (b.idle - a.idle) / Math.max(1, b.total - a.total);
 }
 
 /** Resident memory of a process, in MB. */

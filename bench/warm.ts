@@ -29,6 +29,7 @@ import type { ServiceContext } from '../src/services/context.ts';
 import { provisionFleet } from '../src/services/fleet/provision.ts';
 import { createTenant } from '../src/services/tenants/create.ts';
 import { TemplateRegistry } from '../src/templates/registry.ts';
+import { busyShare } from './proc-stats.ts';
 import { STRICT_OUTBOUND } from '../src/util/outbound-address.ts';
 
 const SAMPLES = Math.max(5, Number(process.env.BENCH_SAMPLES ?? 5));
@@ -40,18 +41,6 @@ const pct = (xs: number[], p: number) => {
 };
 const sec = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Busy share of all CPUs over `ms`, from /proc/stat (every field but idle and iowait is busy). */
-async function busyShare(ms: number): Promise<number> {
-  const read = () => {
-    const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-    return { total: f.reduce((a, b) => a + b, 0), idle: f[3]! + (f[4] ?? 0) };
-  };
-  const a = read();
-  await sleep(ms);
-  const b = read();
-  return 1 - (b.idle - a.idle) / Math.max(1, b.total - a.total);
-}
 
 /**
  * Until the machine is quiet (under 15 % busy over half a second; 15 s at most). A pooled
